@@ -1,0 +1,8 @@
+//! Penn Treebank in, the book's truncated-BPTT batches out.
+//!
+//! [`ptb`] finds (or downloads and verifies) the three files and turns them
+//! into id streams with the book's vocabulary; [`batches`] cuts those streams
+//! into the notebook's `[N, T]` batches as Burn datasets.
+
+pub mod batches;
+pub mod ptb;

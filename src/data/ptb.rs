@@ -1,0 +1,326 @@
+//! Loading Penn Treebank with the book's conventions (`dataset/ptb.py`): the
+//! words of each line followed by `<eos>`, ids in order of first appearance in
+//! ptb.train.txt, valid and test mapped with the train vocabulary.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Where the book (and everyone else) gets Mikolov's PTB split: the `data/`
+/// folder of github.com/tomsercu/lstm.
+pub const DEFAULT_BASE_URL: &str = "https://raw.githubusercontent.com/tomsercu/lstm/master/data";
+
+/// The folder used when neither `--data-dir` nor `PTB_DIR` is given.
+pub const DEFAULT_DIR: &str = "data/ptb";
+
+/// The end-of-sentence token that replaces every newline.
+pub const EOS: &str = "<eos>";
+
+/// A split of the corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Valid,
+    Test,
+}
+
+impl Split {
+    pub const ALL: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Split::Train => "ptb.train.txt",
+            Split::Valid => "ptb.valid.txt",
+            Split::Test => "ptb.test.txt",
+        }
+    }
+
+    /// The SHA-256 of the file, as published with the data.
+    pub fn sha256(self) -> &'static str {
+        match self {
+            Split::Train => "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+            Split::Valid => "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+            Split::Test => "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+        }
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Split::Train => "train",
+            Split::Valid => "valid",
+            Split::Test => "test",
+        })
+    }
+}
+
+/// Everything that can go wrong getting the data; each message says what to do.
+#[derive(Debug)]
+pub enum DataError {
+    /// A file is on disk but its checksum is wrong (truncated, corrupt or another file).
+    Checksum { path: PathBuf, expected: String, found: String },
+    /// A download failed, or no network.
+    Download { url: String, dir: PathBuf, reason: String },
+    /// A file could not be read or written.
+    Io { path: PathBuf, reason: String },
+    /// A file holds no words.
+    Empty { path: PathBuf },
+    /// A word of valid/test is not in the train vocabulary.
+    UnknownWord { path: PathBuf, line: usize, word: String },
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataError::Checksum { path, expected, found } => write!(
+                f,
+                "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
+                path.display()
+            ),
+            DataError::Download { url, dir, reason } => write!(
+                f,
+                "could not download {url} ({reason}); without network, copy ptb.train.txt, ptb.valid.txt and ptb.test.txt into {} (or point --data-dir / PTB_DIR at a folder that has them)",
+                dir.display()
+            ),
+            DataError::Io { path, reason } => write!(f, "cannot use {}: {reason}", path.display()),
+            DataError::Empty { path } => write!(f, "{} holds no words", path.display()),
+            DataError::UnknownWord { path, line, word } => write!(
+                f,
+                "{} line {line}: the word {word:?} is not in the train vocabulary",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+fn io_err(path: &Path, e: impl fmt::Display) -> DataError {
+    DataError::Io { path: path.to_path_buf(), reason: e.to_string() }
+}
+
+/// The data folder: `--data-dir` if given, else `PTB_DIR`, else [`DEFAULT_DIR`].
+pub fn resolve_dir(data_dir: Option<&Path>) -> PathBuf {
+    if let Some(dir) = data_dir {
+        return dir.to_path_buf();
+    }
+    match std::env::var_os("PTB_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(DEFAULT_DIR),
+    }
+}
+
+/// Hex SHA-256 of a file's bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a split's file and checks its SHA-256.
+pub fn read_verified(dir: &Path, split: Split) -> Result<String, DataError> {
+    let path = dir.join(split.file_name());
+    let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
+    let found = sha256_hex(&bytes);
+    if found != split.sha256() {
+        return Err(DataError::Checksum { path, expected: split.sha256().into(), found });
+    }
+    String::from_utf8(bytes).map_err(|e| io_err(&path, e))
+}
+
+/// Makes sure the three files are in `dir`, downloading the missing ones from
+/// `base_url` (the file name is appended). A download goes to a temporary file
+/// in `dir`, is verified, then renamed, so a crash never leaves a half file
+/// under the real name. Files already there are verified, never replaced.
+pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
+    for split in Split::ALL {
+        let path = dir.join(split.file_name());
+        if path.exists() {
+            let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
+            let found = sha256_hex(&bytes);
+            if found != split.sha256() {
+                return Err(DataError::Checksum { path, expected: split.sha256().into(), found });
+            }
+            continue;
+        }
+        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let url = format!("{}/{}", base_url.trim_end_matches('/'), split.file_name());
+        eprintln!("downloading {url}");
+        let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: dir.to_path_buf(), reason })?;
+        let found = sha256_hex(&bytes);
+        if found != split.sha256() {
+            return Err(DataError::Checksum {
+                path: PathBuf::from(&url),
+                expected: split.sha256().into(),
+                found,
+            });
+        }
+        let tmp = dir.join(format!(".{}.part", split.file_name()));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err(&path, e)
+        })?;
+    }
+    Ok(())
+}
+
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .reader()
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// Words to ids and back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Vocab {
+    pub id_to_word: Vec<String>,
+    #[serde(skip)]
+    word_to_id: HashMap<String, u32>,
+}
+
+impl Vocab {
+    /// Builds the vocabulary in order of first appearance.
+    pub fn from_words<'a>(words: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut v = Vocab::default();
+        for w in words {
+            if !v.word_to_id.contains_key(w) {
+                v.word_to_id.insert(w.to_string(), v.id_to_word.len() as u32);
+                v.id_to_word.push(w.to_string());
+            }
+        }
+        v
+    }
+
+    /// The vocabulary from a list of words in id order (e.g. read back from JSON).
+    pub fn from_id_to_word(id_to_word: Vec<String>) -> Self {
+        let word_to_id = id_to_word.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+        Vocab { id_to_word, word_to_id }
+    }
+
+    pub fn id(&self, word: &str) -> Option<u32> {
+        self.word_to_id.get(word).copied()
+    }
+
+    pub fn word(&self, id: u32) -> Option<&str> {
+        self.id_to_word.get(id as usize).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.id_to_word.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.id_to_word.is_empty()
+    }
+}
+
+/// The words of a text, each line's words followed by `<eos>`.
+fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .flat_map(|(i, line)| line.split_whitespace().chain(std::iter::once(EOS)).map(move |w| (i + 1, w)))
+}
+
+/// The three splits as id streams, with the train vocabulary.
+#[derive(Clone, Debug)]
+pub struct Ptb {
+    pub vocab: Vocab,
+    pub train: Vec<u32>,
+    pub valid: Vec<u32>,
+    pub test: Vec<u32>,
+}
+
+impl Ptb {
+    /// Loads and verifies the three files in `dir` (no download).
+    pub fn load(dir: &Path) -> Result<Self, DataError> {
+        let train_text = read_verified(dir, Split::Train)?;
+        Self::from_texts(dir, &train_text, &read_verified(dir, Split::Valid)?, &read_verified(dir, Split::Test)?)
+    }
+
+    /// Builds the corpus from the three texts; `dir` only names files in errors.
+    pub fn from_texts(dir: &Path, train: &str, valid: &str, test: &str) -> Result<Self, DataError> {
+        let train_path = dir.join(Split::Train.file_name());
+        if train.split_whitespace().next().is_none() {
+            return Err(DataError::Empty { path: train_path });
+        }
+        let vocab = Vocab::from_words(tokens(train).map(|(_, w)| w));
+        let ids = |text: &str, split: Split| -> Result<Vec<u32>, DataError> {
+            let path = dir.join(split.file_name());
+            if text.split_whitespace().next().is_none() {
+                return Err(DataError::Empty { path });
+            }
+            tokens(text)
+                .map(|(line, w)| {
+                    vocab.id(w).ok_or_else(|| DataError::UnknownWord { path: path.clone(), line, word: w.to_string() })
+                })
+                .collect()
+        };
+        Ok(Ptb { train: ids(train, Split::Train)?, valid: ids(valid, Split::Valid)?, test: ids(test, Split::Test)?, vocab })
+    }
+
+    pub fn split(&self, split: Split) -> &[u32] {
+        match split {
+            Split::Train => &self.train,
+            Split::Valid => &self.valid,
+            Split::Test => &self.test,
+        }
+    }
+}
+
+/// Finds the data (`--data-dir` > `PTB_DIR` > [`DEFAULT_DIR`]), downloads what
+/// is missing from `base_url`, and loads it.
+pub fn load(data_dir: Option<&Path>, base_url: &str) -> Result<Ptb, DataError> {
+    let dir = resolve_dir(data_dir);
+    ensure_files(&dir, base_url)?;
+    Ptb::load(&dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_first_appearance_and_each_line_ends_with_eos() {
+        let p = Ptb::from_texts(Path::new("x"), " a b a \n c \n", " c a \n", " b \n").unwrap();
+        assert_eq!(p.vocab.id_to_word, ["a", "b", "<eos>", "c"]);
+        assert_eq!(p.train, [0, 1, 0, 2, 3, 2]);
+        assert_eq!(p.valid, [3, 0, 2]);
+        assert_eq!(p.test, [1, 2]);
+    }
+
+    #[test]
+    fn an_unknown_word_is_named_with_its_line() {
+        let err = Ptb::from_texts(Path::new("d"), " a b \n", " a \n a zebra \n", " a \n").unwrap_err();
+        assert_eq!(err.to_string(), "d/ptb.valid.txt line 2: the word \"zebra\" is not in the train vocabulary");
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let err = Ptb::from_texts(Path::new("d"), " a \n", " a \n", "\n\n").unwrap_err();
+        assert_eq!(err.to_string(), "d/ptb.test.txt holds no words");
+        let err = Ptb::from_texts(Path::new("d"), "", " a \n", " a \n").unwrap_err();
+        assert_eq!(err.to_string(), "d/ptb.train.txt holds no words");
+    }
+}

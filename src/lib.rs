@@ -1,0 +1,13 @@
+//! `rnnlm`: the recurrent language model of "Deep Learning from Scratch 2",
+//! chapter 5, on Burn, proven against a manual-backward reference.
+//!
+//! Data flows one way: [`data`] → [`model`] → [`train`] → artifacts. The
+//! [`reference`] shares no code with [`model`]; [`check`] compares the two.
+
+pub mod backend;
+pub mod check;
+pub mod data;
+pub mod model;
+pub mod optim;
+pub mod reference;
+pub mod weights;

@@ -1,0 +1,18 @@
+//! The manual-backward reference: the book's NumPy code ported to the `ndarray`
+//! crate, with explicit `forward` and `backward` for every layer.
+//!
+//! It shares no code with the Burn model in `crate::model`, so that each can
+//! catch the other's mistakes: only the plain-array weights
+//! ([`crate::weights::RnnlmWeights`]) go in. It is generic over `f32` and `f64`;
+//! finite differences run in `f64`.
+
+pub mod layers;
+mod model;
+mod optim;
+
+pub use model::SimpleRnnlm;
+pub use optim::{Adam, clip_grads};
+
+/// The float types the reference runs in (`f32`, `f64`).
+pub trait Real: ndarray::NdFloat + num_traits::FromPrimitive + std::iter::Sum {}
+impl<T: ndarray::NdFloat + num_traits::FromPrimitive + std::iter::Sum> Real for T {}
