@@ -4,10 +4,15 @@
 //! Data flows one way: [`data`] → [`model`] → [`train`] → artifacts. The
 //! [`reference`] shares no code with [`model`]; [`check`] compares the two.
 
+pub mod artifacts;
+pub mod bench;
+pub mod atomic;
 pub mod backend;
 pub mod check;
 pub mod data;
+pub mod infer;
 pub mod model;
 pub mod optim;
 pub mod reference;
+pub mod train;
 pub mod weights;

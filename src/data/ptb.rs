@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -65,6 +65,8 @@ impl fmt::Display for Split {
 pub enum DataError {
     /// A file is on disk but its checksum is wrong (truncated, corrupt or another file).
     Checksum { path: PathBuf, expected: String, found: String },
+    /// A download arrived, but with the wrong checksum.
+    BadDownload { url: String, expected: String, found: String },
     /// A download failed, or no network.
     Download { url: String, dir: PathBuf, reason: String },
     /// A file could not be read or written.
@@ -82,6 +84,11 @@ impl fmt::Display for DataError {
                 f,
                 "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
                 path.display()
+            ),
+            DataError::BadDownload { url, expected, found } => write!(
+                f,
+                "the download of {url} is corrupt or truncated: SHA-256 expected {expected}, found {found}; nothing was written; \
+                 run again, or use another mirror with --data-url"
             ),
             DataError::Download { url, dir, reason } => write!(
                 f,
@@ -154,23 +161,9 @@ pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
         let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: dir.to_path_buf(), reason })?;
         let found = sha256_hex(&bytes);
         if found != split.sha256() {
-            return Err(DataError::Checksum {
-                path: PathBuf::from(&url),
-                expected: split.sha256().into(),
-                found,
-            });
+            return Err(DataError::BadDownload { url, expected: split.sha256().into(), found });
         }
-        let tmp = dir.join(format!(".{}.part", split.file_name()));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(&path, e)
-        })?;
+        crate::atomic::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
     }
     Ok(())
 }
@@ -278,6 +271,17 @@ impl Ptb {
                 .collect()
         };
         Ok(Ptb { train: ids(train, Split::Train)?, valid: ids(valid, Split::Valid)?, test: ids(test, Split::Test)?, vocab })
+    }
+
+    /// The first `corpus_size` tokens of train (the notebook's
+    /// `corpus[:corpus_size]`), or all of it for 0. The vocabulary stays the
+    /// full one.
+    pub fn training_corpus(&self, corpus_size: usize) -> Result<&[u32], String> {
+        match corpus_size {
+            0 => Ok(&self.train),
+            n if n <= self.train.len() => Ok(&self.train[..n]),
+            n => Err(format!("--corpus-size {n} is larger than ptb.train.txt ({} tokens); use 0 for all of it", self.train.len())),
+        }
     }
 
     pub fn split(&self, split: Split) -> &[u32] {

@@ -9,6 +9,7 @@
 pub mod layers;
 mod model;
 mod optim;
+pub mod train;
 
 pub use model::SimpleRnnlm;
 pub use optim::{Adam, clip_grads};

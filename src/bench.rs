@@ -1,0 +1,86 @@
+//! Timing full training iterations: forward, backward, global clipping and
+//! the book's Adam, with the batches already on the device.
+
+use std::time::Instant;
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::check::{ids_tensor, random_ids};
+use crate::model::SimpleRnnlmConfig;
+use crate::optim::{BookAdam, clip_grads_global};
+use crate::weights::RnnlmWeights;
+
+/// Sizes of a benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// The notebook's: N 10, T 5, D = H 100, V 10,000.
+    Seed,
+    /// A medium model: N 20, T 35, D = H 650, V 10,000.
+    Big,
+}
+
+impl Preset {
+    /// (N, T, D, H, V)
+    pub fn sizes(self) -> (usize, usize, usize, usize, usize) {
+        match self {
+            Preset::Seed => (10, 5, 100, 100, 10_000),
+            Preset::Big => (20, 35, 650, 650, 10_000),
+        }
+    }
+}
+
+/// What a benchmark measured.
+#[derive(Clone, Debug)]
+pub struct BenchResult {
+    /// Milliseconds of each timed iteration.
+    pub iteration_ms: Vec<f64>,
+    pub tokens_per_iteration: usize,
+}
+
+impl BenchResult {
+    pub fn median_ms(&self) -> f64 {
+        let mut v = self.iteration_ms.clone();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    }
+
+    pub fn tokens_per_second(&self) -> f64 {
+        self.tokens_per_iteration as f64 / (self.median_ms() / 1000.0)
+    }
+}
+
+/// Runs `warmup` untimed then `iters` timed training iterations on `device`.
+/// Each iteration ends by reading the loss back, which waits for the device.
+pub fn run(device: &Device, preset: Preset, warmup: usize, iters: usize) -> BenchResult {
+    let (n, t, d, h, v) = preset.sizes();
+    let device = device.clone().autodiff();
+    let weights = RnnlmWeights::book_init(v, d, h, 0);
+    let mut model = SimpleRnnlmConfig::new(v).with_wordvec_size(d).with_hidden_size(h).init_with(&weights, &device).expect("sizes match");
+    let mut optim = ModuleOptimizer::from(BookAdam::default());
+    let mut rng = StdRng::seed_from_u64(0);
+    // A few distinct batches, on the device before timing starts.
+    let batches: Vec<_> = (0..8)
+        .map(|_| (ids_tensor(&random_ids(&mut rng, n, t, v), &device), ids_tensor(&random_ids(&mut rng, n, t, v), &device)))
+        .collect();
+    let mut state: Option<Tensor<2>> = None;
+    let mut times = Vec::with_capacity(iters);
+    for i in 0..warmup + iters {
+        let (xs, ts) = batches[i % batches.len()].clone();
+        let start = Instant::now();
+        let (loss, h_last) = model.forward(xs, ts, state.take());
+        state = Some(h_last.detach());
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        clip_grads_global(&model, &mut grads, 5.0);
+        model = optim.step(1e-3, model, grads);
+        let _ = loss.into_scalar::<f32>();
+        let _ = device.sync();
+        if i >= warmup {
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    BenchResult { iteration_ms: times, tokens_per_iteration: n * t }
+}

@@ -1,0 +1,99 @@
+//! Using a trained model: perplexity on a split (the book's
+//! `eval_perplexity`) and sampling text one word at a time (the book's
+//! chapter 7 `RnnlmGen`).
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::data::batches::{StreamBatches, TbpttBatcher};
+use crate::data::ptb::{EOS, Vocab};
+use crate::model::SimpleRnnlm;
+
+/// Mean loss over every batch of the stream, forward only, the state carried
+/// from batch to batch and starting from zeros. Perplexity is its `exp`.
+pub fn eval_loss(model: &SimpleRnnlm, batches: &StreamBatches, device: &Device) -> f64 {
+    let mut h: Option<Tensor<2>> = None;
+    let mut total = 0.0;
+    for k in 0..batches.iters() {
+        let batch = TbpttBatcher::to_device(&batches.batch(k).expect("k < iters"), device);
+        let (loss, h_last) = model.forward(batch.xs, batch.ts, h.take());
+        total += loss.into_scalar::<f64>();
+        h = Some(h_last);
+    }
+    total / batches.iters() as f64
+}
+
+/// How to sample.
+#[derive(Clone, Debug)]
+pub struct SampleOptions {
+    /// Words to generate after the start word.
+    pub words: usize,
+    /// Scores are divided by it before the softmax: below 1 is greedier, above 1 more random.
+    pub temperature: f64,
+    pub seed: u64,
+    /// Words never sampled (the book skips `<unk>` and `N`).
+    pub skip: Vec<u32>,
+}
+
+/// Samples `opts.words` ids after `start_id`, feeding each sampled word back in
+/// and carrying the hidden state, as `RnnlmGen.generate`. Skipped words get
+/// probability zero (the rest renormalised), rather than the book's redraw
+/// after the state has moved on.
+pub fn generate(model: &SimpleRnnlm, start_id: u32, opts: &SampleOptions, device: &Device) -> Result<Vec<u32>, String> {
+    if !(opts.temperature.is_finite() && opts.temperature > 0.0) {
+        return Err(format!("--temperature must be a positive number, not {}", opts.temperature));
+    }
+    let vocab = model.embed.weight.dims()[0];
+    if start_id as usize >= vocab {
+        return Err(format!("start id {start_id} is outside the vocabulary of {vocab}"));
+    }
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut h: Option<Tensor<2>> = None;
+    let mut x = start_id;
+    let mut out = Vec::with_capacity(opts.words);
+    while out.len() < opts.words {
+        let input = Tensor::<2, Int>::from_data(TensorData::new(vec![x as i64], [1, 1]), device);
+        let (logits, h_last) = model.forward_logits(input, h.take()); // [1, 1, V]
+        h = Some(h_last);
+        let p = softmax(logits.reshape([vocab]).div_scalar(opts.temperature), 0);
+        let mut p: Vec<f64> = p.try_into_vec_as::<f64>().map_err(|e| format!("cannot read the scores: {e:?}"))?;
+        for &s in &opts.skip {
+            p[s as usize] = 0.0;
+        }
+        let total: f64 = p.iter().sum();
+        if !(total > 0.0) {
+            return Err("every word the model can produce is skipped".into());
+        }
+        let mut r = rng.random::<f64>() * total;
+        let mut sampled = p.len() - 1;
+        for (i, &pi) in p.iter().enumerate() {
+            if r < pi {
+                sampled = i;
+                break;
+            }
+            r -= pi;
+        }
+        x = sampled as u32;
+        out.push(x);
+    }
+    Ok(out)
+}
+
+/// Words joined by spaces, a line ending at each `<eos>`.
+pub fn format_text(vocab: &Vocab, ids: &[u32]) -> String {
+    let mut out = String::new();
+    for &id in ids {
+        let w = vocab.word(id).unwrap_or("<?>");
+        if w == EOS {
+            out.push('\n');
+        } else {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            out.push_str(w);
+        }
+    }
+    out
+}

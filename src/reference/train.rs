@@ -1,0 +1,72 @@
+//! The notebook's training loop, run on the manual-backward reference: the
+//! same batches, the book's Adam and `clip_grads`, one line per epoch.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use super::{Adam, SimpleRnnlm};
+use crate::artifacts::EpochMetrics;
+use crate::data::batches::{BatchIds, StreamBatches};
+
+fn to_array(ids: &[u32], n: usize, t: usize) -> Array2<usize> {
+    Array2::from_shape_vec((n, t), ids.iter().map(|&i| i as usize).collect()).expect("N*T ids")
+}
+
+/// The book's `eval_perplexity`: the state reset, then every batch of the
+/// stream forward only, the state carried; returns the mean loss.
+pub fn eval_loss(model: &mut SimpleRnnlm<f32>, batches: &StreamBatches) -> f64 {
+    model.reset_state();
+    let mut total = 0.0;
+    for k in 0..batches.iters() {
+        let BatchIds { xs, ts, batch_size, time_size, .. } = batches.batch(k).expect("k < iters");
+        total += model.forward(&to_array(&xs, batch_size, time_size), &to_array(&ts, batch_size, time_size)) as f64;
+    }
+    model.reset_state();
+    total / batches.iters() as f64
+}
+
+/// Trains `model` for `epochs` epochs as the notebook does (state carried,
+/// never reset, time_idx back to 0 each epoch), evaluating `valid` after each.
+/// `on_epoch` sees each epoch's metrics as soon as they exist.
+pub fn train(
+    model: &mut SimpleRnnlm<f32>,
+    train: &StreamBatches,
+    valid: &StreamBatches,
+    lr: f32,
+    max_grad: f32,
+    epochs: usize,
+    mut on_epoch: impl FnMut(&EpochMetrics),
+) -> Result<Vec<EpochMetrics>, String> {
+    let mut optimizer = Adam::new(lr);
+    let mut rows = Vec::new();
+    for epoch in 1..=epochs {
+        let start = Instant::now();
+        let mut total_loss = 0.0f64;
+        for k in 0..train.iters() {
+            let BatchIds { xs, ts, batch_size, time_size, .. } = train.batch(k).expect("k < iters");
+            let (xs, ts) = (to_array(&xs, batch_size, time_size), to_array(&ts, batch_size, time_size));
+            let loss = model.train_step(&xs, &ts, &mut optimizer, Some(max_grad));
+            if !loss.is_finite() {
+                return Err(format!("the loss became {loss} at epoch {epoch}, iteration {}", k + 1));
+            }
+            total_loss += loss as f64;
+        }
+        let train_loss = total_loss / train.iters() as f64;
+        // Validation has its own state: keep the training state aside.
+        let carried = model.rnn.h.take();
+        let valid_loss = eval_loss(model, valid);
+        model.rnn.h = carried;
+        let row = EpochMetrics {
+            epoch,
+            train_loss,
+            train_perplexity: train_loss.exp(),
+            valid_loss,
+            valid_perplexity: valid_loss.exp(),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        on_epoch(&row);
+        rows.push(row);
+    }
+    Ok(rows)
+}

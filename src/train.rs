@@ -1,0 +1,572 @@
+//! Training with burn-train's Learner, reproducing the notebook's loop:
+//! truncated BPTT with the hidden state carried from batch to batch, the
+//! book's Adam, global-norm gradient clipping, perplexity per epoch.
+//!
+//! The model itself ([`crate::model::SimpleRnnlm`]) holds no state. Everything
+//! the Learner's steps need to remember between calls (the carried hidden
+//! states, the epoch's running loss) lives in [`RunState`], shared by the
+//! training model and the validation copy the Learner makes of it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy};
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::store::EventStoreClient;
+use burn::train::metric::{LossMetric, MetricDefinition, PerplexityMetric};
+use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining};
+use burn::train::{InferenceStep, Interrupter, Learner, SequenceOutput, SupervisedTraining, TrainOutput, TrainStep};
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::{self, EpochMetrics, RunDir};
+use crate::atomic::write_atomic;
+use crate::backend::Backend;
+use crate::data::batches::{StreamBatches, TbpttBatch, TbpttBatcher};
+use crate::data::ptb::Ptb;
+use crate::model::{SimpleRnnlm, SimpleRnnlmConfig, cross_entropy};
+use crate::optim::{BookAdam, clip_grads_global};
+use crate::weights::RnnlmWeights;
+
+/// How gradients are clipped before the update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClipMode {
+    /// One norm over all gradients together, as the book's `clip_grads`.
+    Global,
+    /// Each tensor by its own norm (Burn's `GradientClippingConfig::Norm`).
+    PerTensor,
+}
+
+/// Everything that defines a run; saved as `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub vocab_size: usize,
+    pub wordvec_size: usize,
+    pub hidden_size: usize,
+    pub batch_size: usize,
+    pub time_size: usize,
+    pub lr: f64,
+    pub max_grad: f64,
+    pub clip: ClipMode,
+    /// Tokens of ptb.train.txt used for training (0: all).
+    pub corpus_size: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Validation batches: the book's `eval_perplexity` uses 10 x 35.
+    pub eval_batch_size: usize,
+    pub eval_time_size: usize,
+}
+
+impl TrainConfig {
+    /// Refuses hyperparameters that cannot train.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("--batch-size", self.batch_size),
+            ("--time-size", self.time_size),
+            ("--wordvec-size", self.wordvec_size),
+            ("--hidden-size", self.hidden_size),
+            ("--epochs", self.epochs),
+            ("--eval-batch-size", self.eval_batch_size),
+            ("--eval-time-size", self.eval_time_size),
+        ];
+        for (flag, value) in positive {
+            if value == 0 {
+                return Err(format!("{flag} must be at least 1"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("--lr must be a positive number, not {}", self.lr));
+        }
+        if !(self.max_grad.is_finite() && self.max_grad > 0.0) {
+            return Err(format!("--max-grad must be a positive number, not {}", self.max_grad));
+        }
+        Ok(())
+    }
+
+    /// The first field in which a saved run differs from this one, ignoring
+    /// `epochs` (resuming may ask for more).
+    pub fn difference(&self, saved: &TrainConfig) -> Option<String> {
+        let a = serde_json::to_value(self).expect("config serializes");
+        let b = serde_json::to_value(saved).expect("config serializes");
+        let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
+        a.iter()
+            .filter(|(k, _)| k.as_str() != "epochs")
+            .find(|(k, v)| b.get(k.as_str()) != Some(v))
+            .map(|(k, v)| format!("{k} is {} there, {v} here", b.get(k.as_str()).cloned().unwrap_or_default()))
+    }
+
+    pub fn model(&self) -> SimpleRnnlmConfig {
+        SimpleRnnlmConfig::new(self.vocab_size).with_wordvec_size(self.wordvec_size).with_hidden_size(self.hidden_size)
+    }
+}
+
+/// What the Learner's steps remember between calls. See the module docs.
+struct RunState {
+    /// The hidden state carried from one training batch to the next: the
+    /// notebook's stateful TimeRNN. Never reset between epochs, as in the notebook.
+    train_h: Option<Tensor<2>>,
+    /// The validation state, carried through one evaluation and reset at its
+    /// first batch.
+    valid_h: Option<Tensor<2>>,
+    epoch: usize,
+    train_iters: usize,
+    valid_iters: usize,
+    train_seen: usize,
+    valid_seen: usize,
+    train_loss_sum: f64,
+    valid_loss_sum: f64,
+    epoch_start: Instant,
+    rows: Vec<EpochMetrics>,
+    dir: RunDir,
+    print_lines: bool,
+    interrupter: Option<Interrupter>,
+    failure: Option<String>,
+}
+
+impl RunState {
+    fn new(dir: RunDir) -> Self {
+        RunState {
+            train_h: None,
+            valid_h: None,
+            epoch: 1,
+            train_iters: 0,
+            valid_iters: 0,
+            train_seen: 0,
+            valid_seen: 0,
+            train_loss_sum: 0.0,
+            valid_loss_sum: 0.0,
+            epoch_start: Instant::now(),
+            rows: Vec::new(),
+            dir,
+            print_lines: false,
+            interrupter: None,
+            failure: None,
+        }
+    }
+
+    /// Stops training with an error that `train` reports once the Learner returns.
+    fn fail(&mut self, message: String) {
+        if let Some(i) = &self.interrupter {
+            i.stop(Some(&message));
+        }
+        self.failure.get_or_insert(message);
+    }
+
+    fn end_of_train_epoch(&mut self) -> Result<(), String> {
+        // Saved before Burn's checkpoint of the epoch, so that an epoch whose
+        // model and optimizer files exist always has its state too.
+        let h = self.train_h.clone().expect("a state after an epoch");
+        save_state(&self.dir.state(self.epoch), h)
+    }
+
+    fn end_of_epoch(&mut self) -> Result<(), String> {
+        let train_loss = self.train_loss_sum / self.train_iters as f64;
+        let valid_loss = self.valid_loss_sum / self.valid_iters as f64;
+        let row = EpochMetrics {
+            epoch: self.epoch,
+            train_loss,
+            train_perplexity: train_loss.exp(),
+            valid_loss,
+            valid_perplexity: valid_loss.exp(),
+            seconds: self.epoch_start.elapsed().as_secs_f64(),
+        };
+        if self.print_lines {
+            println!("{}", row.summary_line());
+        }
+        self.rows.push(row);
+        artifacts::write_metrics(&self.dir.metrics(), &self.rows)
+            .map_err(|e| format!("cannot write {}: {e}", self.dir.metrics().display()))?;
+        artifacts::plot_perplexity(&self.dir.plot(), &self.rows)?;
+        self.epoch += 1;
+        self.train_seen = 0;
+        self.valid_seen = 0;
+        self.train_loss_sum = 0.0;
+        self.valid_loss_sum = 0.0;
+        self.epoch_start = Instant::now();
+        Ok(())
+    }
+}
+
+/// Shared handle to the [`RunState`]; a `#[module(skip)]` field is cloned with
+/// the module, so the training model and its validation copy see one state.
+#[derive(Clone)]
+pub struct SharedRun(Arc<Mutex<RunState>>);
+
+impl std::fmt::Debug for SharedRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRun")
+    }
+}
+
+/// The model as the Learner trains it: [`SimpleRnnlm`] plus the run's state.
+#[derive(Module, Debug)]
+pub struct TrainingModel {
+    pub model: SimpleRnnlm,
+    #[module(skip)]
+    run: SharedRun,
+    #[module(skip)]
+    clip: Option<f64>,
+}
+
+impl TrainStep for TrainingModel {
+    type Input = TbpttBatch;
+    type Output = SequenceOutput;
+
+    fn step(&self, batch: TbpttBatch) -> TrainOutput<SequenceOutput> {
+        let mut run = self.run.0.lock().expect("run state");
+        let h0 = run.train_h.take();
+        let (logits, h_last) = self.model.forward_logits(batch.xs, h0); // [N, T, V], [N, H]
+        let loss = cross_entropy(logits.clone(), batch.ts.clone());
+        // Truncated BPTT: the next batch starts from this state's value, but
+        // its gradient must stop at the batch boundary, so the history is cut.
+        run.train_h = Some(h_last.detach());
+        let value = loss.clone().into_scalar::<f64>();
+        run.train_seen += 1;
+        let output = SequenceOutput::new(loss.clone(), logits, None, batch.ts);
+        if !value.is_finite() {
+            let (epoch, iteration) = (run.epoch, run.train_seen);
+            run.fail(format!(
+                "the loss became {value} at epoch {epoch}, iteration {iteration}; training stopped, \
+                 the checkpoints of the epochs before it are intact (try a smaller --lr or --max-grad)"
+            ));
+            // No gradients: the optimizer leaves the model as it was.
+            return TrainOutput { grads: GradientsParams::new(), item: output };
+        }
+        run.train_loss_sum += value;
+        if run.train_seen == run.train_iters
+            && let Err(e) = run.end_of_train_epoch()
+        {
+            run.fail(e);
+        }
+        drop(run);
+        TrainOutput::new(self, loss.backward(), output)
+    }
+
+    fn optimize(self, optim: &mut ModuleOptimizer, lr: ModuleLearningRate, mut grads: GradientsParams) -> Self {
+        if let Some(max_norm) = self.clip {
+            clip_grads_global(&self, &mut grads, max_norm);
+        }
+        optim.step(lr, self, grads)
+    }
+}
+
+impl InferenceStep for TrainingModel {
+    type Input = TbpttBatch;
+    type Output = SequenceOutput;
+
+    fn step(&self, batch: TbpttBatch) -> SequenceOutput {
+        let mut run = self.run.0.lock().expect("run state");
+        if batch.first {
+            // Each evaluation starts from zeros, as the book's reset_state()
+            // before eval_perplexity; the training state is not touched.
+            run.valid_h = None;
+        }
+        let h0 = run.valid_h.take();
+        let (logits, h_last) = self.model.forward_logits(batch.xs, h0);
+        let loss = cross_entropy(logits.clone(), batch.ts.clone());
+        run.valid_h = Some(h_last);
+        run.valid_loss_sum += loss.clone().into_scalar::<f64>();
+        run.valid_seen += 1;
+        if run.valid_seen == run.valid_iters
+            && let Err(e) = run.end_of_epoch()
+        {
+            run.fail(e);
+        }
+        SequenceOutput::new(loss, logits, None, batch.ts)
+    }
+}
+
+/// The carried state on disk: `{"shape": [N, H], "values": [...]}`.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    shape: [usize; 2],
+    values: Vec<f32>,
+}
+
+fn save_state(path: &Path, h: Tensor<2>) -> Result<(), String> {
+    let shape = h.dims();
+    let values = h.try_into_vec_as::<f32>().map_err(|e| format!("cannot read the hidden state: {e:?}"))?;
+    let json = serde_json::to_vec(&SavedState { shape, values }).expect("state serializes");
+    write_atomic(path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn load_state(path: &Path, shape: [usize; 2], device: &Device) -> Result<Tensor<2>, String> {
+    let bad = |why: String| format!("checkpoint {} cannot be read: {why}", path.display());
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    if saved.shape != shape || saved.values.len() != shape[0] * shape[1] {
+        return Err(bad(format!("it holds a state of shape {:?}, this run needs {shape:?}", saved.shape)));
+    }
+    Ok(Tensor::from_data(TensorData::new(saved.values, shape), device))
+}
+
+/// Burn's file checkpointer writes in place; this one writes atomically, so a
+/// crash (even `kill -9`) mid-write leaves the previous epochs readable and no
+/// half file under a checkpoint's name.
+struct AtomicCheckpointer {
+    dir: PathBuf,
+    name: &'static str,
+}
+
+impl AtomicCheckpointer {
+    fn path(&self, epoch: usize) -> PathBuf {
+        self.dir.join(format!("{}-{epoch}.bpk", self.name))
+    }
+}
+
+impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
+    fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        let bytes = record.checkpoint_into_bytes().map_err(CheckpointerError::Record)?;
+        write_atomic(&self.path(epoch), &bytes).map_err(CheckpointerError::IOError)
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        match std::fs::remove_file(self.path(epoch)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CheckpointerError::IOError(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
+        let bytes = std::fs::read(self.path(epoch)).map_err(CheckpointerError::IOError)?;
+        R::checkpoint_from_bytes(Bytes::from_bytes_vec(bytes)).map_err(CheckpointerError::Record)
+    }
+}
+
+/// A checkpoint every epoch, none deleted.
+struct EveryEpoch;
+
+impl CheckpointingStrategy for EveryEpoch {
+    fn checkpointing(&mut self, _epoch: usize, _store: &EventStoreClient) -> Vec<CheckpointingAction> {
+        vec![CheckpointingAction::Save]
+    }
+}
+
+/// The renderer used when stdout is not a terminal: Burn's fallback prints a
+/// progress line per iteration and no metric values; this prints nothing, and
+/// the training prints one summary line per epoch instead.
+struct EpochLinesOnly;
+
+impl MetricsRendererTraining for EpochLinesOnly {
+    fn update_train(&mut self, _state: MetricState) {}
+    fn update_valid(&mut self, _state: MetricState) {}
+}
+
+impl MetricsRendererEvaluation for EpochLinesOnly {
+    fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+}
+
+impl TrainingProgressLogger for EpochLinesOnly {
+    fn start(&mut self, _: usize, _: usize, _: Option<usize>, _: Option<&str>) {}
+    fn update_epoch(&mut self, _: usize) {}
+    fn start_split(&mut self, _: &str, _: usize) {}
+    fn update_split(&mut self, _: usize) {}
+    fn end_split(&mut self) {}
+    fn end(&mut self) {}
+    fn log_event_training(&mut self, _: String) {}
+}
+
+impl EvaluationProgressLogger for EpochLinesOnly {
+    fn start_global_progress(&mut self, _: usize) {}
+    fn start_test(&mut self, _: &str, _: usize) {}
+    fn update_test_progress(&mut self, _: usize) {}
+    fn end_test(&mut self) {}
+    fn end_global_progress(&mut self) {}
+    fn log_event_evaluation(&mut self, _: String) {}
+}
+
+impl MetricsRenderer for EpochLinesOnly {
+    fn manual_close(&mut self) {}
+    fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+/// How `train` shows progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// Burn's terminal dashboard (stdout is a terminal).
+    Dashboard,
+    /// One `| epoch N | ...` line per epoch.
+    EpochLines,
+}
+
+/// Trains (or resumes) a run in `dir` and returns every epoch's metrics.
+pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume: bool, display: Display) -> Result<Vec<EpochMetrics>, String> {
+    cfg.validate()?;
+    if cfg.vocab_size != data.vocab.len() {
+        return Err(format!("the configuration has V={}, the data {}", cfg.vocab_size, data.vocab.len()));
+    }
+    let corpus = data.training_corpus(cfg.corpus_size)?;
+    let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
+    let valid_batches =
+        StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).map_err(|e| format!("validation: {e}"))?;
+    let run_dir = RunDir::new(dir);
+
+    let (start_epoch, rows) = if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data)? };
+    if start_epoch >= cfg.epochs {
+        return Err(format!(
+            "{} already holds {start_epoch} epochs; ask for more with --epochs",
+            dir.display()
+        ));
+    }
+
+    let device = backend.device()?;
+    if backend == Backend::Ndarray {
+        // burn-optim restores optimizer state on Device::default(), which in a
+        // build with wgpu is the GPU (and a panic where there is none): pin it.
+        // SAFETY: set before any thread that reads the environment is started.
+        unsafe { std::env::set_var("BURN_DEVICE", "ndarray") };
+    }
+    let ad_device = device.clone().autodiff();
+    let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
+    let model = cfg.model().init_with(&weights, &ad_device)?;
+    let train_h = match start_epoch {
+        0 => None,
+        e => Some(load_state(&run_dir.state(e), [cfg.batch_size, cfg.hidden_size], &ad_device)?),
+    };
+    if start_epoch > 0 {
+        // Burn panics on a checkpoint it cannot decode; decode it here first.
+        load_checkpoint(&run_dir, start_epoch, &model)?;
+        check_optimizer_readable(&run_dir, start_epoch)?;
+    }
+
+    let run = SharedRun(Arc::new(Mutex::new(RunState {
+        train_h,
+        epoch: start_epoch + 1,
+        train_iters: train_batches.iters(),
+        valid_iters: valid_batches.iters(),
+        rows,
+        print_lines: display == Display::EpochLines,
+        ..RunState::new(run_dir.clone())
+    })));
+    let clip = (cfg.clip == ClipMode::Global).then_some(cfg.max_grad);
+    let model = TrainingModel { model, run: run.clone(), clip };
+
+    let mut optim = ModuleOptimizer::from(BookAdam::default());
+    if cfg.clip == ClipMode::PerTensor {
+        optim = optim.with_grad_clipping(GradientClippingConfig::Norm(cfg.max_grad as f32).init());
+    }
+    let learner = Learner::new(model, optim, cfg.lr);
+
+    // One batch per item, in order, on the main thread: the carried state
+    // needs the notebook's order (worker threads would deliver out of order).
+    let loader_train = DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(ad_device.clone()).build(train_batches);
+    let loader_valid = DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(device.clone()).build(valid_batches);
+
+    let checkpoints = run_dir.checkpoints();
+    let ckpt = |name| AtomicCheckpointer { dir: checkpoints.clone(), name };
+    let mut training = SupervisedTraining::new(dir, loader_train, loader_valid)
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .metric_train_numeric(PerplexityMetric::new())
+        .metric_valid_numeric(PerplexityMetric::new())
+        .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
+        .with_checkpointing_strategy(EveryEpoch)
+        .num_epochs(cfg.epochs);
+    if start_epoch > 0 {
+        training = training.checkpoint(start_epoch);
+    }
+    if display == Display::EpochLines {
+        training = training.renderer(Box::new(EpochLinesOnly));
+    }
+    run.0.lock().expect("run state").interrupter = Some(training.interrupter());
+
+    let result = training.launch(learner);
+    drop(result.model);
+    let state = run.0.lock().expect("run state");
+    if let Some(failure) = &state.failure {
+        return Err(failure.clone());
+    }
+    if let Some(error) = result.error {
+        return Err(format!("training failed: {error}"));
+    }
+    Ok(state.rows.clone())
+}
+
+fn prepare_new(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb) -> Result<(usize, Vec<EpochMetrics>), String> {
+    if run_dir.config().exists() || run_dir.checkpoints().exists() {
+        return Err(format!(
+            "{} already holds a run; continue it with --resume, or choose another --artifacts folder",
+            run_dir.root.display()
+        ));
+    }
+    let json = serde_json::to_vec_pretty(cfg).expect("config serializes");
+    write_atomic(&run_dir.config(), &json).map_err(|e| format!("cannot write {}: {e}", run_dir.config().display()))?;
+    let vocab = serde_json::to_vec(&data.vocab.id_to_word).expect("vocab serializes");
+    write_atomic(&run_dir.vocab(), &vocab).map_err(|e| format!("cannot write {}: {e}", run_dir.vocab().display()))?;
+    Ok((0, Vec::new()))
+}
+
+/// Reads a run's `config.json`.
+pub fn read_config(run_dir: &RunDir) -> Result<TrainConfig, String> {
+    let path = run_dir.config();
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a run configuration: {e}", path.display()))
+}
+
+fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<EpochMetrics>), String> {
+    let saved = read_config(run_dir)?;
+    if let Some(diff) = cfg.difference(&saved) {
+        return Err(format!(
+            "{} holds a run of another configuration ({diff}); resume with its settings or choose another --artifacts folder",
+            run_dir.root.display()
+        ));
+    }
+    let Some(&epoch) = run_dir.complete_epochs().last() else {
+        return Err(format!("{} has no complete checkpoint to resume from", run_dir.checkpoints().display()));
+    };
+    let mut rows = if run_dir.metrics().exists() { artifacts::read_metrics(&run_dir.metrics())? } else { Vec::new() };
+    // Epochs after the checkpoint (a crash after their metrics were written)
+    // are trained again.
+    rows.retain(|r| r.epoch <= epoch);
+    Ok((epoch, rows))
+}
+
+fn read_bytes(path: &Path) -> Result<Bytes, String> {
+    std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| format!("checkpoint {} cannot be read: {e}", path.display()))
+}
+
+/// The model's weights as saved at the end of `epoch`, loaded into `model`.
+fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &SimpleRnnlm) -> Result<SimpleRnnlm, String> {
+    use burn::store::ModuleRecord;
+    let path = run_dir.model_checkpoint(epoch);
+    let bad = |e: &dyn std::fmt::Display| format!("checkpoint {} cannot be read: {e}", path.display());
+    let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| bad(&e))?;
+    let wrapper = TrainingModel { model: model.clone(), run: SharedRun(Arc::new(Mutex::new(RunState::new(run_dir.clone())))), clip: None };
+    Ok(wrapper.try_load_record(record).map_err(|e| bad(&e))?.model)
+}
+
+fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String> {
+    use burn::optim::OptimizerRecord;
+    let path = run_dir.optim_checkpoint(epoch);
+    OptimizerRecord::checkpoint_from_bytes(read_bytes(&path)?)
+        .map(|_| ())
+        .map_err(|e| format!("checkpoint {} cannot be read: {e}", path.display()))
+}
+
+/// A trained model from a run folder: the weights saved at the end of
+/// `epoch`, or of the last complete epoch. Returns the run's configuration,
+/// the model (on `device`) and the epoch.
+pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, SimpleRnnlm, usize), String> {
+    let run_dir = RunDir::new(dir);
+    let cfg = read_config(&run_dir)?;
+    let epoch = match epoch {
+        Some(e) if run_dir.model_checkpoint(e).exists() => e,
+        Some(e) => return Err(format!("{} has no checkpoint of epoch {e}", run_dir.checkpoints().display())),
+        None => *run_dir
+            .complete_epochs()
+            .last()
+            .ok_or_else(|| format!("{} has no complete checkpoint", run_dir.checkpoints().display()))?,
+    };
+    // Fresh weights of the right shapes, then the saved values over them.
+    let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
+    let model = cfg.model().init_with(&weights, device)?;
+    let model = load_checkpoint(&run_dir, epoch, &model)?;
+    Ok((cfg, model, epoch))
+}

@@ -1,0 +1,115 @@
+//! Downloading Penn Treebank for real, from an HTTP server on 127.0.0.1 that
+//! serves the shared files (one of them truncated on request).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use rnnlm::data::ptb::{self, DataError, Split};
+
+/// Serves `root` over HTTP/1.0 on a free port; `/trunc/NAME` serves the first
+/// half of NAME. Returns the base URL.
+fn serve(root: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (truncate, name) = match path.strip_prefix("/trunc/") {
+                Some(name) => (true, name.to_string()),
+                None => (false, path.trim_start_matches('/').to_string()),
+            };
+            let response = match std::fs::read(root.join(&name)) {
+                Ok(mut body) => {
+                    if truncate {
+                        body.truncate(body.len() / 2);
+                    }
+                    let mut r = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+                    r.extend(body);
+                    r
+                }
+                Err(_) => b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn missing_files_are_downloaded_verified_and_loaded() {
+    let base = serve(common::ptb_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ptb");
+    ptb::ensure_files(&target, &base).unwrap();
+    assert_eq!(files_in(&target), ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]);
+    let p = ptb::load(Some(&target), "http://127.0.0.1:9/never-used").unwrap();
+    assert_eq!(p.train.len(), 929_589);
+}
+
+#[test]
+fn a_truncated_download_is_refused_and_not_kept() {
+    let base = serve(common::ptb_dir());
+    let dir = tempfile::tempdir().unwrap();
+    // train and valid arrive whole, test arrives cut in half
+    std::fs::copy(common::ptb_dir().join("ptb.train.txt"), dir.path().join("ptb.train.txt")).unwrap();
+    std::fs::copy(common::ptb_dir().join("ptb.valid.txt"), dir.path().join("ptb.valid.txt")).unwrap();
+    let err = ptb::ensure_files(dir.path(), &format!("{base}/trunc")).unwrap_err();
+    assert!(matches!(err, DataError::BadDownload { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("{base}/trunc/ptb.test.txt")), "{msg}");
+    assert!(msg.contains(&format!("expected {}", Split::Test.sha256())), "{msg}");
+    let half = std::fs::read(common::ptb_dir().join("ptb.test.txt")).unwrap();
+    assert!(msg.contains(&format!("found {}", ptb::sha256_hex(&half[..half.len() / 2]))), "{msg}");
+    assert!(msg.contains("found "), "{msg}");
+    assert_eq!(files_in(dir.path()), ["ptb.train.txt", "ptb.valid.txt"], "nothing half-written is left");
+}
+
+#[test]
+fn a_corrupt_file_on_disk_is_refused_with_both_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    for split in Split::ALL {
+        std::fs::copy(common::ptb_dir().join(split.file_name()), dir.path().join(split.file_name())).unwrap();
+    }
+    let valid = dir.path().join("ptb.valid.txt");
+    let text = std::fs::read(&valid).unwrap();
+    std::fs::write(&valid, &text[..text.len() - 100]).unwrap();
+    let msg = ptb::ensure_files(dir.path(), "http://127.0.0.1:9").unwrap_err().to_string();
+    assert!(msg.starts_with(&format!("{} is corrupt or truncated", valid.display())), "{msg}");
+    assert!(msg.contains(&format!("expected {}", Split::Valid.sha256())), "{msg}");
+    assert!(msg.contains(&format!("found {}", ptb::sha256_hex(&text[..text.len() - 100]))), "{msg}");
+    assert!(msg.contains("delete it"), "{msg}");
+}
+
+#[test]
+fn an_unreachable_server_names_the_folder_to_fill() {
+    // Bind then drop a listener: its port is closed, so the connection is refused.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let err = ptb::ensure_files(dir.path(), &format!("http://127.0.0.1:{port}")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, DataError::Download { .. }), "{msg}");
+    assert!(msg.contains(&format!("http://127.0.0.1:{port}/ptb.train.txt")), "{msg}");
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    assert!(!msg.contains('\n'), "one line: {msg}");
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn the_data_dir_flag_wins_over_ptb_dir() {
+    assert_eq!(ptb::resolve_dir(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
+}
