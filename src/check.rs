@@ -9,11 +9,11 @@
 
 use burn::module::Param;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::backend::Gradients;
+use burn::tensor::Gradients;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::model::{SimpleRnnlm, SimpleRnnlmConfig};
@@ -119,10 +119,6 @@ pub fn check_weights(s: Sizes, seed: u64) -> RnnlmWeights {
 /// Random word ids `[N, T]`.
 pub fn random_ids(rng: &mut StdRng, n: usize, t: usize, vocab: usize) -> Array2<usize> {
     Array2::from_shape_fn((n, t), |_| rng.random_range(0..vocab))
-}
-
-fn to_f64<F: num_traits::ToPrimitive + Copy>(x: &[F]) -> Vec<f64> {
-    x.iter().map(|v| v.to_f64().expect("finite")).collect()
 }
 
 /// Word ids as a Burn `Int` tensor `[N, T]`.

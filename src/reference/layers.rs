@@ -102,9 +102,14 @@ impl<F: Real> RnnGrads<F> {
 }
 
 /// `RNN`: one time step, `h_next = tanh(h_prev·Wh + x·Wx + b)`.
-#[derive(Default)]
 pub struct Rnn<F: Real> {
     cache: Option<(Array2<F>, Array2<F>, Array2<F>)>, // x, h_prev, h_next
+}
+
+impl<F: Real> Default for Rnn<F> {
+    fn default() -> Self {
+        Self { cache: None }
+    }
 }
 
 impl<F: Real> Rnn<F> {
@@ -245,9 +250,14 @@ impl<F: Real> TimeAffine<F> {
 
 /// `TimeSoftmaxWithLoss`: softmax over V and cross-entropy, averaged over all
 /// N·T positions.
-#[derive(Default)]
 pub struct TimeSoftmaxWithLoss<F: Real> {
     cache: Option<(Array2<F>, Vec<usize>, (usize, usize, usize))>, // softmax [N·T, V], targets, shape
+}
+
+impl<F: Real> Default for TimeSoftmaxWithLoss<F> {
+    fn default() -> Self {
+        Self { cache: None }
+    }
 }
 
 impl<F: Real> TimeSoftmaxWithLoss<F> {

@@ -1,4 +1,4 @@
-use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use ndarray::{Array1, Array2, ArrayD};
 
 use super::Real;
 use super::layers::{RnnParams, TimeAffine, TimeEmbedding, TimeRnn, TimeSoftmaxWithLoss};
@@ -129,10 +129,4 @@ impl<F: Real> SimpleRnnlm<F> {
         optimizer.update(&mut self.params_mut(), &grads);
         loss
     }
-}
-
-/// A dynamic array from a shape and `f32` values (used by checks).
-pub fn dyn_array<F: Real>(shape: &[usize], values: &[f32]) -> ArrayD<F> {
-    ArrayD::from_shape_vec(IxDyn(shape), values.iter().map(|&x| F::from_f32(x).expect("finite")).collect())
-        .expect("shape matches values")
 }
