@@ -50,13 +50,14 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     assert_eq!(rows.len(), 3);
 
     // The notebook printed 1506.5, 392.5, 263.2 for epochs 1-3 from its own
-    // random initialisation. Seeds move these by a few percent (measured over
-    // seeds 0-4 on the reference: see README); 10% leaves room for that and
-    // still fails on any real change to the algorithm (no clipping, a
-    // different Adam, no carried state all land outside).
-    let notebook = [1506.539646, 392.480824, 263.249077];
-    for (row, expected) in rows.iter().zip(notebook) {
-        assert!(rel(row.train_perplexity, expected) < 0.10, "epoch {}: {} vs the notebook's {expected}", row.epoch, row.train_perplexity);
+    // random initialisation. The manual-backward reference over seeds 0-4
+    // (`rnnlm reference --epochs 3 --seed S`, README) gave 1148-1288,
+    // 389-398 and 260-273: from epoch 2 on within 4% of the notebook, epoch 1
+    // 15-24% below it. The bands are those spreads with a margin: 30% for
+    // epoch 1, 6% after.
+    let notebook = [(1506.539646, 0.30), (392.480824, 0.06), (263.249077, 0.06)];
+    for (row, (expected, band)) in rows.iter().zip(notebook) {
+        assert!(rel(row.train_perplexity, expected) < band, "epoch {}: {} vs the notebook's {expected}", row.epoch, row.train_perplexity);
         assert!(row.valid_perplexity.is_finite() && row.valid_perplexity > 1.0);
     }
 
