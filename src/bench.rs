@@ -37,20 +37,28 @@ impl Preset {
 pub struct BenchResult {
     /// Milliseconds of each timed iteration.
     pub iteration_ms: Vec<f64>,
+    /// Median milliseconds of each phase: forward, backward, clipping, Adam.
+    /// On an asynchronous (GPU) backend a phase may include work queued by
+    /// the one before it.
+    pub phase_ms: [f64; 4],
     pub tokens_per_iteration: usize,
 }
 
 impl BenchResult {
     pub fn median_ms(&self) -> f64 {
-        let mut v = self.iteration_ms.clone();
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+        median(&self.iteration_ms)
     }
 
     pub fn tokens_per_second(&self) -> f64 {
         self.tokens_per_iteration as f64 / (self.median_ms() / 1000.0)
     }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
@@ -68,19 +76,29 @@ pub fn run(device: &Device, preset: Preset, warmup: usize, iters: usize) -> Benc
         .collect();
     let mut state: Option<Tensor<2>> = None;
     let mut times = Vec::with_capacity(iters);
+    let mut phases: [Vec<f64>; 4] = Default::default();
+    let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;
     for i in 0..warmup + iters {
         let (xs, ts) = batches[i % batches.len()].clone();
         let start = Instant::now();
         let (loss, h_last) = model.forward(xs, ts, state.take());
         state = Some(h_last.detach());
+        let t_fwd = Instant::now();
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-        clip_grads_global(&model, &mut grads, 5.0);
+        let t_bwd = Instant::now();
+        clip_grads_global(&model, &mut grads, 5.0); // reads the norm back: a sync point
+        let t_clip = Instant::now();
         model = optim.step(1e-3, model, grads);
         let _ = loss.into_scalar::<f32>();
         let _ = device.sync();
         if i >= warmup {
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            times.push(ms(start));
+            phases[0].push((t_fwd - start).as_secs_f64() * 1000.0);
+            phases[1].push((t_bwd - t_fwd).as_secs_f64() * 1000.0);
+            phases[2].push((t_clip - t_bwd).as_secs_f64() * 1000.0);
+            phases[3].push(ms(t_clip));
         }
     }
-    BenchResult { iteration_ms: times, tokens_per_iteration: n * t }
+    let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2]), median(&phases[3])];
+    BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * t }
 }

@@ -321,6 +321,8 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
     let mut sorted = result.iteration_ms.clone();
     sorted.sort_by(f64::total_cmp);
     println!("ms per iteration: median {:.2}, min {:.2}, max {:.2}", result.median_ms(), sorted[0], sorted[sorted.len() - 1]);
+    let [fwd, bwd, clip, adam] = result.phase_ms;
+    println!("median ms per phase: forward {fwd:.2}, backward {bwd:.2}, clip {clip:.2}, adam {adam:.2}");
     if args.learner {
         let data = args.data.load()?;
         let dir = tempfile_dir()?;
