@@ -45,10 +45,16 @@ impl Optimizer for BookAdam {
             Some(s) => (s.moment_1, s.moment_2, s.time + 1),
             None => (grad.zeros_like(), grad.zeros_like(), 1),
         };
-        let m = m.clone() + (grad.clone() - m).mul_scalar(1.0 - self.beta1);
-        let v = v.clone() + (grad.square() - v).mul_scalar(1.0 - self.beta2);
+        // The same arithmetic as the book, ordered so that each intermediate
+        // is uniquely owned when the next op consumes it: the backend can then
+        // reuse its buffer instead of allocating (this pass touches every
+        // parameter every step, so allocations dominate its cost).
+        let g2 = grad.clone().square();
+        let m = m.clone() + (grad - m).mul_scalar(1.0 - self.beta1); // m += (1-β1)(g-m)
+        let v = v.clone() + (g2 - v).mul_scalar(1.0 - self.beta2); // v += (1-β2)(g²-v)
         let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
-        let update = m.clone().div(v.clone().sqrt().add_scalar(self.epsilon)).mul_scalar(lr_t);
+        let denom = v.clone().sqrt().add_scalar(self.epsilon);
+        let update = m.clone().div(denom).mul_scalar(lr_t); // lr_t·m/(sqrt(v)+ε)
         (tensor - update, Some(AdaptiveMomentumState::new(t, m, v)))
     }
 
