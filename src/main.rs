@@ -165,14 +165,6 @@ struct HyperParams {
 }
 
 impl HyperParams {
-    /// The notebook's values (the flags' defaults).
-    fn notebook() -> Self {
-        match Cli::parse_from(["rnnlm", "reference"]).command {
-            Command::Reference(args) => args.hyper,
-            _ => unreachable!("parsed the reference command"),
-        }
-    }
-
     fn config(&self, vocab_size: usize, clip: ClipMode) -> TrainConfig {
         TrainConfig {
             vocab_size,
@@ -326,7 +318,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
     if args.learner {
         let data = args.data.load()?;
         let dir = tempfile_dir()?;
-        let cfg = TrainConfig { epochs: 1, ..HyperParams::notebook().config(data.vocab.len(), ClipMode::Global) };
+        let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
         let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?.iters();
         let rows = train::train(&cfg, backend, &data, &dir, false, Display::EpochLines)?;
         let _ = std::fs::remove_dir_all(&dir);
@@ -369,5 +361,18 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_flag_defaults_are_the_notebooks_configuration() {
+        let Command::Train(args) = Cli::parse_from(["rnnlm", "train"]).command else { panic!("train parses") };
+        assert_eq!(args.hyper.config(10_000, args.clip), TrainConfig::notebook(10_000));
+        assert!(!args.resume);
+        assert_eq!(args.artifacts, PathBuf::from("artifacts/simple-rnnlm"));
     }
 }

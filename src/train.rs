@@ -65,6 +65,26 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The notebook's run: N 10, T 5, D = H 100, Adam lr 0.001, clipping at
+    /// 5.0, the first 10,000 words, validation in batches of 10 x 35, 20 epochs.
+    pub fn notebook(vocab_size: usize) -> Self {
+        TrainConfig {
+            vocab_size,
+            wordvec_size: 100,
+            hidden_size: 100,
+            batch_size: 10,
+            time_size: 5,
+            lr: 0.001,
+            max_grad: 5.0,
+            clip: ClipMode::Global,
+            corpus_size: 10_000,
+            epochs: 20,
+            seed: 0,
+            eval_batch_size: 10,
+            eval_time_size: 35,
+        }
+    }
+
     /// Refuses hyperparameters that cannot train.
     pub fn validate(&self) -> Result<(), String> {
         let positive = [

@@ -11,25 +11,11 @@ use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::{Ptb, Split};
 use rnnlm::infer;
 use rnnlm::reference;
-use rnnlm::train::{self, ClipMode, Display, TrainConfig};
+use rnnlm::train::{self, Display, TrainConfig};
 
 fn trained_run(dir: &std::path::Path) -> Ptb {
     let data = Ptb::load(&common::ptb_dir()).unwrap();
-    let cfg = TrainConfig {
-        vocab_size: 10_000,
-        wordvec_size: 100,
-        hidden_size: 100,
-        batch_size: 10,
-        time_size: 5,
-        lr: 0.001,
-        max_grad: 5.0,
-        clip: ClipMode::Global,
-        corpus_size: 2_000,
-        epochs: 1,
-        seed: 3,
-        eval_batch_size: 10,
-        eval_time_size: 35,
-    };
+    let cfg = TrainConfig { corpus_size: 2_000, epochs: 1, seed: 3, ..TrainConfig::notebook(10_000) };
     train::train(&cfg, Backend::Ndarray, &data, dir, false, Display::EpochLines).unwrap();
     data
 }

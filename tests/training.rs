@@ -11,25 +11,11 @@ use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::Ptb;
 use rnnlm::reference;
-use rnnlm::train::{self, ClipMode, Display, TrainConfig};
+use rnnlm::train::{self, Display, TrainConfig};
 use rnnlm::weights::RnnlmWeights;
 
 fn notebook_config(epochs: usize) -> TrainConfig {
-    TrainConfig {
-        vocab_size: 10_000,
-        wordvec_size: 100,
-        hidden_size: 100,
-        batch_size: 10,
-        time_size: 5,
-        lr: 0.001,
-        max_grad: 5.0,
-        clip: ClipMode::Global,
-        corpus_size: 10_000,
-        epochs,
-        seed: 0,
-        eval_batch_size: 10,
-        eval_time_size: 35,
-    }
+    TrainConfig { epochs, ..TrainConfig::notebook(10_000) }
 }
 
 fn ptb() -> Ptb {
