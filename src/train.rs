@@ -427,6 +427,8 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     let valid_batches =
         StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).map_err(|e| format!("validation: {e}"))?;
     let run_dir = RunDir::new(dir);
+    // Before anything is written: a missing GPU must not leave a half-made run folder.
+    let device = backend.device()?;
 
     let (start_epoch, rows) = if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data)? };
     if start_epoch >= cfg.epochs {
@@ -436,7 +438,6 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         ));
     }
 
-    let device = backend.device()?;
     if backend == Backend::Ndarray {
         // burn-optim restores optimizer state on Device::default(), which in a
         // build with wgpu is the GPU (and a panic where there is none): pin it.

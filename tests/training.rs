@@ -170,9 +170,20 @@ fn rnnlm() -> Command {
 
 #[test]
 fn piped_training_prints_one_line_per_epoch() {
+    piped_training_on("ndarray");
+}
+
+#[test]
+fn piped_training_on_wgpu_prints_one_line_per_epoch() {
+    if common::wgpu().is_some() {
+        piped_training_on("wgpu");
+    }
+}
+
+fn piped_training_on(backend: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = rnnlm()
-        .args(["train", "--backend", "ndarray", "--epochs", "2", "--corpus-size", "2000", "--artifacts"])
+        .args(["train", "--backend", backend, "--epochs", "2", "--corpus-size", "2000", "--artifacts"])
         .arg(dir.path().join("run"))
         .output()
         .unwrap();
