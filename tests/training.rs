@@ -174,13 +174,19 @@ fn piped_training_prints_one_line_per_epoch() {
 }
 
 #[test]
-fn piped_training_on_wgpu_prints_one_line_per_epoch() {
+fn piped_training_on_wgpu_prints_one_line_per_epoch_and_matches_ndarray() {
     if common::wgpu().is_some() {
-        piped_training_on("wgpu");
+        let gpu = piped_training_on("wgpu");
+        let cpu = piped_training_on("ndarray");
+        for (g, c) in gpu.iter().zip(&cpu) {
+            assert!(rel(g.train_perplexity, c.train_perplexity) < 1e-4, "epoch {}: wgpu {} vs ndarray {}", g.epoch, g.train_perplexity, c.train_perplexity);
+            assert!(rel(g.valid_perplexity, c.valid_perplexity) < 1e-4, "epoch {}: wgpu {} vs ndarray {}", g.epoch, g.valid_perplexity, c.valid_perplexity);
+        }
     }
 }
 
-fn piped_training_on(backend: &str) {
+/// `rnnlm train` with stdout piped, 2 short epochs; returns the metrics it wrote.
+fn piped_training_on(backend: &str) -> Vec<artifacts::EpochMetrics> {
     let dir = tempfile::tempdir().unwrap();
     let out = rnnlm()
         .args(["train", "--backend", backend, "--epochs", "2", "--corpus-size", "2000", "--artifacts"])
@@ -196,6 +202,7 @@ fn piped_training_on(backend: &str) {
         assert!(line.contains("train perplexity ") && line.contains("valid perplexity "), "{line}");
     }
     assert_eq!(stdout.lines().count(), 3, "a header line and the epoch lines only:\n{stdout}");
+    artifacts::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap()
 }
 
 #[test]
