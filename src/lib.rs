@@ -5,9 +5,9 @@
 //! [`reference`] shares no code with [`model`]; [`check`] compares the two.
 
 pub mod artifacts;
-pub mod bench;
 pub mod atomic;
 pub mod backend;
+pub mod bench;
 pub mod check;
 pub mod data;
 pub mod infer;
