@@ -146,26 +146,27 @@ pub fn read_verified(dir: &Path, split: Split) -> Result<String, DataError> {
 /// under the real name. Files already there are verified, never replaced.
 pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
     for split in Split::ALL {
-        let path = dir.join(split.file_name());
-        if path.exists() {
-            let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
-            let found = sha256_hex(&bytes);
-            if found != split.sha256() {
-                return Err(DataError::Checksum { path, expected: split.sha256().into(), found });
-            }
-            continue;
-        }
-        fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let url = format!("{}/{}", base_url.trim_end_matches('/'), split.file_name());
-        eprintln!("downloading {url}");
-        let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: dir.to_path_buf(), reason })?;
-        let found = sha256_hex(&bytes);
-        if found != split.sha256() {
-            return Err(DataError::BadDownload { url, expected: split.sha256().into(), found });
-        }
-        crate::atomic::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
+        ensure_file(dir, base_url, split)?;
     }
     Ok(())
+}
+
+/// One split's verified text, downloaded first if it is missing.
+fn ensure_file(dir: &Path, base_url: &str, split: Split) -> Result<String, DataError> {
+    let path = dir.join(split.file_name());
+    if path.exists() {
+        return read_verified(dir, split);
+    }
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let url = format!("{}/{}", base_url.trim_end_matches('/'), split.file_name());
+    eprintln!("downloading {url}");
+    let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: dir.to_path_buf(), reason })?;
+    let found = sha256_hex(&bytes);
+    if found != split.sha256() {
+        return Err(DataError::BadDownload { url, expected: split.sha256().into(), found });
+    }
+    crate::atomic::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
+    String::from_utf8(bytes).map_err(|e| io_err(&path, e))
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {
@@ -297,8 +298,11 @@ impl Ptb {
 /// is missing from `base_url`, and loads it.
 pub fn load(data_dir: Option<&Path>, base_url: &str) -> Result<Ptb, DataError> {
     let dir = resolve_dir(data_dir);
-    ensure_files(&dir, base_url)?;
-    Ptb::load(&dir)
+    // Each file is read and hashed once: the text that passed the check is the one loaded.
+    let train = ensure_file(&dir, base_url, Split::Train)?;
+    let valid = ensure_file(&dir, base_url, Split::Valid)?;
+    let test = ensure_file(&dir, base_url, Split::Test)?;
+    Ptb::from_texts(&dir, &train, &valid, &test)
 }
 
 #[cfg(test)]
