@@ -318,11 +318,10 @@ fn save_state(path: &Path, h: Tensor<2>) -> Result<(), String> {
 }
 
 fn load_state(path: &Path, shape: [usize; 2], device: &Device) -> Result<Tensor<2>, String> {
-    let bad = |why: String| format!("checkpoint {} cannot be read: {why}", path.display());
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| unreadable(path, e))?;
     if saved.shape != shape || saved.values.len() != shape[0] * shape[1] {
-        return Err(bad(format!("it holds a state of shape {:?}, this run needs {shape:?}", saved.shape)));
+        return Err(unreadable(path, format!("it holds a state of shape {:?}, this run needs {shape:?}", saved.shape)));
     }
     Ok(Tensor::from_data(TensorData::new(saved.values, shape), device))
 }
@@ -499,7 +498,6 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     run.0.lock().expect("run state").interrupter = Some(training.interrupter());
 
     let result = training.launch(learner);
-    drop(result.model);
     let state = run.0.lock().expect("run state");
     if let Some(failure) = &state.failure {
         return Err(failure.clone());
@@ -549,18 +547,21 @@ fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<Epo
     Ok((epoch, rows))
 }
 
+fn unreadable(path: &Path, why: impl std::fmt::Display) -> String {
+    format!("checkpoint {} cannot be read: {why}", path.display())
+}
+
 fn read_bytes(path: &Path) -> Result<Bytes, String> {
-    std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| format!("checkpoint {} cannot be read: {e}", path.display()))
+    std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| unreadable(path, e))
 }
 
 /// The model's weights as saved at the end of `epoch`, loaded into `model`.
 fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &SimpleRnnlm) -> Result<SimpleRnnlm, String> {
     use burn::store::ModuleRecord;
     let path = run_dir.model_checkpoint(epoch);
-    let bad = |e: &dyn std::fmt::Display| format!("checkpoint {} cannot be read: {e}", path.display());
-    let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| bad(&e))?;
+    let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| unreadable(&path, e))?;
     let wrapper = TrainingModel { model: model.clone(), run: SharedRun(Arc::new(Mutex::new(RunState::new(run_dir.clone())))), clip: None };
-    Ok(wrapper.try_load_record(record).map_err(|e| bad(&e))?.model)
+    Ok(wrapper.try_load_record(record).map_err(|e| unreadable(&path, e))?.model)
 }
 
 fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String> {
@@ -568,7 +569,7 @@ fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String
     let path = run_dir.optim_checkpoint(epoch);
     OptimizerRecord::checkpoint_from_bytes(read_bytes(&path)?)
         .map(|_| ())
-        .map_err(|e| format!("checkpoint {} cannot be read: {e}", path.display()))
+        .map_err(|e| unreadable(&path, e))
 }
 
 /// A trained model from a run folder: the weights saved at the end of
