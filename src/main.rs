@@ -317,22 +317,17 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
     println!("median ms per phase: forward {fwd:.2}, backward {bwd:.2}, clip {clip:.2}, adam {adam:.2}");
     if args.learner {
         let data = args.data.load()?;
-        let dir = tempfile_dir()?;
         let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
         let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?.iters();
-        let rows = train::train(&cfg, backend, &data, &dir, false, Display::EpochLines)?;
+        // A throw-away run folder, removed whether the epoch succeeds or not.
+        let dir = std::env::temp_dir().join(format!("rnnlm-bench-{}", std::process::id()));
+        let rows = train::train(&cfg, backend, &data, &dir, false, Display::EpochLines);
         let _ = std::fs::remove_dir_all(&dir);
-        let secs = rows[0].seconds;
+        let secs = rows?[0].seconds;
         println!("learner epoch (seed preset, {iters} iterations + validation): {secs:.2} s");
     }
     println!("tokens/s: {:.0}", result.tokens_per_second());
     Ok(ExitCode::SUCCESS)
-}
-
-fn tempfile_dir() -> Result<PathBuf, String> {
-    let dir = std::env::temp_dir().join(format!("rnnlm-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir.join("run"))
 }
 
 fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
