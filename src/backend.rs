@@ -8,7 +8,9 @@ use burn::tensor::Device;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// CPU, through burn-ndarray (cargo feature `ndarray`).
+    /// CPU, through Flex, Burn's pure-Rust CPU backend (cargo feature `flex`): the fastest here.
+    Flex,
+    /// CPU, through burn-ndarray (cargo feature `ndarray`), deprecated upstream in favour of Flex.
     Ndarray,
     /// GPU, through burn-wgpu (cargo feature `wgpu`): Vulkan, Metal or DX12.
     Wgpu,
@@ -17,6 +19,7 @@ pub enum Backend {
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Backend::Flex => "flex",
             Backend::Ndarray => "ndarray",
             Backend::Wgpu => "wgpu",
         })
@@ -24,10 +27,27 @@ impl fmt::Display for Backend {
 }
 
 impl Backend {
-    /// The backend used when `--backend` is not given: wgpu in a build that
-    /// has it, otherwise ndarray.
-    pub fn default_for_build() -> Self {
-        if cfg!(feature = "wgpu") { Backend::Wgpu } else { Backend::Ndarray }
+    /// The fastest CPU backend in this build (see the README's "Speed").
+    pub fn fastest_cpu() -> Self {
+        if cfg!(feature = "flex") { Backend::Flex } else { Backend::Ndarray }
+    }
+
+    /// Whether the tensors live in host memory (so that host code may read
+    /// and write their buffers directly).
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Backend::Flex | Backend::Ndarray)
+    }
+
+    /// The backend used when `--backend` is not given, and why: wgpu when it
+    /// finds a hardware GPU, otherwise the fastest CPU backend. A software
+    /// Vulkan driver (Mesa's llvmpipe/lavapipe) is a CPU in disguise, slower
+    /// than the CPU backends, so it is not chosen unless asked for.
+    pub fn auto() -> (Self, String) {
+        let cpu = Backend::fastest_cpu();
+        match hardware_gpu() {
+            Some(name) => (Backend::Wgpu, format!("hardware GPU found ({name}); running on wgpu")),
+            None => (cpu, format!("no hardware GPU found; running on the CPU ({cpu})")),
+        }
     }
 
     /// The device for this backend (without autodiff), or a one-line reason
@@ -36,10 +56,30 @@ impl Backend {
     /// panic from a background thread when the first tensor is made.
     pub fn device(self) -> Result<Device, String> {
         match self {
+            Backend::Flex => flex_device(),
             Backend::Ndarray => ndarray_device(),
             Backend::Wgpu => wgpu_device(),
         }
     }
+}
+
+/// `--backend` as given, or [`Backend::auto`]; returns the backend and the
+/// line that says which one runs and why.
+pub fn choose(flag: Option<Backend>) -> (Backend, String) {
+    match flag {
+        Some(backend) => (backend, format!("running on {backend} (--backend)")),
+        None => Backend::auto(),
+    }
+}
+
+#[cfg(feature = "flex")]
+fn flex_device() -> Result<Device, String> {
+    Ok(Device::flex())
+}
+
+#[cfg(not(feature = "flex"))]
+fn flex_device() -> Result<Device, String> {
+    Err("this build has no flex backend: rebuild with `--features flex`".into())
 }
 
 #[cfg(feature = "ndarray")]
@@ -56,12 +96,32 @@ fn ndarray_device() -> Result<Device, String> {
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu_device() -> Result<Device, String> {
+fn adapters() -> Vec<wgpu::Adapter> {
     let instance = wgpu::Instance::default();
-    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    if adapters.is_empty() {
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// The name of the first adapter that is real hardware (integrated, discrete
+/// or virtual GPU), if any.
+#[cfg(feature = "wgpu")]
+fn hardware_gpu() -> Option<String> {
+    adapters()
+        .into_iter()
+        .map(|a| a.get_info())
+        .find(|info| info.device_type != wgpu::DeviceType::Cpu)
+        .map(|info| format!("{}, {:?}", info.name, info.backend))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn hardware_gpu() -> Option<String> {
+    None
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device() -> Result<Device, String> {
+    if adapters().is_empty() {
         return Err("no GPU adapter found for the wgpu backend: install a Vulkan driver \
-                    (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) or use `--backend ndarray`"
+                    (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) or use `--backend flex`"
             .into());
     }
     Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
@@ -75,6 +135,9 @@ fn wgpu_device() -> Result<Device, String> {
 /// The backends compiled into this build.
 pub fn available() -> Vec<Backend> {
     let mut out = Vec::new();
+    if cfg!(feature = "flex") {
+        out.push(Backend::Flex);
+    }
     if cfg!(feature = "ndarray") {
         out.push(Backend::Ndarray);
     }

@@ -450,7 +450,7 @@ impl Default for CheckOptions {
 /// stays near 1e-6; GPU kernels reorder sums (and may fuse), so allow 1e-4.
 pub fn tolerance_for(backend: crate::backend::Backend) -> f64 {
     match backend {
-        crate::backend::Backend::Ndarray => 1e-5,
+        crate::backend::Backend::Flex | crate::backend::Backend::Ndarray => 1e-5,
         crate::backend::Backend::Wgpu => 1e-4,
     }
 }

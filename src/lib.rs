@@ -11,6 +11,7 @@ pub mod bench;
 pub mod check;
 pub mod data;
 pub mod infer;
+pub mod metric;
 pub mod model;
 pub mod optim;
 pub mod reference;

@@ -6,13 +6,21 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use rnnlm::backend::Backend;
+use rnnlm::backend::{self, Backend};
 use rnnlm::{bench, check, infer};
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::{self, Ptb};
 use rnnlm::reference;
 use rnnlm::train::{self, ClipMode, Display, TrainConfig};
 use rnnlm::weights::RnnlmWeights;
+
+// Training allocates and frees buffers of megabytes at every step (scores,
+// their gradients, the dense embedding gradient). glibc's malloc hands such
+// buffers back to the kernel and faults fresh zeroed pages in on the next
+// step; mimalloc keeps them for reuse. Measured with `rnnlm bench`: see the
+// README's "Speed".
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The recurrent language model of "Deep Learning from Scratch 2", chapter 5, on Burn.
 #[derive(Parser, Debug)]
@@ -56,7 +64,7 @@ struct EvalArgs {
     /// Time steps per evaluation batch.
     #[arg(long, default_value_t = 35)]
     time_size: usize,
-    /// Backend to run on [default: wgpu if built in, else ndarray].
+    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
     #[command(flatten)]
@@ -86,14 +94,14 @@ struct GenerateArgs {
     /// The epoch whose checkpoint to use [default: the last complete one].
     #[arg(long)]
     checkpoint: Option<usize>,
-    /// Backend to run on [default: wgpu if built in, else ndarray].
+    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
 }
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Backend to time [default: wgpu if built in, else ndarray].
+    /// Backend to time [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
     /// Model and batch sizes.
@@ -115,14 +123,14 @@ struct DataArgs {
     /// Folder holding ptb.{train,valid,test}.txt [default: $PTB_DIR, else data/ptb]; missing files are downloaded there.
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Where missing files are downloaded from (a mirror of tomsercu/lstm's data/ folder).
-    #[arg(long, default_value = ptb::DEFAULT_BASE_URL)]
-    data_url: String,
+    /// Where missing files are downloaded from, a mirror of tomsercu/lstm's data/ folder [default: $PTB_URL, else tomsercu/lstm on GitHub].
+    #[arg(long)]
+    data_url: Option<String>,
 }
 
 impl DataArgs {
     fn load(&self) -> Result<Ptb, String> {
-        ptb::load(self.data_dir.as_deref(), &self.data_url).map_err(|e| e.to_string())
+        ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref())).map_err(|e| e.to_string())
     }
 }
 
@@ -199,7 +207,7 @@ struct TrainArgs {
     /// Continue the run in --artifacts from its last complete checkpoint.
     #[arg(long)]
     resume: bool,
-    /// Backend to train on [default: wgpu if built in, else ndarray].
+    /// Backend to train on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
 }
@@ -214,7 +222,7 @@ struct ReferenceArgs {
 
 #[derive(Args, Debug)]
 struct CheckArgs {
-    /// Backend to run the Burn model on [default: wgpu if built in, else ndarray].
+    /// Backend to run the Burn model on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
     /// Skip the comparison at the notebook's sizes (V = 10,000).
@@ -229,7 +237,8 @@ struct CheckArgs {
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, String> {
-    let backend = args.backend.unwrap_or_else(Backend::default_for_build);
+    let (backend, why) = backend::choose(args.backend);
+    println!("{why}");
     let data = args.data.load()?;
     let cfg = args.hyper.config(data.vocab.len(), args.clip);
     let display = if std::io::stdout().is_terminal() { Display::Dashboard } else { Display::EpochLines };
@@ -266,7 +275,7 @@ fn run_reference(args: ReferenceArgs) -> Result<ExitCode, String> {
 }
 
 fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
-    let backend = args.backend.unwrap_or_else(Backend::default_for_build);
+    let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     let (cfg, model, epoch) = train::load_trained(&args.artifacts, args.checkpoint, &device)?;
     let data = args.data.load()?;
@@ -285,7 +294,7 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
 }
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode, String> {
-    let backend = args.backend.unwrap_or_else(Backend::default_for_build);
+    let (backend, _) = backend::choose(args.backend);
     let vocab_path = rnnlm::artifacts::RunDir::new(&args.artifacts).vocab();
     let vocab_json = std::fs::read(&vocab_path).map_err(|e| format!("cannot read {}: {e}", vocab_path.display()))?;
     let words: Vec<String> = serde_json::from_slice(&vocab_json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?;
@@ -302,7 +311,7 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, String> {
 }
 
 fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
-    let backend = args.backend.unwrap_or_else(Backend::default_for_build);
+    let (backend, _) = backend::choose(args.backend);
     if args.iters == 0 {
         return Err("--iters must be at least 1".into());
     }
@@ -331,7 +340,7 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
 }
 
 fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
-    let backend = args.backend.unwrap_or_else(Backend::default_for_build);
+    let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     println!("checking the Burn model on {backend} against the manual-backward reference");
     let opts = check::CheckOptions { seed_sizes: !args.small_only, steps: args.steps, seed: args.seed };

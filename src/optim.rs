@@ -7,7 +7,7 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 
 /// The book's `Adam` (`common/optimizer.py`) as a Burn [`Optimizer`]: at step t,
 /// `lr_t = lr·sqrt(1-β2^t)/(1-β1^t)`, `m += (1-β1)(g-m)`, `v += (1-β2)(g²-v)`,
@@ -15,6 +15,13 @@ use burn::tensor::{Device, Tensor};
 ///
 /// Its state is Burn's own [`AdaptiveMomentumState`] (step, m, v), so Burn's
 /// checkpoints save and restore it.
+///
+/// On a CPU backend the update is one loop over the parameter's buffer
+/// ([`fused_host_step`]): as tensor ops it is ~13 separate passes, each reading
+/// and writing a full-size tensor, and Adam touches every parameter every
+/// step. The loop does the same f32 operations in the same order, so it gives
+/// the same numbers (a test holds it to the tensor-op path); on a GPU the
+/// tensor ops run where the parameters are.
 #[derive(Clone, Debug)]
 pub struct BookAdam {
     /// β1, 0.9 in the book.
@@ -23,11 +30,21 @@ pub struct BookAdam {
     pub beta2: f64,
     /// ε, 1e-7 in the book, added to the uncorrected `sqrt(v)`.
     pub epsilon: f64,
+    /// Update host-memory parameters in one fused loop (true by default).
+    pub fuse_on_host: bool,
 }
 
 impl Default for BookAdam {
     fn default() -> Self {
-        Self { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
+        Self { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, fuse_on_host: true }
+    }
+}
+
+impl BookAdam {
+    /// The same optimiser computed with Burn tensor ops only, on every backend:
+    /// the plain form that the fused loop is tested against.
+    pub fn unfused() -> Self {
+        Self { fuse_on_host: false, ..Self::default() }
     }
 }
 
@@ -45,14 +62,24 @@ impl Optimizer for BookAdam {
             Some(s) => (s.moment_1, s.moment_2, s.time + 1),
             None => (grad.zeros_like(), grad.zeros_like(), 1),
         };
+        let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
+        let all_f32 = [tensor.dtype(), grad.dtype(), m.dtype(), v.dtype()].iter().all(|d| *d == DType::F32);
+        if self.fuse_on_host && all_f32 && in_host_memory(&tensor.device()) {
+            let coefs = AdamCoefs {
+                one_minus_beta1: (1.0 - self.beta1) as f32,
+                one_minus_beta2: (1.0 - self.beta2) as f32,
+                epsilon: self.epsilon as f32,
+                lr_t: lr_t as f32,
+            };
+            let (tensor, m, v) = fused_host_step(&coefs, tensor, grad, m, v);
+            return (tensor, Some(AdaptiveMomentumState::new(t, m, v)));
+        }
         // The same arithmetic as the book, ordered so that each intermediate
         // is uniquely owned when the next op consumes it: the backend can then
-        // reuse its buffer instead of allocating (this pass touches every
-        // parameter every step, so allocations dominate its cost).
+        // reuse its buffer instead of allocating.
         let g2 = grad.clone().square();
         let m = m.clone() + (grad - m).mul_scalar(1.0 - self.beta1); // m += (1-β1)(g-m)
         let v = v.clone() + (g2 - v).mul_scalar(1.0 - self.beta2); // v += (1-β2)(g²-v)
-        let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
         let denom = v.clone().sqrt().add_scalar(self.epsilon);
         let update = m.clone().div(denom).mul_scalar(lr_t); // lr_t·m/(sqrt(v)+ε)
         (tensor - update, Some(AdaptiveMomentumState::new(t, m, v)))
@@ -63,53 +90,157 @@ impl Optimizer for BookAdam {
     }
 }
 
-/// Sums the squares of every gradient of a module.
+/// Adam's constants for one step, in f32 as the tensor ops apply them.
+struct AdamCoefs {
+    one_minus_beta1: f32,
+    one_minus_beta2: f32,
+    epsilon: f32,
+    lr_t: f32,
+}
+
+/// Whether the device keeps tensors in host memory (Flex, ndarray), where a
+/// tensor's buffer can be taken, changed in place and given back.
+pub fn in_host_memory(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if *device == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    if *device == Device::ndarray() {
+        return true;
+    }
+    let _ = device;
+    false
+}
+
+/// Elements per parallel chunk of the fused loops: large enough that the
+/// thread hand-off is negligible, small enough to split 1e4-element tensors.
+const CHUNK: usize = 16 * 1024;
+
+/// One Adam step as one pass over host memory: `param`, `m` and `v` are
+/// updated in their own buffers (zero-copy when uniquely owned, as they are
+/// outside the Learner). All four tensors must be f32.
+fn fused_host_step<const D: usize>(
+    c: &AdamCoefs,
+    param: Tensor<D>,
+    grad: Tensor<D>,
+    m: Tensor<D>,
+    v: Tensor<D>,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    use rayon::prelude::*;
+    let device = param.device();
+    let (mut p, g, mut m, mut v) = (param.into_data(), grad.into_data(), m.into_data(), v.into_data());
+    {
+        let g = f32s(&g);
+        let (p, m, v) = (f32s_mut(&mut p), f32s_mut(&mut m), f32s_mut(&mut v));
+        p.par_chunks_mut(CHUNK)
+            .zip(m.par_chunks_mut(CHUNK))
+            .zip(v.par_chunks_mut(CHUNK))
+            .zip(g.par_chunks(CHUNK))
+            .for_each(|(((p, m), v), g)| {
+                for i in 0..p.len() {
+                    let g = g[i];
+                    m[i] += (g - m[i]) * c.one_minus_beta1; // m += (1-β1)(g-m)
+                    v[i] += (g * g - v[i]) * c.one_minus_beta2; // v += (1-β2)(g²-v)
+                    p[i] -= m[i] / (v[i].sqrt() + c.epsilon) * c.lr_t; // lr_t·m/(sqrt(v)+ε)
+                }
+            });
+    }
+    (Tensor::from_data(p, &device), Tensor::from_data(m, &device), Tensor::from_data(v, &device))
+}
+
+fn f32s(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>().expect("an f32 tensor's buffer")
+}
+
+fn f32s_mut(data: &mut TensorData) -> &mut [f32] {
+    data.as_mut_slice::<f32>().expect("an f32 tensor's buffer")
+}
+
+/// Sums the squares of every gradient of a module: on the host for buffers in
+/// host memory (one read, accumulated in f64), with tensor ops elsewhere.
 struct SquaredNorm<'a> {
-    grads: &'a GradientsParams,
-    total: Option<Tensor<1>>,
+    grads: &'a mut GradientsParams,
+    on_host: bool,
+    host_total: f64,
+    device_total: Option<Tensor<1>>,
 }
 
 impl ModuleVisitor for SquaredNorm<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(g) = self.grads.get::<D>(param.id) {
-            let s = g.square().sum(); // [1]
-            self.total = Some(match self.total.take() {
+        let Some(g) = self.grads.remove::<D>(param.id) else { return };
+        if self.on_host && g.dtype() == DType::F32 && in_host_memory(&g.device()) {
+            use rayon::prelude::*;
+            let device = g.device();
+            let data = g.into_data();
+            self.host_total += f32s(&data)
+                .par_chunks(CHUNK)
+                .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>())
+                .sum::<f64>();
+            self.grads.register(param.id, Tensor::<D>::from_data(data, &device));
+        } else {
+            let s = g.clone().square().sum(); // [1]
+            self.device_total = Some(match self.device_total.take() {
                 Some(t) => t + s,
                 None => s,
             });
+            self.grads.register(param.id, g);
         }
     }
 }
 
-/// Multiplies every gradient of a module by one factor.
+/// Multiplies every gradient of a module by one factor (in place on the host
+/// where the buffers are in host memory).
 struct Scale<'a> {
     grads: &'a mut GradientsParams,
+    on_host: bool,
     rate: f64,
 }
 
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register(param.id, g.mul_scalar(self.rate));
-        }
+        let Some(g) = self.grads.remove::<D>(param.id) else { return };
+        let g = if self.on_host && g.dtype() == DType::F32 && in_host_memory(&g.device()) {
+            use rayon::prelude::*;
+            let device = g.device();
+            let mut data = g.into_data();
+            let rate = self.rate as f32;
+            f32s_mut(&mut data).par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x *= rate));
+            Tensor::from_data(data, &device)
+        } else {
+            g.mul_scalar(self.rate)
+        };
+        self.grads.register(param.id, g);
     }
 }
 
 /// The global L2 norm of all of `module`'s gradients.
-pub fn grad_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    let mut visitor = SquaredNorm { grads, total: None };
+pub fn grad_norm<M: Module>(module: &M, grads: &mut GradientsParams) -> f64 {
+    grad_norm_with(module, grads, true)
+}
+
+fn grad_norm_with<M: Module>(module: &M, grads: &mut GradientsParams, on_host: bool) -> f64 {
+    let mut visitor = SquaredNorm { grads, on_host, host_total: 0.0, device_total: None };
     module.visit(&mut visitor);
-    visitor.total.map_or(0.0, |t| t.into_scalar::<f64>().sqrt())
+    let device_total = visitor.device_total.map_or(0.0, |t| t.into_scalar::<f64>());
+    (visitor.host_total + device_total).sqrt()
 }
 
 /// The book's `clip_grads`: `rate = max_norm / (total_norm + 1e-6)`, and if
 /// `rate < 1` every gradient is multiplied by it. Returns the norm before
 /// clipping.
 pub fn clip_grads_global<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f64) -> f64 {
-    let total = grad_norm(module, grads);
+    clip_grads_global_with(module, grads, max_norm, true)
+}
+
+/// [`clip_grads_global`], with `on_host: false` computed by Burn tensor ops
+/// alone on every backend (the plain form the host loops are tested against).
+pub fn clip_grads_global_with<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f64, on_host: bool) -> f64 {
+    let total = grad_norm_with(module, grads, on_host);
     let rate = max_norm / (total + 1e-6);
     if rate < 1.0 {
-        module.visit(&mut Scale { grads, rate });
+        module.visit(&mut Scale { grads, on_host, rate });
     }
     total
 }

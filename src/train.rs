@@ -20,7 +20,7 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::store::EventStoreClient;
-use burn::train::metric::{LossMetric, MetricDefinition, PerplexityMetric};
+use burn::train::metric::{LossMetric, MetricDefinition};
 use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining};
 use burn::train::{InferenceStep, Interrupter, Learner, SequenceOutput, SupervisedTraining, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,8 @@ use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatch, TbpttBatcher};
 use crate::data::ptb::Ptb;
-use crate::model::{SimpleRnnlm, SimpleRnnlmConfig, cross_entropy};
+use crate::metric::LossPerplexity;
+use crate::model::{SimpleRnnlm, SimpleRnnlmConfig, softmax_with_loss};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 
@@ -243,7 +244,7 @@ impl TrainStep for TrainingModel {
         let mut run = self.run.0.lock().expect("run state");
         let h0 = run.train_h.take();
         let (logits, h_last) = self.model.forward_logits(batch.xs, h0); // [N, T, V], [N, H]
-        let loss = cross_entropy(logits.clone(), batch.ts.clone());
+        let loss = softmax_with_loss(logits.clone(), batch.ts.clone());
         // Truncated BPTT: the next batch starts from this state's value, but
         // its gradient must stop at the batch boundary, so the history is cut.
         run.train_h = Some(h_last.detach());
@@ -290,7 +291,7 @@ impl InferenceStep for TrainingModel {
         }
         let h0 = run.valid_h.take();
         let (logits, h_last) = self.model.forward_logits(batch.xs, h0);
-        let loss = cross_entropy(logits.clone(), batch.ts.clone());
+        let loss = softmax_with_loss(logits.clone(), batch.ts.clone());
         run.valid_h = Some(h_last);
         run.valid_loss_sum += loss.clone().into_scalar::<f64>();
         run.valid_seen += 1;
@@ -437,11 +438,11 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         ));
     }
 
-    if backend == Backend::Ndarray {
+    if backend.is_cpu() {
         // burn-optim restores optimizer state on Device::default(), which in a
         // build with wgpu is the GPU (and a panic where there is none): pin it.
         // SAFETY: set before any thread that reads the environment is started.
-        unsafe { std::env::set_var("BURN_DEVICE", "ndarray") };
+        unsafe { std::env::set_var("BURN_DEVICE", backend.to_string()) };
     }
     let ad_device = device.clone().autodiff();
     let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
@@ -484,8 +485,11 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     let mut training = SupervisedTraining::new(dir, loader_train, loader_valid)
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())
-        .metric_train_numeric(PerplexityMetric::new())
-        .metric_valid_numeric(PerplexityMetric::new())
+        .metric_train_numeric(LossPerplexity::new())
+        .metric_valid_numeric(LossPerplexity::new())
+        // burn-train's file logger writes a line per iteration to experiment.log;
+        // errors reach the user through `train`'s result instead.
+        .with_application_logger(None)
         .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
         .with_checkpointing_strategy(EveryEpoch)
         .num_epochs(cfg.epochs);

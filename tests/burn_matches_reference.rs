@@ -47,6 +47,21 @@ fn ndarray_training_trajectory_matches_for_50_steps() {
 }
 
 #[test]
+fn flex_loss_and_gradients_match_the_reference() {
+    one_batch_small_and_seed_sizes(&common::flex(), check::tolerance_for(Backend::Flex));
+}
+
+#[test]
+fn flex_matches_over_carried_and_reset_batches() {
+    three_batches_carried_and_reset(&common::flex(), check::tolerance_for(Backend::Flex));
+}
+
+#[test]
+fn flex_training_trajectory_matches_for_50_steps() {
+    fifty_adam_steps(&common::flex());
+}
+
+#[test]
 fn wgpu_loss_and_gradients_match_the_reference() {
     if let Some(device) = common::wgpu() {
         one_batch_small_and_seed_sizes(&device, check::tolerance_for(Backend::Wgpu));

@@ -29,7 +29,7 @@ fn no_adapter_is_a_one_line_error() {
         assert_eq!(
             errors,
             ["error: no GPU adapter found for the wgpu backend: install a Vulkan driver \
-              (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) or use `--backend ndarray`"],
+              (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) or use `--backend flex`"],
             "{args:?}"
         );
         assert!(!dir.path().join("unused").exists(), "nothing written");

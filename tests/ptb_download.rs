@@ -6,6 +6,8 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use rnnlm::data::ptb::{self, DataError, Split};
@@ -13,6 +15,13 @@ use rnnlm::data::ptb::{self, DataError, Split};
 /// Serves `root` over HTTP/1.0 on a free port; `/trunc/NAME` serves the first
 /// half of NAME. Returns the base URL.
 fn serve(root: PathBuf) -> String {
+    serve_logged(root).0
+}
+
+/// [`serve`], also returning the path of every request it answered.
+fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let requests = log.clone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     thread::spawn(move || {
@@ -23,6 +32,7 @@ fn serve(root: PathBuf) -> String {
                 continue;
             }
             let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            requests.lock().unwrap().push(path.clone());
             let (truncate, name) = match path.strip_prefix("/trunc/") {
                 Some(name) => (true, name.to_string()),
                 None => (false, path.trim_start_matches('/').to_string()),
@@ -41,7 +51,7 @@ fn serve(root: PathBuf) -> String {
             let _ = stream.write_all(&response);
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), log)
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -112,4 +122,65 @@ fn an_unreachable_server_names_the_folder_to_fill() {
 #[test]
 fn the_data_dir_flag_wins_over_ptb_dir() {
     assert_eq!(ptb::resolve_dir(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
+}
+
+/// The tests' own lookup, run in a child process by the test below: with
+/// `PTB_DIR` unset it must fill `data/ptb` under the working folder.
+#[test]
+#[ignore = "run in a child process by the_tests_fill_an_empty_data_folder_once_and_read_it"]
+fn child_finds_ptb_as_the_tests_do() {
+    let dir = common::ptb_dir();
+    assert_eq!(dir, std::env::current_dir().unwrap().join(ptb::DEFAULT_DIR));
+    assert_eq!(rnnlm::data::ptb::Ptb::load(&dir).unwrap().train.len(), 929_589);
+}
+
+#[test]
+fn the_tests_fill_an_empty_data_folder_once_and_read_it() {
+    let (base, requests) = serve_logged(common::ptb_dir());
+    let work = tempfile::tempdir().unwrap();
+    // Two test binaries at once, as `cargo test` may run them: each file must
+    // be downloaded once, and neither may read a half-written one.
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["child_finds_ptb_as_the_tests_do", "--exact", "--ignored", "--test-threads", "1"])
+                .env_remove("PTB_DIR")
+                .env("PTB_URL", &base)
+                .current_dir(work.path())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(files_in(&work.path().join(ptb::DEFAULT_DIR)), ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]);
+    let mut served = requests.lock().unwrap().clone();
+    served.sort();
+    assert_eq!(served, ["/ptb.test.txt", "/ptb.train.txt", "/ptb.valid.txt"], "each file downloaded once");
+}
+
+#[test]
+fn concurrent_downloads_into_one_folder_fetch_each_file_once() {
+    let (base, requests) = serve_logged(common::ptb_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ptb");
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| ptb::prepare(Some(&target), &base))).collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), target);
+        }
+    });
+    let mut served = requests.lock().unwrap().clone();
+    served.sort();
+    assert_eq!(served, ["/ptb.test.txt", "/ptb.train.txt", "/ptb.valid.txt"], "each file downloaded once");
+    assert_eq!(files_in(&target), ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]);
+}
+
+#[test]
+fn the_data_url_flag_wins_over_ptb_url() {
+    assert_eq!(ptb::resolve_url(Some("http://mirror/x")), "http://mirror/x");
 }

@@ -168,31 +168,56 @@ fn rnnlm() -> Command {
     cmd
 }
 
+fn assert_same_epochs(a: &[artifacts::EpochMetrics], b: &[artifacts::EpochMetrics], what: &str) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!(rel(x.train_perplexity, y.train_perplexity) < 1e-4, "{what}, epoch {}: {} vs {}", x.epoch, x.train_perplexity, y.train_perplexity);
+        assert!(rel(x.valid_perplexity, y.valid_perplexity) < 1e-4, "{what}, epoch {}: {} vs {}", x.epoch, x.valid_perplexity, y.valid_perplexity);
+    }
+}
+
 #[test]
 fn piped_training_prints_one_line_per_epoch() {
-    piped_training_on("ndarray");
+    piped_training_on(Some("ndarray"));
+}
+
+#[test]
+fn the_default_backend_is_named_first_and_trains_as_ndarray_does() {
+    // No --backend: a hardware GPU if wgpu finds one, else the fastest CPU
+    // backend; the first line says which and why.
+    let (first, rows) = piped_training(None);
+    assert!(
+        first == "no hardware GPU found; running on the CPU (flex)" || first.starts_with("hardware GPU found ("),
+        "{first}"
+    );
+    if first.starts_with("no hardware GPU") {
+        assert_same_epochs(&rows, &piped_training_on(Some("ndarray")), "flex vs ndarray");
+    }
 }
 
 #[test]
 fn piped_training_on_wgpu_prints_one_line_per_epoch_and_matches_ndarray() {
     if common::wgpu().is_some() {
-        let gpu = piped_training_on("wgpu");
-        let cpu = piped_training_on("ndarray");
-        for (g, c) in gpu.iter().zip(&cpu) {
-            assert!(rel(g.train_perplexity, c.train_perplexity) < 1e-4, "epoch {}: wgpu {} vs ndarray {}", g.epoch, g.train_perplexity, c.train_perplexity);
-            assert!(rel(g.valid_perplexity, c.valid_perplexity) < 1e-4, "epoch {}: wgpu {} vs ndarray {}", g.epoch, g.valid_perplexity, c.valid_perplexity);
-        }
+        let gpu = piped_training_on(Some("wgpu"));
+        let cpu = piped_training_on(Some("ndarray"));
+        assert_same_epochs(&gpu, &cpu, "wgpu vs ndarray");
     }
 }
 
-/// `rnnlm train` with stdout piped, 2 short epochs; returns the metrics it wrote.
-fn piped_training_on(backend: &str) -> Vec<artifacts::EpochMetrics> {
+fn piped_training_on(backend: Option<&str>) -> Vec<artifacts::EpochMetrics> {
+    piped_training(backend).1
+}
+
+/// `rnnlm train` with stdout piped, 2 short epochs; returns its first line
+/// and the metrics it wrote.
+fn piped_training(backend: Option<&str>) -> (String, Vec<artifacts::EpochMetrics>) {
     let dir = tempfile::tempdir().unwrap();
-    let out = rnnlm()
-        .args(["train", "--backend", backend, "--epochs", "2", "--corpus-size", "2000", "--artifacts"])
-        .arg(dir.path().join("run"))
-        .output()
-        .unwrap();
+    let mut cmd = rnnlm();
+    cmd.args(["train", "--epochs", "2", "--corpus-size", "2000", "--artifacts"]).arg(dir.path().join("run"));
+    if let Some(backend) = backend {
+        cmd.args(["--backend", backend]);
+    }
+    let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let epoch_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| epoch ")).collect();
@@ -201,8 +226,9 @@ fn piped_training_on(backend: &str) -> Vec<artifacts::EpochMetrics> {
         assert!(line.starts_with(&format!("| epoch {} |", i + 1)), "{line}");
         assert!(line.contains("train perplexity ") && line.contains("valid perplexity "), "{line}");
     }
-    assert_eq!(stdout.lines().count(), 3, "a header line and the epoch lines only:\n{stdout}");
-    artifacts::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap()
+    assert_eq!(stdout.lines().count(), 4, "the backend line, a header line and the epoch lines only:\n{stdout}");
+    let first = stdout.lines().next().unwrap_or_default().to_string();
+    (first, artifacts::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap())
 }
 
 #[test]

@@ -123,6 +123,18 @@ pub fn resolve_dir(data_dir: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Where missing files come from: `--data-url` if given, else `PTB_URL`, else
+/// [`DEFAULT_BASE_URL`].
+pub fn resolve_url(data_url: Option<&str>) -> String {
+    if let Some(url) = data_url {
+        return url.to_string();
+    }
+    match std::env::var("PTB_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => DEFAULT_BASE_URL.to_string(),
+    }
+}
+
 /// Hex SHA-256 of a file's bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -152,21 +164,41 @@ pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
 }
 
 /// One split's verified text, downloaded first if it is missing.
+///
+/// Several processes may want the same folder at once (the test binaries,
+/// their threads, two runs): the download happens under an exclusive lock on
+/// the folder, and whoever gets the lock second finds the file already there.
+/// Readers never see a half file, since it appears under its name only by an
+/// atomic rename.
 fn ensure_file(dir: &Path, base_url: &str, split: Split) -> Result<String, DataError> {
     let path = dir.join(split.file_name());
     if path.exists() {
         return read_verified(dir, split);
     }
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let _lock = lock_dir(dir)?;
+    if path.exists() {
+        // Another process downloaded it while we waited for the lock.
+        return read_verified(dir, split);
+    }
     let url = format!("{}/{}", base_url.trim_end_matches('/'), split.file_name());
     eprintln!("downloading {url}");
-    let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: dir.to_path_buf(), reason })?;
+    let shown_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: shown_dir, reason })?;
     let found = sha256_hex(&bytes);
     if found != split.sha256() {
         return Err(DataError::BadDownload { url, expected: split.sha256().into(), found });
     }
     crate::atomic::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
     String::from_utf8(bytes).map_err(|e| io_err(&path, e))
+}
+
+/// An exclusive lock on the folder itself (flock on its descriptor), held
+/// until the returned handle is dropped; no lock file is left behind.
+fn lock_dir(dir: &Path) -> Result<fs::File, DataError> {
+    let handle = fs::File::open(dir).map_err(|e| io_err(dir, e))?;
+    handle.lock().map_err(|e| io_err(dir, format!("cannot lock the folder for the download: {e}")))?;
+    Ok(handle)
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {
@@ -303,6 +335,16 @@ pub fn load(data_dir: Option<&Path>, base_url: &str) -> Result<Ptb, DataError> {
     let valid = ensure_file(&dir, base_url, Split::Valid)?;
     let test = ensure_file(&dir, base_url, Split::Test)?;
     Ptb::from_texts(&dir, &train, &valid, &test)
+}
+
+/// The folder [`load`] would read (`--data-dir` > `PTB_DIR` > [`DEFAULT_DIR`]),
+/// with every file in it, downloaded from `base_url` if missing and verified.
+/// For code that passes the folder on (a child process, `Ptb::load`), such as
+/// the tests.
+pub fn prepare(data_dir: Option<&Path>, base_url: &str) -> Result<PathBuf, DataError> {
+    let dir = resolve_dir(data_dir);
+    ensure_files(&dir, base_url)?;
+    Ok(dir)
 }
 
 #[cfg(test)]

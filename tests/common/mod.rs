@@ -2,11 +2,18 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use burn::tensor::Device;
 use rnnlm::backend::Backend;
+use rnnlm::data::ptb;
 
-/// The CPU device.
+/// The Flex CPU device.
+pub fn flex() -> Device {
+    Backend::Flex.device().expect("this build has the flex backend")
+}
+
+/// The ndarray CPU device.
 pub fn ndarray() -> Device {
     Backend::Ndarray.device().expect("this build has the ndarray backend")
 }
@@ -27,11 +34,26 @@ pub fn wgpu() -> Option<Device> {
     }
 }
 
-/// The Penn Treebank folder, from `PTB_DIR`.
+/// The Penn Treebank folder, found as the program finds it: `PTB_DIR` if set,
+/// else `data/ptb` in the repository (the tests run from its root), with
+/// missing files downloaded there once (from `PTB_URL` if set) and verified.
+///
+/// Without the files and without network this ends the test binary with one
+/// line saying which folder to fill or which variable to set, instead of a
+/// panic in every test that needs the corpus.
 pub fn ptb_dir() -> PathBuf {
-    let dir = std::env::var_os("PTB_DIR")
-        .map(PathBuf::from)
-        .expect("set PTB_DIR to the folder holding ptb.{train,valid,test}.txt (e.g. ../shared/data/ptb)");
-    assert!(dir.join("ptb.train.txt").exists(), "PTB_DIR={} has no ptb.train.txt", dir.display());
-    dir
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| match ptb::prepare(None, &ptb::resolve_url(None)) {
+        // Absolute, so that it can be handed to a child process in another folder.
+        Ok(dir) => std::path::absolute(&dir).unwrap_or(dir),
+        Err(message) => {
+            // Inside the initialiser, so that the other test threads wait here
+            // and the line is printed once; straight to the stream, because
+            // the test harness captures eprintln!.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: these tests need Penn Treebank: {message}");
+            std::process::exit(1)
+        }
+    })
+    .clone()
 }

@@ -13,10 +13,12 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
 use crate::weights::RnnlmWeights;
+
+mod softmax_with_loss;
+pub use softmax_with_loss::{cross_entropy_autodiff, nll_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.
 fn param<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Param<Tensor<D>> {
@@ -231,15 +233,7 @@ impl SimpleRnnlm {
     /// - returns the loss `[1]` and the last hidden state `[N, H]`.
     pub fn forward(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, h0: Option<Tensor<2>>) -> (Tensor<1>, Tensor<2>) {
         let (logits, h_last) = self.forward_logits(xs, h0);
-        (cross_entropy(logits, ts), h_last)
-    }
-
-    /// Per-position negative log-likelihood `[N·T]`, for metrics that sum it.
-    pub fn nll(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
-        let [n, t, v] = logits.dims();
-        let log_p = log_softmax(logits.reshape([n * t, v]), 1); // [N·T, V]
-        let targets = ts.reshape([n * t, 1]);
-        log_p.gather(1, targets).reshape([n * t]).neg()
+        (softmax_with_loss(logits, ts), h_last)
     }
 
     /// The parameters as host arrays (reads them back from the device).
@@ -260,9 +254,4 @@ impl SimpleRnnlm {
             affine_b: host1(self.affine.bias.as_ref().expect("affine bias").val()),
         }
     }
-}
-
-/// Mean of the per-position negative log-likelihood.
-pub fn cross_entropy(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
-    SimpleRnnlm::nll(logits, ts).mean()
 }

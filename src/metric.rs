@@ -1,0 +1,109 @@
+//! Perplexity for burn-train's Learner, from the loss the model already computed.
+//!
+//! burn-train's `PerplexityMetric` recomputes a log-softmax over the logits of
+//! every batch ([N·T, V]: 350 x 10,000 per validation batch here), work the
+//! loss has already done. Perplexity is exp of the mean negative
+//! log-likelihood per token, and the loss *is* that mean for one batch, so
+//! this metric only needs the loss and the number of tokens.
+
+use burn::tensor::{Tensor, TensorReadError};
+use burn::train::SequenceOutput;
+use burn::train::metric::{
+    Adaptor, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    SerializedEntry, format_float,
+};
+use std::sync::Arc;
+
+/// What the metric reads from a step's output: the batch's mean loss `[1]`
+/// and the number of tokens it averages over.
+pub struct MeanNll {
+    loss: Tensor<1>,
+    tokens: usize,
+}
+
+impl Adaptor<MeanNll> for SequenceOutput {
+    fn adapt(&self) -> MeanNll {
+        let [n, t] = self.targets.dims();
+        MeanNll { loss: self.loss.clone(), tokens: n * t }
+    }
+}
+
+/// `exp(Σ nll / tokens)` over the epoch, logged as "Perplexity" (the name and
+/// the values of burn-train's own metric, without its second log-softmax).
+#[derive(Clone)]
+pub struct LossPerplexity {
+    name: MetricName,
+    sum_nll: f64,
+    tokens: usize,
+    /// The last batch's perplexity and token count.
+    current: (f64, usize),
+}
+
+impl Default for LossPerplexity {
+    fn default() -> Self {
+        Self { name: Arc::new("Perplexity".to_string()), sum_nll: 0.0, tokens: 0, current: (f64::NAN, 0) }
+    }
+}
+
+impl LossPerplexity {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn epoch_value(&self) -> f64 {
+        if self.tokens > 0 { (self.sum_nll / self.tokens as f64).exp() } else { f64::INFINITY }
+    }
+}
+
+impl Metric for LossPerplexity {
+    type Input = MeanNll;
+
+    fn update(&mut self, input: &MeanNll, _metadata: &MetricMetadata) -> Result<SerializedEntry, TensorReadError> {
+        let mean = input.loss.clone().try_into_scalar::<f64>()?;
+        self.sum_nll += mean * input.tokens as f64;
+        self.tokens += input.tokens;
+        self.current = (mean.exp(), input.tokens);
+        let formatted = format!(
+            "{}: epoch {} - batch {}",
+            self.name,
+            format_float(self.epoch_value(), 2),
+            format_float(self.current.0, 2)
+        );
+        let entry = NumericEntry::Aggregated { aggregated_value: self.current.0, count: self.current.1 };
+        Ok(SerializedEntry::new(formatted, entry.serialize()))
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        let value = self.epoch_value();
+        Ok(SerializedEntry::new(
+            format!("{}: epoch {}", self.name, format_float(value, 2)),
+            NumericEntry::Final(value).serialize(),
+        ))
+    }
+
+    fn clear(&mut self) {
+        *self = Self { name: self.name.clone(), ..Self::default() };
+    }
+
+    fn name(&self) -> MetricName {
+        self.name.clone()
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        NumericAttributes { unit: None, higher_is_better: false }.into()
+    }
+}
+
+impl Numeric for LossPerplexity {
+    fn value(&self) -> Option<NumericEntry> {
+        Some(NumericEntry::Aggregated { aggregated_value: self.current.0, count: self.current.1 })
+    }
+
+    fn running_value(&self) -> Option<NumericEntry> {
+        Some(NumericEntry::Aggregated { aggregated_value: self.epoch_value(), count: self.tokens })
+    }
+
+    fn final_value(&self) -> NumericEntry {
+        NumericEntry::Final(self.epoch_value())
+    }
+}

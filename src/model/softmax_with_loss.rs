@@ -1,0 +1,73 @@
+//! The book's `TimeSoftmaxWithLoss`: the mean cross-entropy of the scores,
+//! whose backward is the book's `dx = (softmax(x) − onehot(t)) / N`.
+//!
+//! Written as `-log_softmax(x)[t]`, Burn's autodiff would record the
+//! log-softmax as six element-wise ops over the [N·T, V] scores and run six
+//! backward passes over them. The gradient is known in closed form, so it is
+//! computed once, outside the graph, from the softmax (which every backend
+//! fuses into one kernel), and handed to the graph as the gradient of a linear
+//! term: `loss = nll + Σ x·G − Σ x·G` with `G` detached has the value `nll`
+//! and the gradient `G`. [`cross_entropy_autodiff`] keeps the plain form,
+//! against which the tests hold this one.
+
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+
+/// Mean softmax cross-entropy over all N·T positions.
+///
+/// - `logits`: scores `[N, T, V]`; `ts`: target ids `[N, T]`;
+/// - returns the loss `[1]`; its gradient with respect to `logits` is
+///   `(softmax(logits) − onehot(ts)) / (N·T)`.
+///
+/// Reads the N·T target probabilities back to the host, which waits for the
+/// device (the training loop reads the loss at every step anyway).
+pub fn softmax_with_loss(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
+    let [n, t, v] = logits.dims();
+    let m = n * t;
+    let device = logits.device();
+    let x = logits.reshape([m, v]); // [N·T, V]
+    let targets = ts.reshape([m, 1]); // [N·T, 1]
+    let probs = softmax(x.clone().detach(), 1); // [N·T, V], outside the graph
+    let nll = mean_nll(&x, &probs, &targets);
+    let loss = Tensor::<1>::from_data(TensorData::new(vec![nll as f32], [1]), &device);
+    if !x.is_tracked() {
+        return loss;
+    }
+    // G = (y − t) / (N·T): the softmax scaled, minus 1/(N·T) at each target.
+    let scale = 1.0 / m as f64;
+    let minus = Tensor::<2>::full([m, 1], -scale, &device);
+    let g = probs.mul_scalar(scale).scatter(1, targets, minus, IndexingUpdateOp::Add);
+    let linear = (x * g).sum(); // [1], gradient G with respect to x
+    // (s − s) is exactly 0, so the value is exactly `nll`.
+    (linear.clone() - linear.detach()) + loss
+}
+
+/// The mean of `−log y[t]` over the rows, in f64 on the host. A target
+/// probability that underflowed in f32 (a score far below the row's
+/// maximum) would give an infinite loss where the true one is finite; then
+/// the log-softmax is computed instead.
+fn mean_nll(x: &Tensor<2>, probs: &Tensor<2>, targets: &Tensor<2, Int>) -> f64 {
+    let [m, _] = probs.dims();
+    let p_t = probs.clone().gather(1, targets.clone()).try_into_vec_as::<f32>().expect("readable probabilities");
+    if p_t.iter().all(|&p| p >= f32::MIN_POSITIVE) {
+        return p_t.iter().map(|&p| -f64::from(p).ln()).sum::<f64>() / m as f64;
+    }
+    let log_p = log_softmax(x.clone().detach(), 1).gather(1, targets.clone());
+    let log_p = log_p.try_into_vec_as::<f32>().expect("readable log-probabilities");
+    log_p.iter().map(|&l| -f64::from(l)).sum::<f64>() / m as f64
+}
+
+/// Per-position negative log-likelihood `[N·T]` by Burn's own log-softmax,
+/// differentiated by Burn's autodiff.
+pub fn nll_autodiff(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
+    let [n, t, v] = logits.dims();
+    let log_p = log_softmax(logits.reshape([n * t, v]), 1); // [N·T, V]
+    let targets = ts.reshape([n * t, 1]);
+    log_p.gather(1, targets).reshape([n * t]).neg()
+}
+
+/// The same loss as [`softmax_with_loss`] in the plain form: Burn's
+/// log-softmax and its autodiff.
+pub fn cross_entropy_autodiff(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
+    nll_autodiff(logits, ts).mean()
+}
