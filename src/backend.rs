@@ -63,6 +63,34 @@ impl Backend {
     }
 }
 
+/// Whether the device keeps tensors in host memory (Flex, ndarray), where a
+/// tensor's buffer can be taken, read and written by host code and given back.
+pub fn in_host_memory(device: &Device) -> bool {
+    let device = device.clone().without_autodiff();
+    #[cfg(feature = "flex")]
+    if device == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    if device == Device::ndarray() {
+        return true;
+    }
+    let _ = device;
+    false
+}
+
+/// Whether the device is Flex's.
+pub fn is_flex(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    return device.clone().without_autodiff() == Device::flex();
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 /// `--backend` as given, or [`Backend::auto`]; returns the backend and the
 /// line that says which one runs and why.
 pub fn choose(flag: Option<Backend>) -> (Backend, String) {

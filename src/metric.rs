@@ -6,25 +6,45 @@
 //! log-likelihood per token, and the loss *is* that mean for one batch, so
 //! this metric only needs the loss and the number of tokens.
 
-use burn::tensor::{Tensor, TensorReadError};
-use burn::train::SequenceOutput;
+use burn::tensor::{ExecutionError, Tensor, TensorReadError};
+use burn::train::ItemLazy;
 use burn::train::metric::{
-    Adaptor, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
+    Adaptor, LossInput, Metric, MetricAttributes, MetricMetadata, MetricName, Numeric, NumericAttributes, NumericEntry,
     SerializedEntry, format_float,
 };
 use std::sync::Arc;
 
-/// What the metric reads from a step's output: the batch's mean loss `[1]`
-/// and the number of tokens it averages over.
+/// What a training or validation step hands to the metrics: the batch's mean
+/// loss `[1]` and the number of tokens it averages over. (burn-train's
+/// `SequenceOutput` would also hold on to the [N, T, V] scores, which no
+/// metric here reads.)
+pub struct LmOutput {
+    pub loss: Tensor<1>,
+    pub tokens: usize,
+}
+
+impl ItemLazy for LmOutput {
+    fn sync(self) -> Result<Self, ExecutionError> {
+        self.loss.device().flush()?;
+        Ok(LmOutput { loss: self.loss.without_autodiff(), tokens: self.tokens })
+    }
+}
+
+impl Adaptor<LossInput> for LmOutput {
+    fn adapt(&self) -> LossInput {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+/// What [`LossPerplexity`] reads.
 pub struct MeanNll {
     loss: Tensor<1>,
     tokens: usize,
 }
 
-impl Adaptor<MeanNll> for SequenceOutput {
+impl Adaptor<MeanNll> for LmOutput {
     fn adapt(&self) -> MeanNll {
-        let [n, t] = self.targets.dims();
-        MeanNll { loss: self.loss.clone(), tokens: n * t }
+        MeanNll { loss: self.loss.clone(), tokens: self.tokens }
     }
 }
 

@@ -9,6 +9,8 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
+use crate::backend::in_host_memory;
+
 /// The book's `Adam` (`common/optimizer.py`) as a Burn [`Optimizer`]: at step t,
 /// `lr_t = lr·sqrt(1-β2^t)/(1-β1^t)`, `m += (1-β1)(g-m)`, `v += (1-β2)(g²-v)`,
 /// `param -= lr_t·m/(sqrt(v)+ε)`.
@@ -96,22 +98,6 @@ struct AdamCoefs {
     one_minus_beta2: f32,
     epsilon: f32,
     lr_t: f32,
-}
-
-/// Whether the device keeps tensors in host memory (Flex, ndarray), where a
-/// tensor's buffer can be taken, changed in place and given back.
-pub fn in_host_memory(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    if *device == Device::flex() {
-        return true;
-    }
-    #[cfg(feature = "ndarray")]
-    #[allow(deprecated)]
-    if *device == Device::ndarray() {
-        return true;
-    }
-    let _ = device;
-    false
 }
 
 /// Elements per parallel chunk of the fused loops: large enough that the

@@ -22,7 +22,7 @@ use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::store::EventStoreClient;
 use burn::train::metric::{LossMetric, MetricDefinition};
 use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining};
-use burn::train::{InferenceStep, Interrupter, Learner, SequenceOutput, SupervisedTraining, TrainOutput, TrainStep};
+use burn::train::{InferenceStep, Interrupter, Learner, SupervisedTraining, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{self, EpochMetrics, RunDir};
@@ -30,8 +30,8 @@ use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatch, TbpttBatcher};
 use crate::data::ptb::Ptb;
-use crate::metric::LossPerplexity;
-use crate::model::{SimpleRnnlm, SimpleRnnlmConfig, softmax_with_loss};
+use crate::metric::{LmOutput, LossPerplexity};
+use crate::model::{SimpleRnnlm, SimpleRnnlmConfig};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 
@@ -238,19 +238,19 @@ pub struct TrainingModel {
 
 impl TrainStep for TrainingModel {
     type Input = TbpttBatch;
-    type Output = SequenceOutput;
+    type Output = LmOutput;
 
-    fn step(&self, batch: TbpttBatch) -> TrainOutput<SequenceOutput> {
+    fn step(&self, batch: TbpttBatch) -> TrainOutput<LmOutput> {
         let mut run = self.run.0.lock().expect("run state");
         let h0 = run.train_h.take();
-        let (logits, h_last) = self.model.forward_logits(batch.xs, h0); // [N, T, V], [N, H]
-        let loss = softmax_with_loss(logits.clone(), batch.ts.clone());
+        let [n, t] = batch.xs.dims();
+        let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0); // [1], [N, H]
         // Truncated BPTT: the next batch starts from this state's value, but
         // its gradient must stop at the batch boundary, so the history is cut.
         run.train_h = Some(h_last.detach());
         let value = loss.clone().into_scalar::<f64>();
         run.train_seen += 1;
-        let output = SequenceOutput::new(loss.clone(), logits, None, batch.ts);
+        let output = LmOutput { loss: loss.clone(), tokens: n * t };
         if !value.is_finite() {
             let (epoch, iteration) = (run.epoch, run.train_seen);
             run.fail(format!(
@@ -280,9 +280,9 @@ impl TrainStep for TrainingModel {
 
 impl InferenceStep for TrainingModel {
     type Input = TbpttBatch;
-    type Output = SequenceOutput;
+    type Output = LmOutput;
 
-    fn step(&self, batch: TbpttBatch) -> SequenceOutput {
+    fn step(&self, batch: TbpttBatch) -> LmOutput {
         let mut run = self.run.0.lock().expect("run state");
         if batch.first {
             // Each evaluation starts from zeros, as the book's reset_state()
@@ -290,8 +290,8 @@ impl InferenceStep for TrainingModel {
             run.valid_h = None;
         }
         let h0 = run.valid_h.take();
-        let (logits, h_last) = self.model.forward_logits(batch.xs, h0);
-        let loss = softmax_with_loss(logits.clone(), batch.ts.clone());
+        let [n, t] = batch.xs.dims();
+        let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0);
         run.valid_h = Some(h_last);
         run.valid_loss_sum += loss.clone().into_scalar::<f64>();
         run.valid_seen += 1;
@@ -300,7 +300,7 @@ impl InferenceStep for TrainingModel {
         {
             run.fail(e);
         }
-        SequenceOutput::new(loss, logits, None, batch.ts)
+        LmOutput { loss, tokens: n * t }
     }
 }
 

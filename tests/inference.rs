@@ -16,7 +16,7 @@ use rnnlm::train::{self, Display, TrainConfig};
 fn trained_run(dir: &std::path::Path) -> Ptb {
     let data = Ptb::load(&common::ptb_dir()).unwrap();
     let cfg = TrainConfig { corpus_size: 2_000, epochs: 1, seed: 3, ..TrainConfig::notebook(10_000) };
-    train::train(&cfg, Backend::Ndarray, &data, dir, false, Display::EpochLines).unwrap();
+    train::train(&cfg, Backend::Flex, &data, dir, false, Display::EpochLines).unwrap();
     data
 }
 

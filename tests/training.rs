@@ -1,5 +1,6 @@
-//! Training through burn-train's Learner on ndarray: the notebook's numbers,
-//! agreement with the manual-backward reference, artifacts, resume, errors.
+//! Training through burn-train's Learner on Flex (the default CPU backend;
+//! ndarray and wgpu are held to it below): the notebook's numbers, agreement
+//! with the manual-backward reference, artifacts, resume, errors.
 
 mod common;
 
@@ -32,7 +33,7 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let cfg = notebook_config(3);
-    let rows = train::train(&cfg, Backend::Ndarray, &data, &run, false, Display::EpochLines).unwrap();
+    let rows = train::train(&cfg, Backend::Flex, &data, &run, false, Display::EpochLines).unwrap();
     assert_eq!(rows.len(), 3);
 
     // The notebook printed 1506.5, 392.5, 263.2 for epochs 1-3 from its own
@@ -90,11 +91,11 @@ fn burn_logged_perplexity(path: &Path) -> f64 {
 fn two_epochs_then_resume_equals_four_straight() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    let straight = train::train(&notebook_config(4), Backend::Ndarray, &data, &dir.path().join("a"), false, Display::EpochLines).unwrap();
+    let straight = train::train(&notebook_config(4), Backend::Flex, &data, &dir.path().join("a"), false, Display::EpochLines).unwrap();
     let b = dir.path().join("b");
-    let first = train::train(&notebook_config(2), Backend::Ndarray, &data, &b, false, Display::EpochLines).unwrap();
+    let first = train::train(&notebook_config(2), Backend::Flex, &data, &b, false, Display::EpochLines).unwrap();
     assert_eq!(first.len(), 2);
-    let resumed = train::train(&notebook_config(4), Backend::Ndarray, &data, &b, true, Display::EpochLines).unwrap();
+    let resumed = train::train(&notebook_config(4), Backend::Flex, &data, &b, true, Display::EpochLines).unwrap();
     assert_eq!(resumed.len(), 4);
     for epoch in [2, 3] {
         let (s, r) = (&straight[epoch], &resumed[epoch]);
@@ -113,12 +114,12 @@ fn small_config(epochs: usize) -> TrainConfig {
 fn resuming_another_configuration_is_refused() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    train::train(&small_config(1), Backend::Ndarray, &data, dir.path(), false, Display::EpochLines).unwrap();
+    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
     let other = TrainConfig { hidden_size: 50, epochs: 2, ..small_config(1) };
-    let err = train::train(&other, Backend::Ndarray, &data, dir.path(), true, Display::EpochLines).unwrap_err();
+    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Display::EpochLines).unwrap_err();
     assert!(err.contains("holds a run of another configuration (hidden_size is 100 there, 50 here)"), "{err}");
     // Starting a new run over it is refused too: nothing already written is lost.
-    let err = train::train(&small_config(2), Backend::Ndarray, &data, dir.path(), false, Display::EpochLines).unwrap_err();
+    let err = train::train(&small_config(2), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap_err();
     assert!(err.contains("already holds a run; continue it with --resume"), "{err}");
     assert_eq!(RunDir::new(dir.path()).complete_epochs(), [1]);
 }
@@ -127,11 +128,11 @@ fn resuming_another_configuration_is_refused() {
 fn an_unreadable_checkpoint_is_an_error() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    train::train(&small_config(1), Backend::Ndarray, &data, dir.path(), false, Display::EpochLines).unwrap();
+    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
     let model = RunDir::new(dir.path()).model_checkpoint(1);
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 3]).unwrap();
-    let err = train::train(&small_config(2), Backend::Ndarray, &data, dir.path(), true, Display::EpochLines).unwrap_err();
+    let err = train::train(&small_config(2), Backend::Flex, &data, dir.path(), true, Display::EpochLines).unwrap_err();
     assert!(err.starts_with(&format!("checkpoint {} cannot be read", model.display())), "{err}");
 }
 
@@ -140,7 +141,7 @@ fn a_diverging_loss_stops_training_with_the_iteration() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig { lr: 1e37, ..small_config(2) };
-    let err = train::train(&cfg, Backend::Ndarray, &data, dir.path(), false, Display::EpochLines).unwrap_err();
+    let err = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap_err();
     assert!(err.starts_with("the loss became NaN at epoch 1, iteration ") || err.starts_with("the loss became inf at epoch 1, iteration "), "{err}");
     assert!(RunDir::new(dir.path()).complete_epochs().is_empty(), "no checkpoint of a diverged epoch");
 }
@@ -156,7 +157,7 @@ fn impossible_hyperparameters_are_refused() {
         (TrainConfig { max_grad: f64::NAN, ..small_config(1) }, "--max-grad must be a positive number, not NaN"),
         (TrainConfig { corpus_size: 30, ..small_config(1) }, "a corpus of 30 tokens is too short for one batch of 10 x 5"),
     ] {
-        let err = train::train(&cfg, Backend::Ndarray, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
+        let err = train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists(), "nothing written for a refused run");
@@ -196,11 +197,11 @@ fn the_default_backend_is_named_first_and_trains_as_ndarray_does() {
 }
 
 #[test]
-fn piped_training_on_wgpu_prints_one_line_per_epoch_and_matches_ndarray() {
+fn piped_training_on_wgpu_prints_one_line_per_epoch_and_matches_flex() {
     if common::wgpu().is_some() {
         let gpu = piped_training_on(Some("wgpu"));
-        let cpu = piped_training_on(Some("ndarray"));
-        assert_same_epochs(&gpu, &cpu, "wgpu vs ndarray");
+        let cpu = piped_training_on(Some("flex"));
+        assert_same_epochs(&gpu, &cpu, "wgpu vs flex");
     }
 }
 
@@ -235,7 +236,7 @@ fn piped_training(backend: Option<&str>) -> (String, Vec<artifacts::EpochMetrics
 fn kill_9_during_training_then_resume_works() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let args = ["train", "--backend", "ndarray", "--corpus-size", "2000"];
+    let args = ["train", "--backend", "flex", "--corpus-size", "2000"];
     let mut child = rnnlm().args(args).args(["--epochs", "50", "--artifacts"]).arg(&run).stdout(std::process::Stdio::null()).spawn().unwrap();
     let rd = RunDir::new(&run);
     let start = std::time::Instant::now();

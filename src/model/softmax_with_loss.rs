@@ -4,14 +4,21 @@
 //! Written as `-log_softmax(x)[t]`, Burn's autodiff would record the
 //! log-softmax as six element-wise ops over the [N·T, V] scores and run six
 //! backward passes over them. The gradient is known in closed form, so it is
-//! computed once, outside the graph, from the softmax (which every backend
-//! fuses into one kernel), and handed to the graph as the gradient of a linear
-//! term: `loss = nll + Σ x·G − Σ x·G` with `G` detached has the value `nll`
-//! and the gradient `G`. [`cross_entropy_autodiff`] keeps the plain form,
-//! against which the tests hold this one.
+//! computed once, outside the graph, and handed to the graph as the gradient
+//! of a linear term: `loss = nll + Σ x·G − Σ x·G` with `G` detached has the
+//! value `nll` and the gradient `G`.
+//!
+//! On Flex the loss and `G` come from one loop over each row in host memory
+//! ([`host`]); elsewhere from Burn's softmax
+//! ([`softmax_with_loss_tensor_ops`]). [`cross_entropy_autodiff`] keeps the
+//! plain form, against which the tests hold both.
 
 use burn::tensor::activation::{log_softmax, softmax};
-use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+use burn::tensor::{DType, IndexingUpdateOp, Int, Tensor, TensorData};
+
+use crate::backend::is_flex;
+
+mod host;
 
 /// Mean softmax cross-entropy over all N·T positions.
 ///
@@ -22,6 +29,40 @@ use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 /// Reads the N·T target probabilities back to the host, which waits for the
 /// device (the training loop reads the loss at every step anyway).
 pub fn softmax_with_loss(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
+    // On Flex only: burn-ndarray reads a tensor back element by element,
+    // which costs more than the loop saves.
+    if logits.dtype() == DType::F32 && is_flex(&logits.device()) {
+        softmax_with_loss_host(logits, ts)
+    } else {
+        softmax_with_loss_tensor_ops(logits, ts)
+    }
+}
+
+/// [`softmax_with_loss`] by one loop per row over host memory (Flex).
+fn softmax_with_loss_host(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
+    let [n, t, v] = logits.dims();
+    let m = n * t;
+    let device = logits.device();
+    let x = logits.reshape([m, v]); // [N·T, V]
+    let targets = ts.reshape([m]).try_into_vec_as::<i64>().expect("readable targets");
+    // A copy when the scores are shared (the graph keeps them), free otherwise.
+    let scores = x.clone().detach().into_data();
+    let tracked = x.is_tracked();
+    let mut grad = if tracked { vec![0f32; m * v] } else { Vec::new() };
+    let nll = host::softmax_with_loss(scores.as_slice::<f32>().expect("f32 scores"), &targets, v, tracked.then_some(&mut grad[..]));
+    let loss = Tensor::<1>::from_data(TensorData::new(vec![(nll / m as f64) as f32], [1]), &device);
+    if !tracked {
+        return loss;
+    }
+    let g = Tensor::<2>::from_data(TensorData::new(grad, [m, v]), &device);
+    let linear = (x * g).sum(); // [1], gradient G with respect to x
+    // (s − s) is exactly 0, so the value is exactly `nll`.
+    (linear.clone() - linear.detach()) + loss
+}
+
+/// [`softmax_with_loss`] with Burn tensor ops (on every backend): the softmax,
+/// read back at the targets, and `G` built from it.
+pub fn softmax_with_loss_tensor_ops(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
     let [n, t, v] = logits.dims();
     let m = n * t;
     let device = logits.device();
