@@ -351,13 +351,14 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Train(args) => run_train(args),
-        Command::Reference(args) => run_reference(args),
-        Command::Eval(args) => run_eval(args),
-        Command::Generate(args) => run_generate(args),
-        Command::Bench(args) => run_bench(args),
-        Command::Check(args) => run_check(args),
+    // The CPU backends split each tensor op over rayon's threads. Run from
+    // inside the pool, the command's own thread is one of those workers, so
+    // the many small ops of a training step hand their work to a worker that
+    // is still awake rather than waking one from outside every time (18 against
+    // 21 ms per iteration at the seed preset, see the README's "Speed").
+    let result = match rayon::ThreadPoolBuilder::new().build() {
+        Ok(pool) => pool.install(|| run(cli)),
+        Err(e) => Err(format!("cannot start the thread pool: {e}")),
     };
     match result {
         Ok(code) => code,
@@ -365,6 +366,17 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Train(args) => run_train(args),
+        Command::Reference(args) => run_reference(args),
+        Command::Eval(args) => run_eval(args),
+        Command::Generate(args) => run_generate(args),
+        Command::Bench(args) => run_bench(args),
+        Command::Check(args) => run_check(args),
     }
 }
 

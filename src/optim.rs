@@ -160,10 +160,7 @@ impl ModuleVisitor for SquaredNorm<'_> {
             use rayon::prelude::*;
             let device = g.device();
             let data = g.into_data();
-            self.host_total += f32s(&data)
-                .par_chunks(CHUNK)
-                .map(|c| c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>())
-                .sum::<f64>();
+            self.host_total += f32s(&data).par_chunks(CHUNK).map(sum_of_squares).sum::<f64>();
             self.grads.register(param.id, Tensor::<D>::from_data(data, &device));
         } else {
             let s = g.clone().square().sum(); // [1]
@@ -174,6 +171,25 @@ impl ModuleVisitor for SquaredNorm<'_> {
             self.grads.register(param.id, g);
         }
     }
+}
+
+/// Σx² of a chunk: eight f32 lanes over blocks of 256 elements (a form the
+/// compiler vectorises), each block's sum added in f64.
+fn sum_of_squares(chunk: &[f32]) -> f64 {
+    chunk
+        .chunks(256)
+        .map(|block| {
+            let mut acc = [0f32; 8];
+            let mut lanes = block.chunks_exact(8);
+            for c in &mut lanes {
+                for k in 0..8 {
+                    acc[k] += c[k] * c[k];
+                }
+            }
+            let tail: f32 = lanes.remainder().iter().map(|x| x * x).sum();
+            acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail)
+        })
+        .sum()
 }
 
 /// Multiplies every gradient of a module by one factor (in place on the host

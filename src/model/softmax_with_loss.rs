@@ -45,15 +45,17 @@ fn softmax_with_loss_host(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
     let device = logits.device();
     let x = logits.reshape([m, v]); // [N·T, V]
     let targets = ts.reshape([m]).try_into_vec_as::<i64>().expect("readable targets");
-    // A copy when the scores are shared (the graph keeps them), free otherwise.
-    let scores = x.clone().detach().into_data();
-    let tracked = x.is_tracked();
-    let mut grad = if tracked { vec![0f32; m * v] } else { Vec::new() };
-    let nll = host::softmax_with_loss(scores.as_slice::<f32>().expect("f32 scores"), &targets, v, tracked.then_some(&mut grad[..]));
-    let loss = Tensor::<1>::from_data(TensorData::new(vec![(nll / m as f64) as f32], [1]), &device);
-    if !tracked {
-        return loss;
+    let mean = |nll: f64| Tensor::<1>::from_data(TensorData::new(vec![(nll / m as f64) as f32], [1]), &device);
+    if !x.is_tracked() {
+        // Evaluation: the scores are ours alone, so reading them copies nothing.
+        let scores = x.into_data();
+        return mean(host::softmax_with_loss(scores.as_slice::<f32>().expect("f32 scores"), &targets, v, None));
     }
+    // The graph keeps the scores for the backward pass, so this is a copy.
+    let scores = x.clone().detach().into_data();
+    let mut grad = vec![0f32; m * v];
+    let nll = host::softmax_with_loss(scores.as_slice::<f32>().expect("f32 scores"), &targets, v, Some(&mut grad));
+    let loss = mean(nll);
     let g = Tensor::<2>::from_data(TensorData::new(grad, [m, v]), &device);
     let linear = (x * g).sum(); // [1], gradient G with respect to x
     // (s − s) is exactly 0, so the value is exactly `nll`.
