@@ -66,18 +66,19 @@ impl Backend {
 /// Whether the device keeps tensors in host memory (Flex, ndarray), where a
 /// tensor's buffer can be taken, read and written by host code and given back.
 pub fn in_host_memory(device: &Device) -> bool {
-    let device = device.clone().without_autodiff();
-    #[cfg(feature = "flex")]
-    if device == Device::flex() {
-        return true;
-    }
+    is_flex(device) || is_ndarray(device)
+}
+
+/// Whether the device is burn-ndarray's.
+fn is_ndarray(device: &Device) -> bool {
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)]
-    if device == Device::ndarray() {
-        return true;
+    return device.clone().without_autodiff() == Device::ndarray();
+    #[cfg(not(feature = "ndarray"))]
+    {
+        let _ = device;
+        false
     }
-    let _ = device;
-    false
 }
 
 /// Whether the device is Flex's.

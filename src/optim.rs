@@ -65,8 +65,7 @@ impl Optimizer for BookAdam {
             None => (grad.zeros_like(), grad.zeros_like(), 1),
         };
         let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
-        let all_f32 = [tensor.dtype(), grad.dtype(), m.dtype(), v.dtype()].iter().all(|d| *d == DType::F32);
-        if self.fuse_on_host && all_f32 && in_host_memory(&tensor.device()) {
+        if self.fuse_on_host && [&tensor, &grad, &m, &v].iter().all(|t| host_f32(t)) {
             let coefs = AdamCoefs {
                 one_minus_beta1: (1.0 - self.beta1) as f32,
                 one_minus_beta2: (1.0 - self.beta2) as f32,
@@ -98,6 +97,12 @@ struct AdamCoefs {
     one_minus_beta2: f32,
     epsilon: f32,
     lr_t: f32,
+}
+
+/// Whether host code may work on this tensor's buffer as f32s: an f32
+/// tensor in host memory.
+fn host_f32<const D: usize>(t: &Tensor<D>) -> bool {
+    t.dtype() == DType::F32 && in_host_memory(&t.device())
 }
 
 /// Elements per parallel chunk of the fused loops: large enough that the
@@ -156,7 +161,7 @@ struct SquaredNorm<'a> {
 impl ModuleVisitor for SquaredNorm<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(g) = self.grads.remove::<D>(param.id) else { return };
-        if self.on_host && g.dtype() == DType::F32 && in_host_memory(&g.device()) {
+        if self.on_host && host_f32(&g) {
             use rayon::prelude::*;
             let device = g.device();
             let data = g.into_data();
@@ -203,7 +208,7 @@ struct Scale<'a> {
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(g) = self.grads.remove::<D>(param.id) else { return };
-        let g = if self.on_host && g.dtype() == DType::F32 && in_host_memory(&g.device()) {
+        let g = if self.on_host && host_f32(&g) {
             use rayon::prelude::*;
             let device = g.device();
             let mut data = g.into_data();

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use crate::weights::RnnlmWeights;
 
 mod softmax_with_loss;
-pub use softmax_with_loss::{cross_entropy_autodiff, nll_autodiff, softmax_with_loss};
+pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.
 fn param<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Param<Tensor<D>> {

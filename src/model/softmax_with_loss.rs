@@ -57,9 +57,7 @@ fn softmax_with_loss_host(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
     let nll = host::softmax_with_loss(scores.as_slice::<f32>().expect("f32 scores"), &targets, v, Some(&mut grad));
     let loss = mean(nll);
     let g = Tensor::<2>::from_data(TensorData::new(grad, [m, v]), &device);
-    let linear = (x * g).sum(); // [1], gradient G with respect to x
-    // (s − s) is exactly 0, so the value is exactly `nll`.
-    (linear.clone() - linear.detach()) + loss
+    with_gradient(loss, x, g)
 }
 
 /// [`softmax_with_loss`] with Burn tensor ops (on every backend): the softmax,
@@ -80,8 +78,14 @@ pub fn softmax_with_loss_tensor_ops(logits: Tensor<3>, ts: Tensor<2, Int>) -> Te
     let scale = 1.0 / m as f64;
     let minus = Tensor::<2>::full([m, 1], -scale, &device);
     let g = probs.mul_scalar(scale).scatter(1, targets, minus, IndexingUpdateOp::Add);
+    with_gradient(loss, x, g)
+}
+
+/// `loss` (a constant holding the value) with the gradient `g` with respect
+/// to `x`: `loss + Σx·G − Σx·G`, where only the first `Σx·G` is in the graph.
+fn with_gradient(loss: Tensor<1>, x: Tensor<2>, g: Tensor<2>) -> Tensor<1> {
     let linear = (x * g).sum(); // [1], gradient G with respect to x
-    // (s − s) is exactly 0, so the value is exactly `nll`.
+    // (s − s) is exactly 0, so the value is exactly `loss`.
     (linear.clone() - linear.detach()) + loss
 }
 
@@ -100,17 +104,11 @@ fn mean_nll(x: &Tensor<2>, probs: &Tensor<2>, targets: &Tensor<2, Int>) -> f64 {
     log_p.iter().map(|&l| -f64::from(l)).sum::<f64>() / m as f64
 }
 
-/// Per-position negative log-likelihood `[N·T]` by Burn's own log-softmax,
-/// differentiated by Burn's autodiff.
-pub fn nll_autodiff(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
-    let [n, t, v] = logits.dims();
-    let log_p = log_softmax(logits.reshape([n * t, v]), 1); // [N·T, V]
-    let targets = ts.reshape([n * t, 1]);
-    log_p.gather(1, targets).reshape([n * t]).neg()
-}
-
 /// The same loss as [`softmax_with_loss`] in the plain form: Burn's
 /// log-softmax and its autodiff.
 pub fn cross_entropy_autodiff(logits: Tensor<3>, ts: Tensor<2, Int>) -> Tensor<1> {
-    nll_autodiff(logits, ts).mean()
+    let [n, t, v] = logits.dims();
+    let log_p = log_softmax(logits.reshape([n * t, v]), 1); // [N·T, V]
+    let targets = ts.reshape([n * t, 1]);
+    log_p.gather(1, targets).neg().mean()
 }
