@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::check::{ids_tensor, random_ids};
-use crate::model::SimpleRnnlmConfig;
+use crate::model::{ModelKind, RecurrentState};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 
@@ -63,18 +63,19 @@ fn median(values: &[f64]) -> f64 {
 
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
 /// Each iteration ends by reading the loss back, which waits for the device.
-pub fn run(device: &Device, preset: Preset, warmup: usize, iters: usize) -> BenchResult {
+pub fn run(device: &Device, model: ModelKind, preset: Preset, warmup: usize, iters: usize) -> BenchResult {
     let (n, t, d, h, v) = preset.sizes();
     let device = device.clone().autodiff();
-    let weights = RnnlmWeights::book_init(v, d, h, 0);
-    let mut model = SimpleRnnlmConfig::new(v).with_wordvec_size(d).with_hidden_size(h).init_with(&weights, &device).expect("sizes match");
+    let config = model.config(v, d, h, 0.5);
+    let weights = RnnlmWeights::book_init(config.architecture(), 0);
+    let mut model = config.init_with(&weights, &device).expect("sizes match");
     let mut optim = ModuleOptimizer::from(BookAdam::default());
     let mut rng = StdRng::seed_from_u64(0);
     // A few distinct batches, on the device before timing starts.
     let batches: Vec<_> = (0..8)
         .map(|_| (ids_tensor(&random_ids(&mut rng, n, t, v), &device), ids_tensor(&random_ids(&mut rng, n, t, v), &device)))
         .collect();
-    let mut state: Option<Tensor<2>> = None;
+    let mut state: Option<RecurrentState> = None;
     let mut times = Vec::with_capacity(iters);
     let mut phases: [Vec<f64>; 4] = Default::default();
     let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;

@@ -7,7 +7,6 @@
 //! `max|g − g_ref| / max|g_ref|`, which does not blow up on entries that are
 //! near zero.
 
-use burn::module::Param;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -16,17 +15,20 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::model::{SimpleRnnlm, SimpleRnnlmConfig};
+use crate::model::{ModelKind, RecurrentState, Rnnlm, RnnlmConfig};
 use crate::optim::{BookAdam, clip_grads_global};
-use crate::reference::{self, layers};
-use crate::weights::{PARAM_NAMES, RnnlmWeights};
+use crate::reference::{self, gru, layers, lstm};
+use crate::weights::RnnlmWeights;
 
 /// Finite differences in f64 must agree with the reference's backward to
 /// this relative error.
 pub const FD_TOLERANCE: f64 = 1e-6;
 /// The step of the central differences. The truncation error is O(ε²)·f''' and
-/// the rounding error O(1e-16/ε): both are far below 1e-6 relative at 1e-5.
-pub const FD_EPSILON: f64 = 1e-5;
+/// the rounding error about 1e-16·|loss|/ε, both measured against the largest
+/// gradient entry of a tensor. The smallest such entry is BetterRnnlm's first
+/// `Wx` (2.7e-5: its inputs are word vectors of scale 0.01), where ε = 1e-5
+/// leaves 2.7e-6 of rounding; at 1e-4 every row stays below 3e-7.
+pub const FD_EPSILON: f64 = 1e-4;
 /// Optimizer trajectories (loss per step) must agree to this relative error.
 pub const TRAJECTORY_TOLERANCE: f64 = 1e-4;
 
@@ -102,16 +104,35 @@ impl Sizes {
     fn label(&self) -> String {
         format!("N={} T={} V={} D={} H={}", self.batch, self.time, self.vocab, self.wordvec, self.hidden)
     }
+
+    /// These sizes as `model` can have them: a tied model needs H = D.
+    pub fn for_model(self, model: ModelKind) -> Sizes {
+        match model {
+            ModelKind::BetterLstm => Sizes { hidden: self.wordvec, ..self },
+            _ => self,
+        }
+    }
+}
+
+/// The dropout ratio of the checked BetterRnnlm: the book's.
+pub const CHECK_DROPOUT: f64 = 0.5;
+
+/// The configuration of `model` at sizes `s`.
+pub fn model_config(model: ModelKind, s: Sizes) -> RnnlmConfig {
+    model.config(s.vocab, s.wordvec, s.hidden, CHECK_DROPOUT)
 }
 
 /// Weights for a check: the book's initialisation, with biases made non-zero
 /// so that a mistake in how a bias is applied shows in the loss too.
-pub fn check_weights(s: Sizes, seed: u64) -> RnnlmWeights {
-    let mut w = RnnlmWeights::book_init(s.vocab, s.wordvec, s.hidden, seed);
+pub fn check_weights(model: ModelKind, s: Sizes, seed: u64) -> RnnlmWeights {
+    let mut w = RnnlmWeights::book_init(model_config(model, s).architecture(), seed);
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
-    for b in w.rnn_b.iter_mut().chain(w.affine_b.iter_mut()) {
-        let z: f64 = StandardNormal.sample(&mut rng);
-        *b = (0.1 * z) as f32;
+    let names: Vec<String> = w.arch.params().into_iter().map(|(n, _)| n).filter(|n| n.ends_with(".b")).collect();
+    for name in names {
+        for b in w.get_mut(&name).iter_mut() {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            *b = (0.1 * z) as f32;
+        }
     }
     w
 }
@@ -132,96 +153,223 @@ fn read<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.try_into_vec_as::<f32>().expect("readable tensor").iter().map(|&x| x as f64).collect()
 }
 
-/// The six gradients of the Burn model, in the order of [`PARAM_NAMES`].
-pub fn burn_grads(model: &SimpleRnnlm, grads: &Gradients) -> Vec<Vec<f64>> {
-    fn g<const D: usize>(p: &Param<Tensor<D>>, grads: &Gradients) -> Vec<f64> {
-        read(p.val().grad(grads).expect("parameter has a gradient"))
-    }
-    vec![
-        g(&model.embed.weight, grads),
-        g(&model.rnn.cell.wx, grads),
-        g(&model.rnn.cell.wh, grads),
-        g(&model.rnn.cell.b, grads),
-        g(&model.affine.weight, grads),
-        g(model.affine.bias.as_ref().expect("affine bias"), grads),
-    ]
+/// Every gradient of the Burn model, in the book's order.
+pub fn burn_grads(model: &Rnnlm, grads: &Gradients) -> Vec<Vec<f64>> {
+    model
+        .params()
+        .iter()
+        .map(|p| p.grad(grads).expect("parameter has a gradient").iter().map(|&x| x as f64).collect())
+        .collect()
 }
 
-/// Burn's loss and gradients against the reference's, over `batches`
-/// consecutive batches. With `carry`, the last hidden state of each batch
-/// starts the next (detached on the Burn side, a plain array on the reference
-/// side); without it both start every batch from zeros.
-pub fn burn_vs_reference(device: &Device, s: Sizes, batches: usize, carry: bool, tolerance: f64, seed: u64) -> Report {
+/// Random keep-masks for every dropout site of `model` (empty without
+/// dropout): the reference takes them as booleans, Burn as 0/1 floats.
+fn random_masks(arch: &crate::weights::Architecture, sites: usize, s: Sizes, rng: &mut StdRng, device: &Device) -> (Vec<ndarray::Array3<bool>>, Vec<Tensor<3>>) {
+    (0..sites)
+        .map(|k| {
+            let width = if k == 0 { arch.wordvec_size } else { arch.hidden_size };
+            let keep = ndarray::Array3::from_shape_fn((s.batch, s.time, width), |_| rng.random::<f64>() >= CHECK_DROPOUT);
+            let floats: Vec<f32> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
+            let tensor = Tensor::from_data(TensorData::new(floats, [s.batch, s.time, width]), device);
+            (keep, tensor)
+        })
+        .unzip()
+}
+
+/// Burn's loss and gradients against the reference's for `model`, over
+/// `batches` consecutive batches (dropout masks shared). With `carry`, the
+/// last state of each batch starts the next (detached on the Burn side, a
+/// plain array on the reference side); without it both start every batch
+/// from zeros.
+pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batches: usize, carry: bool, tolerance: f64, seed: u64) -> Report {
     let mut report = Report::default();
-    let w = check_weights(s, seed);
+    let s = s.for_model(model_kind);
+    let w = check_weights(model_kind, s, seed);
     let device = device.clone().autodiff();
-    let model = SimpleRnnlmConfig::new(s.vocab)
-        .with_wordvec_size(s.wordvec)
-        .with_hidden_size(s.hidden)
-        .init_with(&w, &device)
-        .expect("weights match config");
-    let mut reference = reference::SimpleRnnlm::<f64>::from_weights(&w).expect("valid weights");
+    let model = model_config(model_kind, s).init_with(&w, &device).expect("weights match config");
+    let sites = model.dropout_sites();
+    let mut reference = reference::Rnnlm::<f64>::from_weights(&w, model.dropout, seed).expect("valid weights");
+    let names: Vec<String> = w.arch.params().into_iter().map(|(n, _)| n).collect();
     let mut rng = StdRng::seed_from_u64(seed + 1);
-    let mut h: Option<Tensor<2>> = None;
+    let mut state: Option<RecurrentState> = None;
     let mode = if carry { "carried" } else { "reset" };
     for k in 1..=batches {
         let xs = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
-        let (loss, h_last) = model.forward(ids_tensor(&xs, &device), ids_tensor(&ts, &device), h.take());
+        let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
+        let (loss, last) = model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
         let grads = loss.backward();
         let burn_loss = read(loss)[0];
         let burn_g = burn_grads(&model, &grads);
         // Truncated BPTT: the next batch starts from this state's value, not its history.
-        h = carry.then(|| h_last.detach());
+        state = carry.then(|| last.detach());
 
         if !carry {
             reference.reset_state();
         }
+        if sites > 0 {
+            reference.set_next_masks(keep);
+        }
         let ref_loss = reference.forward(&xs, &ts);
         reference.backward(1.0);
-        let label = format!("burn vs ref {} state {mode} batch {k}", s.label());
+        let label = format!("burn vs ref {model_kind} {} state {mode} batch {k}", s.label());
         report.push(format!("{label}: loss"), ((burn_loss - ref_loss) / ref_loss).abs(), tolerance);
-        for ((name, g), r) in PARAM_NAMES.iter().zip(&burn_g).zip(reference.grads()) {
-            report.push(format!("{label}: grad {name}"), rel_err(g, r.as_slice().expect("standard layout")), tolerance);
+        for ((name, g), r) in names.iter().zip(&burn_g).zip(reference.grads()) {
+            report.push(format!("{label}: grad {name}"), rel_err(g, &r.iter().copied().collect::<Vec<f64>>()), tolerance);
         }
     }
     report
 }
 
-/// `steps` training steps of both implementations from identical weights:
-/// Adam (lr 1e-3), global clipping at 5.0, state carried. Compares the loss of
-/// every step.
-pub fn trajectory(device: &Device, s: Sizes, steps: usize, seed: u64) -> Report {
-    let (lr, max_grad) = (1e-3, 5.0);
-    let w = check_weights(s, seed);
+/// The update rule of a trajectory comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CheckOptimizer {
+    /// The book's Adam.
+    Adam { lr: f64 },
+    /// The book's SGD: `param -= lr·grad`.
+    Sgd { lr: f64 },
+}
+
+/// `steps` training steps of both implementations of `model` from identical
+/// weights (dropout masks shared), global clipping at `max_grad`, state
+/// carried. Compares the loss of every step.
+pub fn trajectory(device: &Device, model_kind: ModelKind, s: Sizes, steps: usize, optimizer: CheckOptimizer, seed: u64) -> Report {
+    let s = s.for_model(model_kind);
+    let max_grad = match optimizer {
+        CheckOptimizer::Adam { .. } => 5.0,
+        CheckOptimizer::Sgd { .. } => 0.25, // the book's chapter-6 setting
+    };
+    let w = check_weights(model_kind, s, seed);
     let device = device.clone().autodiff();
-    let mut model = SimpleRnnlmConfig::new(s.vocab)
-        .with_wordvec_size(s.wordvec)
-        .with_hidden_size(s.hidden)
-        .init_with(&w, &device)
-        .expect("weights match config");
-    let mut optim = ModuleOptimizer::from(BookAdam::default());
-    let mut reference = reference::SimpleRnnlm::<f64>::from_weights(&w).expect("valid weights");
-    let mut ref_optim = reference::Adam::new(lr);
+    let mut model = model_config(model_kind, s).init_with(&w, &device).expect("weights match config");
+    let sites = model.dropout_sites();
+    let mut reference = reference::Rnnlm::<f64>::from_weights(&w, model.dropout, seed).expect("valid weights");
+    let (lr, mut optim, mut ref_optim): (f64, ModuleOptimizer, Box<dyn reference::Optimizer<f64>>) = match optimizer {
+        CheckOptimizer::Adam { lr } => (lr, ModuleOptimizer::from(BookAdam::default()), Box::new(reference::Adam::new(lr))),
+        CheckOptimizer::Sgd { lr } => (lr, burn::optim::SgdConfig::new().init(), Box::new(reference::Sgd { lr })),
+    };
     let mut rng = StdRng::seed_from_u64(seed + 2);
-    let mut h: Option<Tensor<2>> = None;
+    let mut state: Option<RecurrentState> = None;
     let mut worst: f64 = 0.0;
     for _ in 0..steps {
         let xs = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
-        let (loss, h_last) = model.forward(ids_tensor(&xs, &device), ids_tensor(&ts, &device), h.take());
+        let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
+        let (loss, last) = model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
         let burn_loss = read(loss)[0];
         clip_grads_global(&model, &mut grads, max_grad);
         model = optim.step(lr, model, grads);
-        h = Some(h_last.detach());
+        state = Some(last.detach());
 
-        let ref_loss = reference.train_step(&xs, &ts, &mut ref_optim, Some(max_grad));
+        if sites > 0 {
+            reference.set_next_masks(keep);
+        }
+        let ref_loss = reference.train_step(&xs, &ts, ref_optim.as_mut(), Some(max_grad));
         let e = ((burn_loss - ref_loss) / ref_loss).abs();
         worst = nan_max(worst, e);
     }
     let mut report = Report::default();
-    report.push(format!("trajectory {} {steps} Adam steps, clip 5.0, state carried: loss", s.label()), worst, TRAJECTORY_TOLERANCE);
+    let what = match optimizer {
+        CheckOptimizer::Adam { lr } => format!("Adam lr {lr}"),
+        CheckOptimizer::Sgd { lr } => format!("SGD lr {lr}"),
+    };
+    report.push(
+        format!("trajectory {model_kind} {} {steps} steps {what}, clip {max_grad}, state carried: loss", s.label()),
+        worst,
+        TRAJECTORY_TOLERANCE,
+    );
+    report
+}
+
+/// A random `[rows, cols]` f32 matrix, scaled.
+fn randn_f32(rng: &mut StdRng, len: usize, scale: f64) -> Vec<f32> {
+    (0..len).map(|_| (scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng)) as f32).collect()
+}
+
+fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device).require_grad()
+}
+
+fn f64s(values: &[f32]) -> Vec<f64> {
+    values.iter().map(|&x| x as f64).collect()
+}
+
+fn arr2(values: &[f32], r: usize, c: usize) -> Array2<f64> {
+    Array2::from_shape_vec((r, c), f64s(values)).expect("shape")
+}
+
+fn arr3(values: &[f32], a: usize, b: usize, c: usize) -> Array3<f64> {
+    Array3::from_shape_vec((a, b, c), f64s(values)).expect("shape")
+}
+
+/// The Burn LSTM and GRU time layers against the reference's, from the same
+/// weights, inputs and starting state: the hidden states and every gradient
+/// of `loss = Σ hs ⊙ R` (R random), including those of the inputs and of the
+/// starting state.
+pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: f64, seed: u64) -> Report {
+    use crate::model::{GruCellConfig, LstmCellConfig, LstmState, TimeGru, TimeLstm};
+    let mut report = Report::default();
+    let (n, t, d, h) = (s.batch, s.time, s.wordvec, s.hidden);
+    let device = device.clone().autodiff();
+    let label = format!("burn vs ref N={n} T={t} D={d} H={h}");
+    for (name, g) in [("TimeLSTM", 4), ("TimeGRU", 3)] {
+        let mut rng = StdRng::seed_from_u64(seed + g as u64);
+        let wx = randn_f32(&mut rng, d * g * h, 1.0 / (d as f64).sqrt());
+        let wh = randn_f32(&mut rng, h * g * h, 1.0 / (h as f64).sqrt());
+        let b = randn_f32(&mut rng, g * h, 0.1);
+        let xs = randn_f32(&mut rng, n * t * d, 1.0);
+        let h0 = randn_f32(&mut rng, n * h, 0.5);
+        let c0 = randn_f32(&mut rng, n * h, 0.5);
+        let r = randn_f32(&mut rng, n * t * h, 1.0);
+        let params = layers::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
+
+        let xs_t = tensor(&xs, [n, t, d], &device);
+        let h0_t = tensor(&h0, [n, h], &device);
+        let c0_t = tensor(&c0, [n, h], &device);
+        let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
+        let (hs, cell_grads, dc0, ref_hs, ref_grads, ref_dxs, ref_dh0, ref_dc0) = if g == 4 {
+            let cell = LstmCellConfig::new(d, h).init_with(&wx, &wh, &b, &device);
+            let layer = TimeLstm { cell };
+            let (hs, _) = layer.forward(xs_t.clone(), Some(LstmState { h: h0_t.clone(), c: c0_t.clone() }));
+            let grads = (hs.clone() * r_t).sum().backward();
+            let cg = [layer.cell.wx.val(), layer.cell.wh.val()].map(|p| read(p.grad(&grads).expect("grad")));
+            let gb = read(layer.cell.b.val().grad(&grads).expect("grad"));
+            let dc0 = read(c0_t.grad(&grads).expect("grad"));
+            let (dxs, dh0) = (read(xs_t.grad(&grads).expect("grad")), read(h0_t.grad(&grads).expect("grad")));
+            let mut reference = lstm::TimeLstm::new(params, true);
+            reference.set_state(arr2(&h0, n, h), arr2(&c0, n, h));
+            let ref_hs = reference.forward(&arr3(&xs, n, t, d));
+            let ref_dxs = reference.backward(&arr3(&r, n, t, h));
+            let rg = reference.grads;
+            (read(hs), (cg, gb, dxs, dh0), Some(dc0), ref_hs, rg, ref_dxs, reference.dh.unwrap(), reference.dc)
+        } else {
+            let cell = GruCellConfig::new(d, h).init_with(&wx, &wh, &b, &device);
+            let layer = TimeGru { cell };
+            let (hs, _) = layer.forward(xs_t.clone(), Some(h0_t.clone()));
+            let grads = (hs.clone() * r_t).sum().backward();
+            let cg = [layer.cell.wx.val(), layer.cell.wh.val()].map(|p| read(p.grad(&grads).expect("grad")));
+            let gb = read(layer.cell.b.val().grad(&grads).expect("grad"));
+            let (dxs, dh0) = (read(xs_t.grad(&grads).expect("grad")), read(h0_t.grad(&grads).expect("grad")));
+            let mut reference = gru::TimeGru::new(params, true);
+            reference.set_state(arr2(&h0, n, h));
+            let ref_hs = reference.forward(&arr3(&xs, n, t, d));
+            let ref_dxs = reference.backward(&arr3(&r, n, t, h));
+            let rg = reference.grads;
+            (read(hs), (cg, gb, dxs, dh0), None, ref_hs, rg, ref_dxs, reference.dh.unwrap(), None)
+        };
+        let ([gwx, gwh], gb, dxs, dh0) = cell_grads;
+        let std = |a: &ndarray::ArrayD<f64>| a.iter().copied().collect::<Vec<f64>>();
+        report.push(format!("{label}: {name} hs"), rel_err(&hs, &std(&ref_hs.into_dyn())), tolerance);
+        report.push(format!("{label}: {name} dWx"), rel_err(&gwx, &std(&ref_grads.wx.into_dyn())), tolerance);
+        report.push(format!("{label}: {name} dWh"), rel_err(&gwh, &std(&ref_grads.wh.into_dyn())), tolerance);
+        report.push(format!("{label}: {name} db"), rel_err(&gb, &std(&ref_grads.b.into_dyn())), tolerance);
+        report.push(format!("{label}: {name} dxs"), rel_err(&dxs, &std(&ref_dxs.into_dyn())), tolerance);
+        report.push(format!("{label}: {name} dh0"), rel_err(&dh0, &std(&ref_dh0.into_dyn())), tolerance);
+        if let (Some(dc0), Some(ref_dc0)) = (dc0, ref_dc0) {
+            report.push(format!("{label}: {name} dc0"), rel_err(&dc0, &std(&ref_dc0.into_dyn())), tolerance);
+        }
+    }
     report
 }
 
@@ -254,6 +402,10 @@ fn randn3(rng: &mut StdRng, a: usize, b: usize, c: usize) -> Array3<f64> {
 fn randn1(rng: &mut StdRng, n: usize) -> Array1<f64> {
     Array1::from_shape_fn(n, |_| StandardNormal.sample(rng))
 }
+/// The values in row-major order, whatever the array's memory layout.
+fn flat<D: ndarray::Dimension>(a: &ndarray::Array<f64, D>) -> Vec<f64> {
+    a.iter().copied().collect()
+}
 fn slice<D: ndarray::Dimension>(a: &mut ndarray::Array<f64, D>) -> &mut [f64] {
     a.as_slice_mut().expect("standard layout")
 }
@@ -262,7 +414,7 @@ fn dot<D: ndarray::Dimension>(a: &ndarray::Array<f64, D>, b: &ndarray::Array<f64
 }
 
 struct RnnCase {
-    p: layers::RnnParams<f64>,
+    p: layers::CellParams<f64>,
     x: Array2<f64>,
     h: Array2<f64>,
     r: Array2<f64>, // upstream gradient: loss = sum(h_next ⊙ r)
@@ -280,6 +432,81 @@ impl TimeRnnCase {
         self.layer.set_state(self.h0.clone());
         let hs = self.layer.forward(&self.xs);
         dot(&hs, &self.r)
+    }
+}
+
+struct LstmCase {
+    p: layers::CellParams<f64>,
+    x: Array2<f64>,
+    h: Array2<f64>,
+    c: Array2<f64>,
+    rh: Array2<f64>, // loss = sum(h_next ⊙ rh) + sum(c_next ⊙ rc)
+    rc: Array2<f64>,
+}
+
+impl LstmCase {
+    fn loss(&mut self) -> f64 {
+        let (h, c) = lstm::Lstm::default().forward(&self.p, &self.x, &self.h, &self.c);
+        dot(&h, &self.rh) + dot(&c, &self.rc)
+    }
+}
+
+struct TimeLstmCase {
+    layer: lstm::TimeLstm<f64>,
+    xs: Array3<f64>,
+    h0: Array2<f64>,
+    c0: Array2<f64>,
+    r: Array3<f64>,
+}
+
+impl TimeLstmCase {
+    fn loss(&mut self) -> f64 {
+        self.layer.set_state(self.h0.clone(), self.c0.clone());
+        let hs = self.layer.forward(&self.xs);
+        dot(&hs, &self.r)
+    }
+}
+
+struct GruCase {
+    p: layers::CellParams<f64>,
+    x: Array2<f64>,
+    h: Array2<f64>,
+    r: Array2<f64>,
+}
+
+impl GruCase {
+    fn loss(&mut self) -> f64 {
+        dot(&gru::Gru::default().forward(&self.p, &self.x, &self.h), &self.r)
+    }
+}
+
+struct TimeGruCase {
+    layer: gru::TimeGru<f64>,
+    xs: Array3<f64>,
+    h0: Array2<f64>,
+    r: Array3<f64>,
+}
+
+impl TimeGruCase {
+    fn loss(&mut self) -> f64 {
+        self.layer.set_state(self.h0.clone());
+        let hs = self.layer.forward(&self.xs);
+        dot(&hs, &self.r)
+    }
+}
+
+struct DropoutCase {
+    layer: layers::TimeDropout<f64>,
+    keep: Array3<bool>,
+    x: Array3<f64>,
+    r: Array3<f64>,
+}
+
+impl DropoutCase {
+    fn loss(&mut self) -> f64 {
+        self.layer.set_next_keep(self.keep.clone());
+        let out = self.layer.forward(&self.x);
+        dot(&out, &self.r)
     }
 }
 
@@ -302,16 +529,27 @@ struct SoftmaxCase {
 }
 
 struct ModelCase {
-    model: reference::SimpleRnnlm<f64>,
+    model: reference::Rnnlm<f64>,
     xs: Array2<usize>,
     ts: Array2<usize>,
-    h0: Array2<f64>,
+    state: Vec<Option<Vec<Array2<f64>>>>,
+    masks: Vec<Array3<bool>>,
+    /// The parameter being perturbed, by its index in the book's order.
+    which: usize,
 }
 
 impl ModelCase {
     fn loss(&mut self) -> f64 {
-        self.model.rnn.set_state(self.h0.clone());
+        self.model.set_state(self.state.clone());
+        if !self.masks.is_empty() {
+            self.model.set_next_masks(self.masks.clone());
+        }
         self.model.forward(&self.xs, &self.ts)
+    }
+
+    fn param(&mut self) -> &mut [f64] {
+        let k = self.which;
+        self.model.params_mut().swap_remove(k).into_slice().expect("standard layout")
     }
 }
 
@@ -328,24 +566,24 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
 
     // RNN (one step)
     let mut c = RnnCase {
-        p: layers::RnnParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 },
+        p: layers::CellParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 },
         x: randn2(&mut rng, n, d),
         h: randn2(&mut rng, n, h),
         r: randn2(&mut rng, n, h),
     };
     let rnn_loss: fn(&mut RnnCase) -> f64 = |c| dot(&layers::Rnn::default().forward(&c.p, &c.x, &c.h), &c.r);
     let mut cell = layers::Rnn::default();
-    let mut grads = layers::RnnGrads::zeros_like(&c.p);
+    let mut grads = layers::CellGrads::zeros_like(&c.p);
     cell.forward(&c.p, &c.x, &c.h);
     let (dx, dh) = cell.backward(&c.p, &c.r, &mut grads);
-    row("RNN dx", dx.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.x), rnn_loss));
-    row("RNN dh_prev", dh.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.h), rnn_loss));
-    row("RNN dWx", grads.wx.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.p.wx), rnn_loss));
-    row("RNN dWh", grads.wh.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.p.wh), rnn_loss));
-    row("RNN db", grads.b.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.p.b), rnn_loss));
+    row("RNN dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), rnn_loss));
+    row("RNN dh_prev", &flat(&dh), &numerical(&mut c, |c| slice(&mut c.h), rnn_loss));
+    row("RNN dWx", &flat(&grads.wx), &numerical(&mut c, |c| slice(&mut c.p.wx), rnn_loss));
+    row("RNN dWh", &flat(&grads.wh), &numerical(&mut c, |c| slice(&mut c.p.wh), rnn_loss));
+    row("RNN db", &flat(&grads.b), &numerical(&mut c, |c| slice(&mut c.p.b), rnn_loss));
 
     // TimeRNN, starting from a given state
-    let params = layers::RnnParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 };
+    let params = layers::CellParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 };
     let mut c = TimeRnnCase {
         layer: layers::TimeRnn::new(params, true),
         xs: randn3(&mut rng, n, t, d),
@@ -355,11 +593,94 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     c.loss();
     let dxs = c.layer.backward(&c.r.clone());
     let g = (c.layer.grads.wx.clone(), c.layer.grads.wh.clone(), c.layer.grads.b.clone(), c.layer.dh.clone().unwrap());
-    row("TimeRNN dxs", dxs.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.xs), TimeRnnCase::loss));
-    row("TimeRNN dh0", g.3.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.h0), TimeRnnCase::loss));
-    row("TimeRNN dWx", g.0.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.params.wx), TimeRnnCase::loss));
-    row("TimeRNN dWh", g.1.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.params.wh), TimeRnnCase::loss));
-    row("TimeRNN db", g.2.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.params.b), TimeRnnCase::loss));
+    row("TimeRNN dxs", &flat(&dxs), &numerical(&mut c, |c| slice(&mut c.xs), TimeRnnCase::loss));
+    row("TimeRNN dh0", &flat(&g.3), &numerical(&mut c, |c| slice(&mut c.h0), TimeRnnCase::loss));
+    row("TimeRNN dWx", &flat(&g.0), &numerical(&mut c, |c| slice(&mut c.layer.params.wx), TimeRnnCase::loss));
+    row("TimeRNN dWh", &flat(&g.1), &numerical(&mut c, |c| slice(&mut c.layer.params.wh), TimeRnnCase::loss));
+    row("TimeRNN db", &flat(&g.2), &numerical(&mut c, |c| slice(&mut c.layer.params.b), TimeRnnCase::loss));
+
+    // LSTM (one step); gate pre-activations spread over the sigmoid's curve
+    let gates = |rng: &mut StdRng, g: usize| layers::CellParams {
+        wx: randn2(rng, d, g * h) * 0.5,
+        wh: randn2(rng, h, g * h) * 0.5,
+        b: randn1(rng, g * h) * 0.1,
+    };
+    let mut c = LstmCase {
+        p: gates(&mut rng, 4),
+        x: randn2(&mut rng, n, d),
+        h: randn2(&mut rng, n, h),
+        c: randn2(&mut rng, n, h),
+        rh: randn2(&mut rng, n, h),
+        rc: randn2(&mut rng, n, h),
+    };
+    let mut cell = lstm::Lstm::default();
+    let mut grads = layers::CellGrads::zeros_like(&c.p);
+    cell.forward(&c.p, &c.x, &c.h, &c.c);
+    let (dx, dh, dc) = cell.backward(&c.p, &c.rh, &c.rc, &mut grads);
+    row("LSTM dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), LstmCase::loss));
+    row("LSTM dh_prev", &flat(&dh), &numerical(&mut c, |c| slice(&mut c.h), LstmCase::loss));
+    row("LSTM dc_prev", &flat(&dc), &numerical(&mut c, |c| slice(&mut c.c), LstmCase::loss));
+    row("LSTM dWx", &flat(&grads.wx), &numerical(&mut c, |c| slice(&mut c.p.wx), LstmCase::loss));
+    row("LSTM dWh", &flat(&grads.wh), &numerical(&mut c, |c| slice(&mut c.p.wh), LstmCase::loss));
+    row("LSTM db", &flat(&grads.b), &numerical(&mut c, |c| slice(&mut c.p.b), LstmCase::loss));
+
+    // TimeLSTM, starting from a given (h, c)
+    let mut c = TimeLstmCase {
+        layer: lstm::TimeLstm::new(gates(&mut rng, 4), true),
+        xs: randn3(&mut rng, n, t, d),
+        h0: randn2(&mut rng, n, h),
+        c0: randn2(&mut rng, n, h),
+        r: randn3(&mut rng, n, t, h),
+    };
+    c.loss();
+    let dxs = c.layer.backward(&c.r.clone());
+    let l = &c.layer;
+    let g = (l.grads.wx.clone(), l.grads.wh.clone(), l.grads.b.clone(), l.dh.clone().unwrap(), l.dc.clone().unwrap());
+    row("TimeLSTM dxs", &flat(&dxs), &numerical(&mut c, |c| slice(&mut c.xs), TimeLstmCase::loss));
+    row("TimeLSTM dh0", &flat(&g.3), &numerical(&mut c, |c| slice(&mut c.h0), TimeLstmCase::loss));
+    row("TimeLSTM dc0", &flat(&g.4), &numerical(&mut c, |c| slice(&mut c.c0), TimeLstmCase::loss));
+    row("TimeLSTM dWx", &flat(&g.0), &numerical(&mut c, |c| slice(&mut c.layer.params.wx), TimeLstmCase::loss));
+    row("TimeLSTM dWh", &flat(&g.1), &numerical(&mut c, |c| slice(&mut c.layer.params.wh), TimeLstmCase::loss));
+    row("TimeLSTM db", &flat(&g.2), &numerical(&mut c, |c| slice(&mut c.layer.params.b), TimeLstmCase::loss));
+
+    // GRU (one step)
+    let mut c = GruCase { p: gates(&mut rng, 3), x: randn2(&mut rng, n, d), h: randn2(&mut rng, n, h), r: randn2(&mut rng, n, h) };
+    let mut cell = gru::Gru::default();
+    let mut grads = layers::CellGrads::zeros_like(&c.p);
+    cell.forward(&c.p, &c.x, &c.h);
+    let (dx, dh) = cell.backward(&c.p, &c.r, &mut grads);
+    row("GRU dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), GruCase::loss));
+    row("GRU dh_prev", &flat(&dh), &numerical(&mut c, |c| slice(&mut c.h), GruCase::loss));
+    row("GRU dWx", &flat(&grads.wx), &numerical(&mut c, |c| slice(&mut c.p.wx), GruCase::loss));
+    row("GRU dWh", &flat(&grads.wh), &numerical(&mut c, |c| slice(&mut c.p.wh), GruCase::loss));
+    row("GRU db", &flat(&grads.b), &numerical(&mut c, |c| slice(&mut c.p.b), GruCase::loss));
+
+    // TimeGRU, starting from a given state
+    let mut c = TimeGruCase {
+        layer: gru::TimeGru::new(gates(&mut rng, 3), true),
+        xs: randn3(&mut rng, n, t, d),
+        h0: randn2(&mut rng, n, h),
+        r: randn3(&mut rng, n, t, h),
+    };
+    c.loss();
+    let dxs = c.layer.backward(&c.r.clone());
+    let g = (c.layer.grads.wx.clone(), c.layer.grads.wh.clone(), c.layer.grads.b.clone(), c.layer.dh.clone().unwrap());
+    row("TimeGRU dxs", &flat(&dxs), &numerical(&mut c, |c| slice(&mut c.xs), TimeGruCase::loss));
+    row("TimeGRU dh0", &flat(&g.3), &numerical(&mut c, |c| slice(&mut c.h0), TimeGruCase::loss));
+    row("TimeGRU dWx", &flat(&g.0), &numerical(&mut c, |c| slice(&mut c.layer.params.wx), TimeGruCase::loss));
+    row("TimeGRU dWh", &flat(&g.1), &numerical(&mut c, |c| slice(&mut c.layer.params.wh), TimeGruCase::loss));
+    row("TimeGRU db", &flat(&g.2), &numerical(&mut c, |c| slice(&mut c.layer.params.b), TimeGruCase::loss));
+
+    // TimeDropout with a fixed mask (ratio 0.5: kept entries are doubled)
+    let mut c = DropoutCase {
+        layer: layers::TimeDropout::new(0.5, seed),
+        keep: Array3::from_shape_fn((n, t, h), |(i, j, k)| (i + 2 * j + 3 * k) % 3 != 0),
+        x: randn3(&mut rng, n, t, h),
+        r: randn3(&mut rng, n, t, h),
+    };
+    c.loss();
+    let dx = c.layer.backward(&c.r.clone());
+    row("TimeDropout dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), DropoutCase::loss));
 
     // TimeAffine
     let mut c = AffineCase {
@@ -374,9 +695,9 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     affine_loss(&mut c);
     let dx = c.layer.backward(&c.r.clone());
     let (gw, gb) = (c.layer.grad_w.clone(), c.layer.grad_b.clone());
-    row("TimeAffine dx", dx.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.x), affine_loss));
-    row("TimeAffine dW", gw.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.w), affine_loss));
-    row("TimeAffine db", gb.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.b), affine_loss));
+    row("TimeAffine dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), affine_loss));
+    row("TimeAffine dW", &flat(&gw), &numerical(&mut c, |c| slice(&mut c.layer.w), affine_loss));
+    row("TimeAffine db", &flat(&gb), &numerical(&mut c, |c| slice(&mut c.layer.b), affine_loss));
 
     // TimeEmbedding (ids repeat, so rows of dW collect several gradients)
     let mut c = EmbedCase {
@@ -391,7 +712,7 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     embed_loss(&mut c);
     c.layer.backward(&c.r.clone());
     let gw = c.layer.embed.grad_w.clone();
-    row("TimeEmbedding dW", gw.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.layer.embed.w), embed_loss));
+    row("TimeEmbedding dW", &flat(&gw), &numerical(&mut c, |c| slice(&mut c.layer.embed.w), embed_loss));
 
     // TimeSoftmaxWithLoss
     let mut c = SoftmaxCase {
@@ -402,36 +723,54 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     let softmax_loss: fn(&mut SoftmaxCase) -> f64 = |c| c.layer.forward(&c.x, &c.ts);
     softmax_loss(&mut c);
     let dx = c.layer.backward(1.0);
-    row("TimeSoftmaxWithLoss dx", dx.as_slice().unwrap(), &numerical(&mut c, |c| slice(&mut c.x), softmax_loss));
+    row("TimeSoftmaxWithLoss dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), softmax_loss));
 
-    // The whole model, from a non-zero carried state
-    let w = check_weights(s, seed);
-    let mut c = ModelCase {
-        model: reference::SimpleRnnlm::from_weights(&w).expect("valid weights"),
-        xs: random_ids(&mut rng, n, t, v),
-        ts: random_ids(&mut rng, n, t, v),
-        h0: randn2(&mut rng, n, h) * 0.5,
-    };
+    report
+}
+
+/// The whole reference model against central finite differences in f64, at
+/// the small sizes, from a non-zero carried state (and fixed dropout masks):
+/// the gradient of every parameter (with tied weights, the embedding's
+/// gradient collects both of its uses).
+pub fn reference_model_vs_finite_differences(model: ModelKind, seed: u64) -> Report {
+    let s = Sizes::SMALL.for_model(model);
+    let (n, t, v, h) = (s.batch, s.time, s.vocab, s.hidden);
+    let mut rng = StdRng::seed_from_u64(seed + 4);
+    let w = check_weights(model, s, seed);
+    let dropout = model_config(model, s).dropout;
+    let mut m = reference::Rnnlm::from_weights(&w, dropout, seed).expect("valid weights");
+    let state = (0..w.arch.layers)
+        .map(|_| Some((0..if w.arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 }).map(|_| randn2(&mut rng, n, h) * 0.5).collect()))
+        .collect();
+    let masks = (0..m.dropouts.len())
+        .map(|k| {
+            let width = if k == 0 { s.wordvec } else { h };
+            Array3::from_shape_fn((n, t, width), |_| rng.random::<f64>() >= dropout)
+        })
+        .collect();
+    m.train = true;
+    let mut c = ModelCase { model: m, xs: random_ids(&mut rng, n, t, v), ts: random_ids(&mut rng, n, t, v), state, masks, which: 0 };
     c.loss();
     c.model.backward(1.0);
     let grads: Vec<ArrayD<f64>> = c.model.grads();
-    let selects: [fn(&mut ModelCase) -> &mut [f64]; 6] = [
-        |c| slice(&mut c.model.embed.embed.w),
-        |c| slice(&mut c.model.rnn.params.wx),
-        |c| slice(&mut c.model.rnn.params.wh),
-        |c| slice(&mut c.model.rnn.params.b),
-        |c| slice(&mut c.model.affine.w),
-        |c| slice(&mut c.model.affine.b),
-    ];
-    for ((name, g), select) in PARAM_NAMES.iter().zip(&grads).zip(selects) {
-        row(&format!("SimpleRnnlm d{name}"), g.as_slice().unwrap(), &numerical(&mut c, select, ModelCase::loss));
+    let mut report = Report::default();
+    for (k, ((name, _), g)) in w.arch.params().into_iter().zip(&grads).enumerate() {
+        c.which = k;
+        let numeric = numerical(&mut c, ModelCase::param, ModelCase::loss);
+        report.push(
+            format!("reference vs finite differences: {} ({model}) d{name}", model.book_name()),
+            rel_err(&flat(g), &numeric),
+            FD_TOLERANCE,
+        );
     }
     report
 }
 
 /// Which comparisons to run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
+    /// The models to check.
+    pub models: Vec<ModelKind>,
     /// Also compare at the notebook's sizes (V = 10,000), which takes longer.
     pub seed_sizes: bool,
     /// Optimizer steps compared in the trajectory check.
@@ -442,7 +781,7 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { seed_sizes: true, steps: 50, seed: 0 }
+        Self { models: ModelKind::ALL.to_vec(), seed_sizes: true, steps: 50, seed: 0 }
     }
 }
 
@@ -455,19 +794,30 @@ pub fn tolerance_for(backend: crate::backend::Backend) -> f64 {
     }
 }
 
-/// Every comparison: the reference against finite differences, then Burn on
-/// `device` against the reference (one batch and three carried batches at the
-/// small sizes, three reset batches, one batch at the seed sizes) and the
-/// optimizer trajectory.
-pub fn run(device: &Device, tolerance: f64, opts: CheckOptions) -> Report {
+/// Every comparison: each reference layer against finite differences, the
+/// Burn LSTM and GRU layers against the reference's, then for each model the
+/// reference model against finite differences and Burn on `device` against
+/// the reference (one batch and three carried batches at the small sizes,
+/// three reset batches, one batch at the notebook's sizes) and 50-step
+/// trajectories with Adam and with SGD.
+pub fn run(device: &Device, tolerance: f64, opts: &CheckOptions) -> Report {
     let mut report = reference_vs_finite_differences(opts.seed);
-    report.rows.extend(burn_vs_reference(device, Sizes::SMALL, 3, true, tolerance, opts.seed).rows);
-    report.rows.extend(burn_vs_reference(device, Sizes::SMALL, 3, false, tolerance, opts.seed).rows);
+    let seed = opts.seed;
+    report.rows.extend(recurrent_layers_burn_vs_reference(device, Sizes::SMALL, tolerance, seed).rows);
     if opts.seed_sizes {
-        report.rows.extend(burn_vs_reference(device, Sizes::SEED, 1, true, tolerance, opts.seed).rows);
+        report.rows.extend(recurrent_layers_burn_vs_reference(device, Sizes::SEED, tolerance, seed).rows);
     }
-    if opts.steps > 0 {
-        report.rows.extend(trajectory(device, Sizes::SMALL, opts.steps, opts.seed).rows);
+    for &model in &opts.models {
+        report.rows.extend(reference_model_vs_finite_differences(model, seed).rows);
+        report.rows.extend(burn_vs_reference(device, model, Sizes::SMALL, 3, true, tolerance, seed).rows);
+        report.rows.extend(burn_vs_reference(device, model, Sizes::SMALL, 3, false, tolerance, seed).rows);
+        if opts.seed_sizes {
+            report.rows.extend(burn_vs_reference(device, model, Sizes::SEED, 1, true, tolerance, seed).rows);
+        }
+        if opts.steps > 0 {
+            report.rows.extend(trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Adam { lr: 1e-3 }, seed).rows);
+            report.rows.extend(trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Sgd { lr: 1.0 }, seed).rows);
+        }
     }
     report
 }

@@ -9,12 +9,12 @@ use rand::{RngExt, SeedableRng};
 
 use crate::data::batches::{StreamBatches, TbpttBatcher};
 use crate::data::ptb::{EOS, Vocab};
-use crate::model::SimpleRnnlm;
+use crate::model::{RecurrentState, Rnnlm};
 
 /// Mean loss over every batch of the stream, forward only, the state carried
 /// from batch to batch and starting from zeros. Perplexity is its `exp`.
-pub fn eval_loss(model: &SimpleRnnlm, batches: &StreamBatches, device: &Device) -> f64 {
-    let mut h: Option<Tensor<2>> = None;
+pub fn eval_loss(model: &Rnnlm, batches: &StreamBatches, device: &Device) -> f64 {
+    let mut h: Option<RecurrentState> = None;
     let mut total = 0.0;
     for k in 0..batches.iters() {
         let batch = TbpttBatcher::to_device(&batches.batch(k).expect("k < iters"), device);
@@ -41,7 +41,7 @@ pub struct SampleOptions {
 /// and carrying the hidden state, as `RnnlmGen.generate`. Skipped words get
 /// probability zero (the rest renormalised), rather than the book's redraw
 /// after the state has moved on.
-pub fn generate(model: &SimpleRnnlm, start_id: u32, opts: &SampleOptions, device: &Device) -> Result<Vec<u32>, String> {
+pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Device) -> Result<Vec<u32>, String> {
     if !(opts.temperature.is_finite() && opts.temperature > 0.0) {
         return Err(format!("--temperature must be a positive number, not {}", opts.temperature));
     }
@@ -50,7 +50,7 @@ pub fn generate(model: &SimpleRnnlm, start_id: u32, opts: &SampleOptions, device
         return Err(format!("start id {start_id} is outside the vocabulary of {vocab}"));
     }
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let mut h: Option<Tensor<2>> = None;
+    let mut h: Option<RecurrentState> = None;
     let mut x = start_id;
     let mut out = Vec::with_capacity(opts.words);
     while out.len() < opts.words {

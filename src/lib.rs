@@ -1,5 +1,5 @@
-//! `rnnlm`: the recurrent language model of "Deep Learning from Scratch 2",
-//! chapter 5, on Burn, proven against a manual-backward reference.
+//! `rnnlm`: the recurrent language models of "Deep Learning from Scratch 2",
+//! chapters 5 and 6, on Burn, proven against a manual-backward reference.
 //!
 //! Data flows one way: [`data`] → [`model`] → [`train`] → artifacts. The
 //! [`reference`] shares no code with [`model`]; [`check`] compares the two.
@@ -8,6 +8,7 @@ pub mod artifacts;
 pub mod atomic;
 pub mod backend;
 pub mod bench;
+pub mod book_pickle;
 pub mod check;
 pub mod data;
 pub mod infer;

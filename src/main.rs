@@ -11,8 +11,8 @@ use rnnlm::{bench, check, infer};
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::{self, Ptb};
 use rnnlm::reference;
-use rnnlm::train::{self, ClipMode, Display, TrainConfig};
-use rnnlm::weights::RnnlmWeights;
+use rnnlm::model::ModelKind;
+use rnnlm::train::{self, ClipMode, Display, OptimizerKind, TrainConfig, TrainPreset};
 
 // Training allocates and frees buffers of megabytes at every step (scores,
 // their gradients, the dense embedding gradient). glibc's malloc hands such
@@ -32,9 +32,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train SimpleRnnlm on Penn Treebank with burn-train's Learner (defaults: the notebook's run).
+    /// Train a language model on Penn Treebank with burn-train's Learner (defaults: the chapter-5 notebook's run).
     Train(TrainArgs),
-    /// Run the notebook's training loop on the manual-backward reference.
+    /// Run the book's training loop on the manual-backward reference.
     Reference(ReferenceArgs),
     /// Perplexity of a trained model on a PTB split (the book's eval_perplexity).
     Eval(EvalArgs),
@@ -47,15 +47,69 @@ enum Command {
     Check(CheckArgs),
 }
 
+/// Which trained model to use: a run folder, or a model file of the book's.
 #[derive(Args, Debug)]
-struct EvalArgs {
+#[group(required = true, multiple = false)]
+struct ModelSource {
     /// The run folder written by `train`.
     #[arg(long)]
-    artifacts: PathBuf,
+    artifacts: Option<PathBuf>,
+    /// A model saved by the book's `save_params` (e.g. ../shared/book/ch06/Rnnlm.pkl); the architecture is read from its shapes, the vocabulary is PTB's.
+    #[arg(long)]
+    book_pkl: Option<PathBuf>,
+}
+
+impl ModelSource {
+    /// The model on `device`, and a description of where it came from.
+    fn load(&self, checkpoint: Option<usize>, device: &burn::tensor::Device) -> Result<(rnnlm::model::Rnnlm, String), String> {
+        match (&self.artifacts, &self.book_pkl) {
+            (Some(dir), _) => {
+                let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
+                Ok((model, format!("epoch {epoch} of {}", dir.display())))
+            }
+            (None, Some(file)) => {
+                if checkpoint.is_some() {
+                    return Err("--checkpoint picks an epoch of a run folder; a --book-pkl file holds one model".into());
+                }
+                let w = rnnlm::book_pickle::read_weights(file)?;
+                let a = w.arch;
+                let kind = match (a.cell, a.layers) {
+                    (rnnlm::weights::CellKind::Lstm, 2) => ModelKind::BetterLstm,
+                    (rnnlm::weights::CellKind::Lstm, _) => ModelKind::Lstm,
+                    (rnnlm::weights::CellKind::Gru, _) => ModelKind::Gru,
+                    (rnnlm::weights::CellKind::Rnn, _) => ModelKind::Rnn,
+                };
+                // Dropout acts in training only: evaluation and sampling run without it.
+                let model = kind.config(a.vocab_size, a.wordvec_size, a.hidden_size, 0.0).init_with(&w, device)?;
+                Ok((model, format!("{} ({kind}, V={} D={} H={}) from {}", kind.book_name(), a.vocab_size, a.wordvec_size, a.hidden_size, file.display())))
+            }
+            (None, None) => Err("give --artifacts or --book-pkl".into()),
+        }
+    }
+
+    /// The vocabulary the model's ids index.
+    fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
+        match &self.artifacts {
+            Some(dir) => {
+                let vocab_path = rnnlm::artifacts::RunDir::new(dir).vocab();
+                let json = std::fs::read(&vocab_path).map_err(|e| format!("cannot read {}: {e}", vocab_path.display()))?;
+                let words: Vec<String> = serde_json::from_slice(&json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?;
+                Ok(ptb::Vocab::from_id_to_word(words))
+            }
+            // The book's ptb.load_data builds the same vocabulary from ptb.train.txt.
+            None => Ok(data.load()?.vocab),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct EvalArgs {
+    #[command(flatten)]
+    source: ModelSource,
     /// Which split to score.
     #[arg(long, value_enum, default_value_t = ptb::Split::Valid)]
     split: ptb::Split,
-    /// The epoch whose checkpoint to use [default: the last complete one].
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity].
     #[arg(long)]
     checkpoint: Option<usize>,
     /// Rows per evaluation batch.
@@ -73,9 +127,8 @@ struct EvalArgs {
 
 #[derive(Args, Debug)]
 struct GenerateArgs {
-    /// The run folder written by `train`.
-    #[arg(long)]
-    artifacts: PathBuf,
+    #[command(flatten)]
+    source: ModelSource,
     /// The first word (must be in the vocabulary).
     #[arg(long)]
     start: String,
@@ -91,12 +144,14 @@ struct GenerateArgs {
     /// Also allow `<unk>` and `N`, which the book skips.
     #[arg(long)]
     no_skip: bool,
-    /// The epoch whose checkpoint to use [default: the last complete one].
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity].
     #[arg(long)]
     checkpoint: Option<usize>,
     /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Args, Debug)]
@@ -107,6 +162,9 @@ struct BenchArgs {
     /// Model and batch sizes.
     #[arg(long, value_enum, default_value_t = bench::Preset::Seed)]
     preset: bench::Preset,
+    /// The model (better-lstm: dropout 0.5, needs equal D and H, as both presets have).
+    #[arg(long, value_enum, default_value_t = ModelKind::Rnn)]
+    model: ModelKind,
     /// Timed iterations (after 5 untimed warm-up ones).
     #[arg(long, default_value_t = 50)]
     iters: usize,
@@ -134,61 +192,89 @@ impl DataArgs {
     }
 }
 
-/// The notebook's hyperparameters.
+/// The run's model and hyperparameters: a preset of the book's, any of
+/// whose values a flag replaces.
 #[derive(Args, Debug)]
 struct HyperParams {
-    /// Rows per batch (N).
-    #[arg(long, default_value_t = 10)]
-    batch_size: usize,
-    /// Time steps per batch (T), the truncated-BPTT length.
-    #[arg(long, default_value_t = 5)]
-    time_size: usize,
-    /// Size of a word vector (D).
-    #[arg(long, default_value_t = 100)]
-    wordvec_size: usize,
-    /// Size of the hidden state (H).
-    #[arg(long, default_value_t = 100)]
-    hidden_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 0.001)]
-    lr: f64,
-    /// Gradients are clipped to this norm.
-    #[arg(long, default_value_t = 5.0)]
-    max_grad: f64,
-    /// Train on the first N tokens of ptb.train.txt (0: all 929,589); the vocabulary is always the full one.
-    #[arg(long, default_value_t = 10_000)]
-    corpus_size: usize,
-    /// Epochs to train (the notebook set 1000 and printed 17).
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
-    /// Seed of the weight initialisation.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Validation batch rows (the book's eval_perplexity uses 10).
-    #[arg(long, default_value_t = 10)]
-    eval_batch_size: usize,
-    /// Validation time steps (the book's eval_perplexity uses 35).
-    #[arg(long, default_value_t = 35)]
-    eval_time_size: usize,
+    /// The book's run to start from: ch5 (the chapter-5 notebook: SimpleRnnlm, Adam, 10,000 words), ch6-rnnlm (train_rnnlm.py: LSTM 100, SGD lr 20, whole corpus, 4 epochs) or ch6-better (train_better_rnnlm.py: BetterRnnlm 650, dropout 0.5, lr / 4 when validation stalls, 40 epochs).
+    #[arg(long, value_enum, default_value_t = TrainPreset::Ch5)]
+    preset: TrainPreset,
+    /// The model: rnn (SimpleRnnlm), lstm (Rnnlm), gru, better-lstm (BetterRnnlm) [default: the preset's].
+    #[arg(long, value_enum)]
+    model: Option<ModelKind>,
+    /// Rows per batch (N) [default: the preset's; ch5 10, ch6 20].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Time steps per batch (T), the truncated-BPTT length [default: the preset's; ch5 5, ch6 35].
+    #[arg(long)]
+    time_size: Option<usize>,
+    /// Size of a word vector (D) [default: the preset's; 100, ch6-better 650].
+    #[arg(long)]
+    wordvec_size: Option<usize>,
+    /// Size of the hidden state (H) [default: the preset's; 100, ch6-better 650].
+    #[arg(long)]
+    hidden_size: Option<usize>,
+    /// Dropout ratio of better-lstm [default: 0.5 for better-lstm, else 0].
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// The update rule [default: the preset's; ch5 adam, ch6 sgd].
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    /// Learning rate [default: the preset's; ch5 0.001, ch6 20].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Divide the learning rate by 4 after an epoch whose validation perplexity is not the best so far (the book's train_better_rnnlm.py) [default: on for ch6-better].
+    #[arg(long)]
+    lr_decay: Option<bool>,
+    /// Gradients are clipped to this norm [default: the preset's; ch5 5.0, ch6 0.25].
+    #[arg(long)]
+    max_grad: Option<f64>,
+    /// Train on the first N tokens of ptb.train.txt (0: all 929,589); the vocabulary is always the full one [default: ch5 10,000, ch6 0].
+    #[arg(long)]
+    corpus_size: Option<usize>,
+    /// Epochs to train [default: the preset's; ch5 20 (the notebook set 1000 and printed 17), ch6-rnnlm 4, ch6-better 40].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seed of the weight initialisation [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Validation batch rows [default: 10, as the book's eval_perplexity].
+    #[arg(long)]
+    eval_batch_size: Option<usize>,
+    /// Validation time steps [default: 35, as the book's eval_perplexity].
+    #[arg(long)]
+    eval_time_size: Option<usize>,
 }
 
 impl HyperParams {
     fn config(&self, vocab_size: usize, clip: ClipMode) -> TrainConfig {
-        TrainConfig {
-            vocab_size,
-            wordvec_size: self.wordvec_size,
-            hidden_size: self.hidden_size,
-            batch_size: self.batch_size,
-            time_size: self.time_size,
-            lr: self.lr,
-            max_grad: self.max_grad,
-            clip,
-            corpus_size: self.corpus_size,
-            epochs: self.epochs,
-            seed: self.seed,
-            eval_batch_size: self.eval_batch_size,
-            eval_time_size: self.eval_time_size,
+        let mut c = self.preset.config(vocab_size);
+        if let Some(model) = self.model {
+            c.model = model;
+            // Dropout belongs to BetterRnnlm: a change of model takes the model's own default.
+            c.dropout = if model == ModelKind::BetterLstm { 0.5 } else { 0.0 };
         }
+        fn set<T: Copy>(field: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *field = v;
+            }
+        }
+        set(&mut c.batch_size, self.batch_size);
+        set(&mut c.time_size, self.time_size);
+        set(&mut c.wordvec_size, self.wordvec_size);
+        set(&mut c.hidden_size, self.hidden_size);
+        set(&mut c.dropout, self.dropout);
+        set(&mut c.optimizer, self.optimizer);
+        set(&mut c.lr, self.lr);
+        set(&mut c.lr_decay, self.lr_decay);
+        set(&mut c.max_grad, self.max_grad);
+        set(&mut c.corpus_size, self.corpus_size);
+        set(&mut c.epochs, self.epochs);
+        set(&mut c.seed, self.seed);
+        set(&mut c.eval_batch_size, self.eval_batch_size);
+        set(&mut c.eval_time_size, self.eval_time_size);
+        c.clip = clip;
+        c
     }
 }
 
@@ -234,6 +320,9 @@ struct CheckArgs {
     /// Seed of the weights and data.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The models to check [default: all: rnn, lstm, gru, better-lstm].
+    #[arg(long, value_enum, num_args = 1.., value_delimiter = ',')]
+    model: Vec<ModelKind>,
 }
 
 fn run_train(args: TrainArgs) -> Result<ExitCode, String> {
@@ -243,7 +332,9 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, String> {
     let cfg = args.hyper.config(data.vocab.len(), args.clip);
     let display = if std::io::stdout().is_terminal() { Display::Dashboard } else { Display::EpochLines };
     println!(
-        "training SimpleRnnlm on {backend}: corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
+        "training {} ({}) on {backend}: corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
+        cfg.model.book_name(),
+        cfg.model,
         data.training_corpus(cfg.corpus_size)?.len(),
         data.vocab.len(),
         cfg.epochs,
@@ -265,10 +356,19 @@ fn run_reference(args: ReferenceArgs) -> Result<ExitCode, String> {
     let corpus = data.training_corpus(cfg.corpus_size)?;
     let train = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
     let valid = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).map_err(|e| format!("validation: {e}"))?;
-    let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
-    let mut model = reference::SimpleRnnlm::<f32>::from_weights(&weights)?;
-    println!("training the manual-backward reference: corpus {} tokens, vocabulary {}, {} epochs", corpus.len(), cfg.vocab_size, cfg.epochs);
-    reference::train::train(&mut model, &train, &valid, cfg.lr as f32, cfg.max_grad as f32, cfg.epochs, |row| {
+    if cfg.lr_decay {
+        return Err("the reference trains without --lr-decay".into());
+    }
+    let mut model = reference::Rnnlm::<f32>::from_weights(&cfg.initial_weights(), cfg.dropout, cfg.seed)?;
+    println!(
+        "training the manual-backward reference of {} ({}): corpus {} tokens, vocabulary {}, {} epochs",
+        cfg.model.book_name(), cfg.model, corpus.len(), cfg.vocab_size, cfg.epochs
+    );
+    let mut optimizer: Box<dyn reference::Optimizer<f32>> = match cfg.optimizer {
+        OptimizerKind::Adam => Box::new(reference::Adam::new(cfg.lr as f32)),
+        OptimizerKind::Sgd => Box::new(reference::Sgd { lr: cfg.lr as f32 }),
+    };
+    reference::train::train(&mut model, &train, &valid, optimizer.as_mut(), cfg.max_grad as f32, cfg.epochs, |row| {
         println!("{}", row.summary_line())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -277,15 +377,16 @@ fn run_reference(args: ReferenceArgs) -> Result<ExitCode, String> {
 fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
-    let (cfg, model, epoch) = train::load_trained(&args.artifacts, args.checkpoint, &device)?;
+    let (model, what) = args.source.load(args.checkpoint, &device)?;
     let data = args.data.load()?;
-    if data.vocab.len() != cfg.vocab_size {
-        return Err(format!("the run has V={}, the data {}", cfg.vocab_size, data.vocab.len()));
+    let vocab_size = model.architecture().vocab_size;
+    if data.vocab.len() != vocab_size {
+        return Err(format!("the model has V={vocab_size}, the data {}", data.vocab.len()));
     }
     let batches = StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(|e| e.to_string())?;
     println!(
-        "evaluating epoch {epoch} of {} on {} ({} batches of {} x {}, backend {backend})",
-        args.artifacts.display(), args.split, batches.iters(), args.batch_size, args.time_size
+        "evaluating {what} on {} ({} batches of {} x {}, backend {backend})",
+        args.split, batches.iters(), args.batch_size, args.time_size
     );
     let loss = infer::eval_loss(&model, &batches, &device);
     println!("{} loss: {loss:.6}", args.split);
@@ -295,13 +396,10 @@ fn run_eval(args: EvalArgs) -> Result<ExitCode, String> {
 
 fn run_generate(args: GenerateArgs) -> Result<ExitCode, String> {
     let (backend, _) = backend::choose(args.backend);
-    let vocab_path = rnnlm::artifacts::RunDir::new(&args.artifacts).vocab();
-    let vocab_json = std::fs::read(&vocab_path).map_err(|e| format!("cannot read {}: {e}", vocab_path.display()))?;
-    let words: Vec<String> = serde_json::from_slice(&vocab_json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?;
-    let vocab = ptb::Vocab::from_id_to_word(words);
+    let vocab = args.source.vocab(&args.data)?;
     let start = vocab.id(&args.start).ok_or_else(|| format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))?;
     let device = backend.device()?;
-    let (_, model, _) = train::load_trained(&args.artifacts, args.checkpoint, &device)?;
+    let (model, _) = args.source.load(args.checkpoint, &device)?;
     let skip = if args.no_skip { Vec::new() } else { ["<unk>", "N"].iter().filter_map(|w| vocab.id(w)).collect() };
     let opts = infer::SampleOptions { words: args.words, temperature: args.temperature, seed: args.seed, skip };
     let mut ids = vec![start];
@@ -317,8 +415,11 @@ fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
     }
     let device = backend.device()?;
     let (n, t, d, h, v) = args.preset.sizes();
-    println!("bench {:?} on {backend}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations", args.preset, args.iters);
-    let result = bench::run(&device, args.preset, 5, args.iters);
+    println!(
+        "bench {:?} {} on {backend}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations",
+        args.preset, args.model, args.iters
+    );
+    let result = bench::run(&device, args.model, args.preset, 5, args.iters);
     let mut sorted = result.iteration_ms.clone();
     sorted.sort_by(f64::total_cmp);
     println!("ms per iteration: median {:.2}, min {:.2}, max {:.2}", result.median_ms(), sorted[0], sorted[sorted.len() - 1]);
@@ -343,8 +444,9 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     println!("checking the Burn model on {backend} against the manual-backward reference");
-    let opts = check::CheckOptions { seed_sizes: !args.small_only, steps: args.steps, seed: args.seed };
-    let report = check::run(&device, check::tolerance_for(backend), opts);
+    let models = if args.model.is_empty() { ModelKind::ALL.to_vec() } else { args.model };
+    let opts = check::CheckOptions { models, seed_sizes: !args.small_only, steps: args.steps, seed: args.seed };
+    let report = check::run(&device, check::tolerance_for(backend), &opts);
     print!("{}", check::format_report(&report));
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -2,7 +2,7 @@
 //! truncated BPTT with the hidden state carried from batch to batch, the
 //! book's Adam, global-norm gradient clipping, perplexity per epoch.
 //!
-//! The model itself ([`crate::model::SimpleRnnlm`]) holds no state. Everything
+//! The model itself ([`crate::model::Rnnlm`]) holds no state. Everything
 //! the Learner's steps need to remember between calls (the carried hidden
 //! states, the epoch's running loss) lives in [`RunState`], shared by the
 //! training model and the validation copy the Learner makes of it.
@@ -31,7 +31,7 @@ use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatch, TbpttBatcher};
 use crate::data::ptb::Ptb;
 use crate::metric::{LmOutput, LossPerplexity};
-use crate::model::{SimpleRnnlm, SimpleRnnlmConfig};
+use crate::model::{ModelKind, RecurrentState, Rnnlm, RnnlmConfig};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 
@@ -45,15 +45,86 @@ pub enum ClipMode {
     PerTensor,
 }
 
+/// The update rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// The book's Adam (chapter 5).
+    #[default]
+    Adam,
+    /// The book's SGD, `param -= lr·grad` (chapter 6).
+    Sgd,
+}
+
+fn rnn() -> ModelKind {
+    ModelKind::Rnn
+}
+
+/// The book's training runs (`--preset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainPreset {
+    /// Chapter 5's notebook: SimpleRnnlm, Adam, the first 10,000 words.
+    Ch5,
+    /// `ch06/train_rnnlm.py`: Rnnlm (LSTM 100/100), SGD lr 20, clip 0.25,
+    /// batches of 20 x 35, the whole corpus, 4 epochs.
+    Ch6Rnnlm,
+    /// `ch06/train_better_rnnlm.py`: BetterRnnlm (650/650, dropout 0.5, tied),
+    /// SGD lr 20 divided by 4 whenever validation does not improve, 40 epochs.
+    Ch6Better,
+}
+
+impl TrainPreset {
+    /// The preset's configuration for a vocabulary of `vocab_size` words.
+    pub fn config(self, vocab_size: usize) -> TrainConfig {
+        let ch6 = TrainConfig {
+            model: ModelKind::Lstm,
+            batch_size: 20,
+            time_size: 35,
+            optimizer: OptimizerKind::Sgd,
+            lr: 20.0,
+            max_grad: 0.25,
+            corpus_size: 0,
+            epochs: 4,
+            ..TrainConfig::notebook(vocab_size)
+        };
+        match self {
+            TrainPreset::Ch5 => TrainConfig::notebook(vocab_size),
+            TrainPreset::Ch6Rnnlm => ch6,
+            TrainPreset::Ch6Better => TrainConfig {
+                model: ModelKind::BetterLstm,
+                wordvec_size: 650,
+                hidden_size: 650,
+                dropout: 0.5,
+                lr_decay: true,
+                epochs: 40,
+                ..ch6
+            },
+        }
+    }
+}
+
 /// Everything that defines a run; saved as `config.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// Which of the book's models (a run folder of an earlier version, which
+    /// had only SimpleRnnlm, reads as rnn).
+    #[serde(default = "rnn")]
+    pub model: ModelKind,
     pub vocab_size: usize,
     pub wordvec_size: usize,
     pub hidden_size: usize,
     pub batch_size: usize,
     pub time_size: usize,
+    /// Dropout ratio (BetterRnnlm only).
+    #[serde(default)]
+    pub dropout: f64,
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
     pub lr: f64,
+    /// Divide the learning rate by 4 after an epoch whose validation
+    /// perplexity is not the best so far (the book's `train_better_rnnlm.py`).
+    #[serde(default)]
+    pub lr_decay: bool,
     pub max_grad: f64,
     pub clip: ClipMode,
     /// Tokens of ptb.train.txt used for training (0: all).
@@ -70,12 +141,16 @@ impl TrainConfig {
     /// 5.0, the first 10,000 words, validation in batches of 10 x 35, 20 epochs.
     pub fn notebook(vocab_size: usize) -> Self {
         TrainConfig {
+            model: ModelKind::Rnn,
             vocab_size,
             wordvec_size: 100,
             hidden_size: 100,
             batch_size: 10,
             time_size: 5,
+            dropout: 0.0,
+            optimizer: OptimizerKind::Adam,
             lr: 0.001,
+            lr_decay: false,
             max_grad: 5.0,
             clip: ClipMode::Global,
             corpus_size: 10_000,
@@ -108,7 +183,13 @@ impl TrainConfig {
         if !(self.max_grad.is_finite() && self.max_grad > 0.0) {
             return Err(format!("--max-grad must be a positive number, not {}", self.max_grad));
         }
-        Ok(())
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("--dropout must be at least 0 and below 1, not {}", self.dropout));
+        }
+        if self.dropout > 0.0 && self.model != ModelKind::BetterLstm {
+            return Err(format!("--dropout is for --model better-lstm; {} has no dropout layers", self.model));
+        }
+        self.model().architecture().validate()
     }
 
     /// The first field in which a saved run differs from this one, ignoring
@@ -123,19 +204,24 @@ impl TrainConfig {
             .map(|(k, v)| format!("{k} is {} there, {v} here", b.get(k.as_str()).cloned().unwrap_or_default()))
     }
 
-    pub fn model(&self) -> SimpleRnnlmConfig {
-        SimpleRnnlmConfig::new(self.vocab_size).with_wordvec_size(self.wordvec_size).with_hidden_size(self.hidden_size)
+    pub fn model(&self) -> RnnlmConfig {
+        self.model.config(self.vocab_size, self.wordvec_size, self.hidden_size, self.dropout)
+    }
+
+    /// The book's initial weights of this run's model.
+    pub fn initial_weights(&self) -> RnnlmWeights {
+        RnnlmWeights::book_init(self.model().architecture(), self.seed)
     }
 }
 
 /// What the Learner's steps remember between calls. See the module docs.
 struct RunState {
-    /// The hidden state carried from one training batch to the next: the
-    /// notebook's stateful TimeRNN. Never reset between epochs, as in the notebook.
-    train_h: Option<Tensor<2>>,
+    /// The state carried from one training batch to the next: the book's
+    /// stateful Time layers. Never reset between epochs, as in the book.
+    train_h: Option<RecurrentState>,
     /// The validation state, carried through one evaluation and reset at its
     /// first batch.
-    valid_h: Option<Tensor<2>>,
+    valid_h: Option<RecurrentState>,
     epoch: usize,
     train_iters: usize,
     valid_iters: usize,
@@ -226,10 +312,10 @@ impl std::fmt::Debug for SharedRun {
     }
 }
 
-/// The model as the Learner trains it: [`SimpleRnnlm`] plus the run's state.
+/// The model as the Learner trains it: [`Rnnlm`] plus the run's state.
 #[derive(Module, Debug)]
 pub struct TrainingModel {
-    pub model: SimpleRnnlm,
+    pub model: Rnnlm,
     #[module(skip)]
     run: SharedRun,
     #[module(skip)]
@@ -244,7 +330,7 @@ impl TrainStep for TrainingModel {
         let mut run = self.run.0.lock().expect("run state");
         let h0 = run.train_h.take();
         let [n, t] = batch.xs.dims();
-        let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0); // [1], [N, H]
+        let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0); // [1], a state per layer
         // Truncated BPTT: the next batch starts from this state's value, but
         // its gradient must stop at the batch boundary, so the history is cut.
         run.train_h = Some(h_last.detach());
@@ -304,27 +390,76 @@ impl InferenceStep for TrainingModel {
     }
 }
 
-/// The carried state on disk: `{"shape": [N, H], "values": [...]}`.
+/// The learning rate for the epoch after `rows`: the book's chapter-6
+/// schedule (`train_better_rnnlm.py`) divides it by 4 after every epoch whose
+/// validation perplexity is not the best so far.
+pub fn decayed_lr(base: f64, rows: &[EpochMetrics]) -> f64 {
+    let mut best = f64::INFINITY;
+    let mut lr = base;
+    for row in rows {
+        if row.valid_perplexity < best {
+            best = row.valid_perplexity;
+        } else {
+            lr /= 4.0;
+        }
+    }
+    lr
+}
+
+/// [`decayed_lr`] as burn-train's scheduler. It has no state of its own: the
+/// rate follows from the validation perplexities of the epochs so far, which
+/// the run keeps (and a resumed run reads back from `metrics.csv`).
+#[derive(Clone)]
+struct BookDecay {
+    base: f64,
+    run: SharedRun,
+}
+
+impl burn::lr_scheduler::LrScheduler for BookDecay {
+    fn step(&mut self) -> f64 {
+        decayed_lr(self.base, &self.run.0.lock().expect("run state").rows)
+    }
+
+    fn to_record(&self) -> burn::lr_scheduler::LrSchedulerRecord {
+        burn::lr_scheduler::LrSchedulerRecord::new()
+    }
+
+    fn load_record(&mut self, _record: burn::lr_scheduler::LrSchedulerRecord) {}
+}
+
+/// The carried state on disk: every layer's `h` (and an LSTM's `c`), each
+/// `[N, H]`: `{"shape": [N, H], "tensors": [[...], ...]}`.
 #[derive(Serialize, Deserialize)]
 struct SavedState {
     shape: [usize; 2],
-    values: Vec<f32>,
+    tensors: Vec<Vec<f32>>,
 }
 
-fn save_state(path: &Path, h: Tensor<2>) -> Result<(), String> {
-    let shape = h.dims();
-    let values = h.try_into_vec_as::<f32>().map_err(|e| format!("cannot read the hidden state: {e:?}"))?;
-    let json = serde_json::to_vec(&SavedState { shape, values }).expect("state serializes");
+fn save_state(path: &Path, state: RecurrentState) -> Result<(), String> {
+    let tensors = state.tensors();
+    let shape = tensors[0].dims();
+    let tensors = tensors
+        .into_iter()
+        .map(|t| t.try_into_vec_as::<f32>().map_err(|e| format!("cannot read the hidden state: {e:?}")))
+        .collect::<Result<_, _>>()?;
+    let json = serde_json::to_vec(&SavedState { shape, tensors }).expect("state serializes");
     write_atomic(path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn load_state(path: &Path, shape: [usize; 2], device: &Device) -> Result<Tensor<2>, String> {
+fn load_state(path: &Path, cfg: &TrainConfig, device: &Device) -> Result<RecurrentState, String> {
     let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
     let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| unreadable(path, e))?;
-    if saved.shape != shape || saved.values.len() != shape[0] * shape[1] {
-        return Err(unreadable(path, format!("it holds a state of shape {:?}, this run needs {shape:?}", saved.shape)));
+    let arch = cfg.model().architecture();
+    let shape = [cfg.batch_size, cfg.hidden_size];
+    let count = arch.layers * if arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 };
+    if saved.shape != shape || saved.tensors.len() != count || saved.tensors.iter().any(|t| t.len() != shape[0] * shape[1]) {
+        return Err(unreadable(
+            path,
+            format!("it holds {} state tensors of shape {:?}, this run needs {count} of {shape:?}", saved.tensors.len(), saved.shape),
+        ));
     }
-    Ok(Tensor::from_data(TensorData::new(saved.values, shape), device))
+    let tensors = saved.tensors.into_iter().map(|v| Tensor::from_data(TensorData::new(v, shape), device)).collect();
+    Ok(RecurrentState::from_tensors(arch.cell, tensors))
 }
 
 /// Burn's file checkpointer writes in place; this one writes atomically, so a
@@ -445,11 +580,10 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         unsafe { std::env::set_var("BURN_DEVICE", backend.to_string()) };
     }
     let ad_device = device.clone().autodiff();
-    let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
-    let model = cfg.model().init_with(&weights, &ad_device)?;
+    let model = cfg.model().init_with(&cfg.initial_weights(), &ad_device)?;
     let train_h = match start_epoch {
         0 => None,
-        e => Some(load_state(&run_dir.state(e), [cfg.batch_size, cfg.hidden_size], &ad_device)?),
+        e => Some(load_state(&run_dir.state(e), cfg, &ad_device)?),
     };
     if start_epoch > 0 {
         // Burn panics on a checkpoint it cannot decode; decode it here first.
@@ -469,11 +603,17 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     let clip = (cfg.clip == ClipMode::Global).then_some(cfg.max_grad);
     let model = TrainingModel { model, run: run.clone(), clip };
 
-    let mut optim = ModuleOptimizer::from(BookAdam::default());
+    let mut optim = match cfg.optimizer {
+        OptimizerKind::Adam => ModuleOptimizer::from(BookAdam::default()),
+        OptimizerKind::Sgd => burn::optim::SgdConfig::new().init(),
+    };
     if cfg.clip == ClipMode::PerTensor {
         optim = optim.with_grad_clipping(GradientClippingConfig::Norm(cfg.max_grad as f32).init());
     }
-    let learner = Learner::new(model, optim, cfg.lr);
+    let learner = match cfg.lr_decay {
+        true => Learner::new(model, optim, BookDecay { base: cfg.lr, run: run.clone() }),
+        false => Learner::new(model, optim, cfg.lr),
+    };
 
     // One batch per item, in order, on the main thread: the carried state
     // needs the notebook's order (worker threads would deliver out of order).
@@ -560,7 +700,7 @@ fn read_bytes(path: &Path) -> Result<Bytes, String> {
 }
 
 /// The model's weights as saved at the end of `epoch`, loaded into `model`.
-fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &SimpleRnnlm) -> Result<SimpleRnnlm, String> {
+fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &Rnnlm) -> Result<Rnnlm, String> {
     use burn::store::ModuleRecord;
     let path = run_dir.model_checkpoint(epoch);
     let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| unreadable(&path, e))?;
@@ -576,23 +716,36 @@ fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String
         .map_err(|e| unreadable(&path, e))
 }
 
+/// The complete epoch with the lowest validation perplexity (the model the
+/// book's chapter-6 script keeps), or the last complete one when no metrics
+/// were written.
+pub fn best_epoch(run_dir: &RunDir) -> Result<usize, String> {
+    let complete = run_dir.complete_epochs();
+    let last = *complete.last().ok_or_else(|| format!("{} has no complete checkpoint", run_dir.checkpoints().display()))?;
+    if !run_dir.metrics().exists() {
+        return Ok(last);
+    }
+    let rows = artifacts::read_metrics(&run_dir.metrics())?;
+    Ok(rows
+        .iter()
+        .filter(|r| complete.contains(&r.epoch) && r.valid_perplexity.is_finite())
+        .min_by(|a, b| a.valid_perplexity.total_cmp(&b.valid_perplexity))
+        .map_or(last, |r| r.epoch))
+}
+
 /// A trained model from a run folder: the weights saved at the end of
-/// `epoch`, or of the last complete epoch. Returns the run's configuration,
-/// the model (on `device`) and the epoch.
-pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, SimpleRnnlm, usize), String> {
+/// `epoch`, or by default of the epoch with the best validation perplexity.
+/// Returns the run's configuration, the model (on `device`) and the epoch.
+pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, Rnnlm, usize), String> {
     let run_dir = RunDir::new(dir);
     let cfg = read_config(&run_dir)?;
     let epoch = match epoch {
         Some(e) if run_dir.model_checkpoint(e).exists() => e,
         Some(e) => return Err(format!("{} has no checkpoint of epoch {e}", run_dir.checkpoints().display())),
-        None => *run_dir
-            .complete_epochs()
-            .last()
-            .ok_or_else(|| format!("{} has no complete checkpoint", run_dir.checkpoints().display()))?,
+        None => best_epoch(&run_dir)?,
     };
     // Fresh weights of the right shapes, then the saved values over them.
-    let weights = RnnlmWeights::book_init(cfg.vocab_size, cfg.wordvec_size, cfg.hidden_size, cfg.seed);
-    let model = cfg.model().init_with(&weights, device)?;
+    let model = cfg.model().init_with(&cfg.initial_weights(), device)?;
     let model = load_checkpoint(&run_dir, epoch, &model)?;
     Ok((cfg, model, epoch))
 }

@@ -2,46 +2,138 @@
 //!
 //! Both the Burn model and the manual-backward reference are built from an
 //! [`RnnlmWeights`], so a test can start them from identical numbers. This file
-//! is data only: it knows shapes and the book's random initialisation, nothing
-//! about either implementation.
+//! is data only: it knows the architectures' parameters (names, shapes, the
+//! book's order) and the book's random initialisation, nothing about either
+//! implementation.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-/// Every parameter of `SimpleRnnlm`, row-major, in the book's order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RnnlmWeights {
+/// The recurrent layer of a language model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellKind {
+    /// `h' = tanh(h·Wh + x·Wx + b)` (chapter 5).
+    Rnn,
+    /// Long short-term memory, gates f, g, i, o (chapter 6).
+    Lstm,
+    /// Gated recurrent unit, gates z, r, h̃ (chapter 6's appendix).
+    Gru,
+}
+
+impl CellKind {
+    /// How many H-wide blocks the packed `Wx`, `Wh` and `b` hold.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Rnn => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    /// The name of the layer's parameters (`rnn.Wx`, `lstm.Wx`, `gru.Wx`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Rnn => "rnn",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+}
+
+impl std::fmt::Display for CellKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that decides which parameters a model has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    pub cell: CellKind,
     /// V: number of words.
     pub vocab_size: usize,
     /// D: size of a word vector.
     pub wordvec_size: usize,
     /// H: size of the hidden state.
     pub hidden_size: usize,
-    /// Embedding matrix, `[V, D]`.
-    pub embed_w: Vec<f32>,
-    /// Input-to-hidden weights, `[D, H]`.
-    pub rnn_wx: Vec<f32>,
-    /// Hidden-to-hidden weights, `[H, H]`.
-    pub rnn_wh: Vec<f32>,
-    /// The RNN's single bias, `[H]`.
-    pub rnn_b: Vec<f32>,
-    /// Affine (output) weights, `[H, V]`.
-    pub affine_w: Vec<f32>,
-    /// Affine bias, `[V]`.
-    pub affine_b: Vec<f32>,
+    /// Recurrent layers stacked (BetterRnnlm: 2).
+    pub layers: usize,
+    /// The affine layer reuses the embedding matrix, transposed (needs D = H).
+    pub tied: bool,
 }
 
-/// The name and shape of each parameter, in the order of [`RnnlmWeights::tensors`].
+impl Architecture {
+    /// One recurrent layer, untied: `SimpleRnnlm` (rnn) and chapter 6's `Rnnlm` (lstm).
+    pub fn single(cell: CellKind, vocab_size: usize, wordvec_size: usize, hidden_size: usize) -> Self {
+        Self { cell, vocab_size, wordvec_size, hidden_size, layers: 1, tied: false }
+    }
+
+    /// Refuses shapes that cannot be built.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 || self.layers == 0 {
+            return Err(format!("every size must be at least 1 (V={} D={} H={} layers {})", self.vocab_size, self.wordvec_size, self.hidden_size, self.layers));
+        }
+        if self.tied && self.wordvec_size != self.hidden_size {
+            return Err(format!(
+                "tied weights need --wordvec-size equal to --hidden-size (the affine layer is the embedding transposed), not D={} H={}",
+                self.wordvec_size, self.hidden_size
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name of recurrent layer `k` (0-based): `lstm` alone, `lstm1`, `lstm2` stacked.
+    pub fn layer_name(&self, k: usize) -> String {
+        match self.layers {
+            1 => self.cell.name().to_string(),
+            _ => format!("{}{}", self.cell.name(), k + 1),
+        }
+    }
+
+    /// Input size of recurrent layer `k`: D for the first, H above it.
+    pub fn layer_input(&self, k: usize) -> usize {
+        if k == 0 { self.wordvec_size } else { self.hidden_size }
+    }
+
+    /// Every parameter's name and shape, in the book's order (`model.params`
+    /// after `remove_duplicate`): the embedding, each recurrent layer's
+    /// `Wx, Wh, b`, then the affine layer's `W` (absent when tied) and `b`.
+    pub fn params(&self) -> Vec<(String, Vec<usize>)> {
+        let (v, d, h, g) = (self.vocab_size, self.wordvec_size, self.hidden_size, self.cell.gates());
+        let mut p = vec![("embed.W".to_string(), vec![v, d])];
+        for k in 0..self.layers {
+            let name = self.layer_name(k);
+            p.push((format!("{name}.Wx"), vec![self.layer_input(k), g * h]));
+            p.push((format!("{name}.Wh"), vec![h, g * h]));
+            p.push((format!("{name}.b"), vec![g * h]));
+        }
+        if !self.tied {
+            p.push(("affine.W".to_string(), vec![h, v]));
+        }
+        p.push(("affine.b".to_string(), vec![v]));
+        p
+    }
+}
+
+/// Every parameter of a model, row-major, in the order of [`Architecture::params`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RnnlmWeights {
+    pub arch: Architecture,
+    pub tensors: Vec<Vec<f32>>,
+}
+
+/// The parameter names of `SimpleRnnlm`, in the book's order.
 pub const PARAM_NAMES: [&str; 6] = ["embed.W", "rnn.Wx", "rnn.Wh", "rnn.b", "affine.W", "affine.b"];
 
 impl RnnlmWeights {
-    /// The book's initialisation (`SimpleRnnlm.__init__`): embed N(0,1)/100,
-    /// Wx N(0,1)/sqrt(D), Wh N(0,1)/sqrt(H), affine W N(0,1)/sqrt(H), zero biases,
-    /// drawn in that order from one generator seeded with `seed`.
-    pub fn book_init(vocab_size: usize, wordvec_size: usize, hidden_size: usize, seed: u64) -> Self {
-        let (v, d, h) = (vocab_size, wordvec_size, hidden_size);
+    /// The book's initialisation (`SimpleRnnlm`, `Rnnlm`, `BetterRnnlm`
+    /// `__init__`): embed N(0,1)/100, each layer's Wx N(0,1)/√(its input size)
+    /// and Wh N(0,1)/√H, affine W N(0,1)/√H, zero biases, drawn in that order
+    /// from one generator seeded with `seed`.
+    pub fn book_init(arch: Architecture, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut randn = |n: usize, scale: f64| -> Vec<f32> {
             (0..n)
@@ -51,58 +143,97 @@ impl RnnlmWeights {
                 })
                 .collect()
         };
-        let embed_w = randn(v * d, 100.0);
-        let rnn_wx = randn(d * h, (d as f64).sqrt());
-        let rnn_wh = randn(h * h, (h as f64).sqrt());
-        let affine_w = randn(h * v, (h as f64).sqrt());
-        Self {
-            vocab_size: v,
-            wordvec_size: d,
-            hidden_size: h,
-            embed_w,
-            rnn_wx,
-            rnn_wh,
-            rnn_b: vec![0.0; h],
-            affine_w,
-            affine_b: vec![0.0; v],
-        }
+        let tensors = arch
+            .params()
+            .into_iter()
+            .map(|(name, shape)| {
+                let n = shape.iter().product();
+                match name.rsplit('.').next().expect("dotted name") {
+                    "b" => vec![0.0; n],
+                    _ if name == "embed.W" => randn(n, 100.0),
+                    // Wx [in, G·H], Wh [H, G·H], affine.W [H, V]: scaled by the rows
+                    _ => randn(n, (shape[0] as f64).sqrt()),
+                }
+            })
+            .collect();
+        Self { arch, tensors }
     }
 
-    /// The shapes of the six parameters, in the order of [`PARAM_NAMES`].
-    pub fn shapes(&self) -> [Vec<usize>; 6] {
-        let (v, d, h) = (self.vocab_size, self.wordvec_size, self.hidden_size);
-        [vec![v, d], vec![d, h], vec![h, h], vec![h], vec![h, v], vec![v]]
+    /// The chapter-5 `SimpleRnnlm` with the book's initialisation.
+    pub fn simple(vocab_size: usize, wordvec_size: usize, hidden_size: usize, seed: u64) -> Self {
+        Self::book_init(Architecture::single(CellKind::Rnn, vocab_size, wordvec_size, hidden_size), seed)
     }
 
-    /// The six parameters' values, in the order of [`PARAM_NAMES`].
-    pub fn tensors(&self) -> [&[f32]; 6] {
-        [
-            &self.embed_w,
-            &self.rnn_wx,
-            &self.rnn_wh,
-            &self.rnn_b,
-            &self.affine_w,
-            &self.affine_b,
-        ]
+    /// Names, shapes and values, in the book's order.
+    pub fn named(&self) -> impl Iterator<Item = (String, Vec<usize>, &[f32])> {
+        self.arch.params().into_iter().zip(&self.tensors).map(|((name, shape), t)| (name, shape, t.as_slice()))
     }
 
-    /// Checks that every array has the length its shape asks for.
+    /// The values of the parameter called `name`.
+    pub fn get(&self, name: &str) -> &[f32] {
+        let k = self.arch.params().iter().position(|(n, _)| n == name).unwrap_or_else(|| panic!("no parameter {name}"));
+        &self.tensors[k]
+    }
+
+    /// The values of the parameter called `name`, to change them.
+    pub fn get_mut(&mut self, name: &str) -> &mut Vec<f32> {
+        let k = self.arch.params().iter().position(|(n, _)| n == name).unwrap_or_else(|| panic!("no parameter {name}"));
+        &mut self.tensors[k]
+    }
+
+    /// Checks the architecture and that every array has the length its shape asks for.
     pub fn validate(&self) -> Result<(), String> {
-        for ((name, shape), values) in PARAM_NAMES.iter().zip(self.shapes()).zip(self.tensors()) {
+        self.arch.validate()?;
+        let params = self.arch.params();
+        if params.len() != self.tensors.len() {
+            return Err(format!("{} parameters given, the model has {}", self.tensors.len(), params.len()));
+        }
+        for ((name, shape), values) in params.iter().zip(&self.tensors) {
             let expected: usize = shape.iter().product();
             if values.len() != expected {
-                return Err(format!(
-                    "parameter {name} has {} values, its shape {shape:?} needs {expected}",
-                    values.len()
-                ));
+                return Err(format!("parameter {name} has {} values, its shape {shape:?} needs {expected}", values.len()));
             }
         }
         Ok(())
     }
 
+    /// The weights of a model saved by the book's `save_params` (arrays in
+    /// `model.params` order): the architecture is read from the shapes (the
+    /// gate count from `Wx`'s width; eight arrays are BetterRnnlm's), then
+    /// every array is checked against it.
+    pub fn from_book_arrays(arrays: Vec<crate::book_pickle::Array>) -> Result<Self, String> {
+        let dims = |k: usize| arrays.get(k).map(|a| a.shape.clone()).unwrap_or_default();
+        let (embed, wx, wh) = (dims(0), dims(1), dims(2));
+        let (layers, tied) = match arrays.len() {
+            6 => (1, false),
+            8 => (2, true),
+            n => return Err(format!("{n} arrays: the book's models have 6 (SimpleRnnlm, Rnnlm) or 8 (BetterRnnlm)")),
+        };
+        if embed.len() != 2 || wx.len() != 2 || wh.len() != 2 || wh[0] == 0 {
+            return Err(format!("the first arrays are {embed:?}, {wx:?}, {wh:?}: not an embedding [V, D] and a recurrent layer's Wx, Wh"));
+        }
+        let h = wh[0];
+        let cell = match wh[1] / h {
+            1 => CellKind::Rnn,
+            3 => CellKind::Gru,
+            4 => CellKind::Lstm,
+            _ => return Err(format!("Wh is {wh:?}: its width is not 1, 3 or 4 times its height")),
+        };
+        let arch = Architecture { cell, vocab_size: embed[0], wordvec_size: embed[1], hidden_size: h, layers, tied };
+        arch.validate()?;
+        for ((name, shape), a) in arch.params().iter().zip(&arrays) {
+            if &a.shape != shape {
+                return Err(format!("{name} is {:?} in the file, a {cell} model with V={} D={} H={h} needs {shape:?}", a.shape, arch.vocab_size, arch.wordvec_size));
+            }
+        }
+        let w = Self { arch, tensors: arrays.into_iter().map(|a| a.values).collect() };
+        w.validate()?;
+        Ok(w)
+    }
+
     /// Total number of scalar parameters.
     pub fn num_params(&self) -> usize {
-        self.tensors().iter().map(|t| t.len()).sum()
+        self.tensors.iter().map(|t| t.len()).sum()
     }
 }
 
@@ -110,23 +241,38 @@ impl RnnlmWeights {
 mod tests {
     use super::*;
 
+    fn std(x: &[f32]) -> f64 {
+        let n = x.len() as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+        (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt()
+    }
+
     #[test]
     fn book_init_is_seeded_and_scaled_as_the_book() {
-        let a = RnnlmWeights::book_init(2000, 100, 100, 7);
-        let b = RnnlmWeights::book_init(2000, 100, 100, 7);
-        let c = RnnlmWeights::book_init(2000, 100, 100, 8);
+        let a = RnnlmWeights::simple(2000, 100, 100, 7);
+        let b = RnnlmWeights::simple(2000, 100, 100, 7);
+        let c = RnnlmWeights::simple(2000, 100, 100, 8);
         assert_eq!(a, b);
-        assert_ne!(a.embed_w, c.embed_w);
+        assert_ne!(a.get("embed.W"), c.get("embed.W"));
         a.validate().unwrap();
-        let std = |x: &[f32]| {
-            let n = x.len() as f64;
-            let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-            (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt()
-        };
+        assert_eq!(a.arch.params().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), PARAM_NAMES);
         // 200,000 draws: the sample std is within 1% of the target.
-        assert!((std(&a.embed_w) - 0.01).abs() < 1e-4);
-        assert!((std(&a.rnn_wx) - 0.1).abs() < 0.003);
-        assert!((std(&a.affine_w) - 0.1).abs() < 1e-3);
-        assert!(a.rnn_b.iter().chain(&a.affine_b).all(|&v| v == 0.0));
+        assert!((std(a.get("embed.W")) - 0.01).abs() < 1e-4);
+        assert!((std(a.get("rnn.Wx")) - 0.1).abs() < 0.003);
+        assert!((std(a.get("affine.W")) - 0.1).abs() < 1e-3);
+        assert!(a.get("rnn.b").iter().chain(a.get("affine.b")).all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn better_rnnlm_has_the_books_parameters() {
+        let arch = Architecture { cell: CellKind::Lstm, vocab_size: 50, wordvec_size: 8, hidden_size: 8, layers: 2, tied: true };
+        let names: Vec<_> = arch.params().into_iter().map(|(n, s)| format!("{n}{s:?}")).collect();
+        assert_eq!(
+            names,
+            ["embed.W[50, 8]", "lstm1.Wx[8, 32]", "lstm1.Wh[8, 32]", "lstm1.b[32]", "lstm2.Wx[8, 32]", "lstm2.Wh[8, 32]", "lstm2.b[32]", "affine.b[50]"]
+        );
+        RnnlmWeights::book_init(arch, 0).validate().unwrap();
+        let untied_d = Architecture { wordvec_size: 9, ..arch };
+        assert!(untied_d.validate().unwrap_err().contains("tied weights need"));
     }
 }

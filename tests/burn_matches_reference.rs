@@ -5,7 +5,8 @@ mod common;
 
 use burn::tensor::Device;
 use rnnlm::backend::Backend;
-use rnnlm::check::{self, Report, Sizes};
+use rnnlm::check::{self, CheckOptimizer, Report, Sizes};
+use rnnlm::model::ModelKind;
 
 fn assert_within(report: &Report) {
     print!("{}", check::format_report(report));
@@ -16,19 +17,28 @@ fn assert_within(report: &Report) {
 }
 
 fn one_batch_small_and_seed_sizes(device: &Device, tol: f64) {
-    assert_within(&check::burn_vs_reference(device, Sizes::SMALL, 1, true, tol, 11));
-    assert_within(&check::burn_vs_reference(device, Sizes::SEED, 1, true, tol, 12));
+    for model in ModelKind::ALL {
+        assert_within(&check::burn_vs_reference(device, model, Sizes::SMALL, 1, true, tol, 11));
+        assert_within(&check::burn_vs_reference(device, model, Sizes::SEED, 1, true, tol, 12));
+    }
 }
 
 fn three_batches_carried_and_reset(device: &Device, tol: f64) {
-    let carried = check::burn_vs_reference(device, Sizes::SMALL, 3, true, tol, 13);
-    assert_eq!(carried.rows.len(), 3 * 7);
-    assert_within(&carried);
-    assert_within(&check::burn_vs_reference(device, Sizes::SMALL, 3, false, tol, 14));
+    for model in ModelKind::ALL {
+        let carried = check::burn_vs_reference(device, model, Sizes::SMALL, 3, true, tol, 13);
+        // the loss and every parameter's gradient, per batch
+        let params = check::model_config(model, Sizes::SMALL.for_model(model)).architecture().params().len();
+        assert_eq!(carried.rows.len(), 3 * (1 + params));
+        assert_within(&carried);
+        assert_within(&check::burn_vs_reference(device, model, Sizes::SMALL, 3, false, tol, 14));
+    }
 }
 
-fn fifty_adam_steps(device: &Device) {
-    assert_within(&check::trajectory(device, Sizes::SMALL, 50, 15));
+fn fifty_steps_with_adam_and_sgd(device: &Device) {
+    for model in ModelKind::ALL {
+        assert_within(&check::trajectory(device, model, Sizes::SMALL, 50, CheckOptimizer::Adam { lr: 1e-3 }, 15));
+        assert_within(&check::trajectory(device, model, Sizes::SMALL, 50, CheckOptimizer::Sgd { lr: 1.0 }, 16));
+    }
 }
 
 #[test]
@@ -43,7 +53,7 @@ fn ndarray_matches_over_carried_and_reset_batches() {
 
 #[test]
 fn ndarray_training_trajectory_matches_for_50_steps() {
-    fifty_adam_steps(&common::ndarray());
+    fifty_steps_with_adam_and_sgd(&common::ndarray());
 }
 
 #[test]
@@ -58,7 +68,7 @@ fn flex_matches_over_carried_and_reset_batches() {
 
 #[test]
 fn flex_training_trajectory_matches_for_50_steps() {
-    fifty_adam_steps(&common::flex());
+    fifty_steps_with_adam_and_sgd(&common::flex());
 }
 
 #[test]
@@ -78,7 +88,7 @@ fn wgpu_matches_over_carried_and_reset_batches() {
 #[test]
 fn wgpu_training_trajectory_matches_for_50_steps() {
     if let Some(device) = common::wgpu() {
-        fifty_adam_steps(&device);
+        fifty_steps_with_adam_and_sgd(&device);
     }
 }
 
@@ -88,11 +98,10 @@ fn carrying_the_state_changes_the_next_batch() {
     // had no effect: the same batch from a carried state and from zeros must
     // give different losses.
     use rand::SeedableRng;
-    use rnnlm::model::SimpleRnnlmConfig;
     let device = common::ndarray();
     let s = Sizes::SMALL;
-    let w = check::check_weights(s, 17);
-    let model = SimpleRnnlmConfig::new(s.vocab).with_wordvec_size(s.wordvec).with_hidden_size(s.hidden).init_with(&w, &device).unwrap();
+    let w = check::check_weights(ModelKind::Rnn, s, 17);
+    let model = check::model_config(ModelKind::Rnn, s).init_with(&w, &device).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(17);
     let mut batch = || check::ids_tensor(&check::random_ids(&mut rng, s.batch, s.time, s.vocab), &device);
     let (x1, t1, x2, t2) = (batch(), batch(), batch(), batch());
@@ -101,4 +110,29 @@ fn carrying_the_state_changes_the_next_batch() {
     let (reset, _) = model.forward(x2, t2, None);
     let (carried, reset) = (carried.into_scalar::<f64>(), reset.into_scalar::<f64>());
     assert!((carried - reset).abs() > 1e-4, "carried {carried} vs reset {reset}");
+}
+
+fn lstm_and_gru_layers(device: &Device, tol: f64) {
+    let small = check::recurrent_layers_burn_vs_reference(device, Sizes::SMALL, tol, 21);
+    // LSTM: hs, dWx, dWh, db, dxs, dh0, dc0; GRU: the same without dc0
+    assert_eq!(small.rows.len(), 13);
+    assert_within(&small);
+    assert_within(&check::recurrent_layers_burn_vs_reference(device, Sizes::SEED, tol, 22));
+}
+
+#[test]
+fn flex_lstm_and_gru_layers_match_the_reference() {
+    lstm_and_gru_layers(&common::flex(), check::tolerance_for(Backend::Flex));
+}
+
+#[test]
+fn ndarray_lstm_and_gru_layers_match_the_reference() {
+    lstm_and_gru_layers(&common::ndarray(), check::tolerance_for(Backend::Ndarray));
+}
+
+#[test]
+fn wgpu_lstm_and_gru_layers_match_the_reference() {
+    if let Some(device) = common::wgpu() {
+        lstm_and_gru_layers(&device, check::tolerance_for(Backend::Wgpu));
+    }
 }

@@ -7,7 +7,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer};
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
 use rnnlm::check::{self, Sizes, ids_tensor, random_ids};
-use rnnlm::model::{SimpleRnnlm, SimpleRnnlmConfig};
+use rnnlm::model::{ModelKind, Rnnlm};
 use rnnlm::optim::{BookAdam, clip_grads_global_with};
 
 /// One Adam step on one tensor, three times over (so the moments are not
@@ -30,9 +30,8 @@ fn adam_step_is_bitwise_equal(device: &Device) {
     assert_eq!(sf.moment_2.into_data().as_slice::<f32>().unwrap(), sp.moment_2.into_data().as_slice::<f32>().unwrap());
 }
 
-fn params(model: &SimpleRnnlm) -> Vec<Vec<f32>> {
-    let w = model.weights();
-    vec![w.embed_w, w.rnn_wx, w.rnn_wh, w.rnn_b, w.affine_w, w.affine_b]
+fn params(model: &Rnnlm) -> Vec<Vec<f32>> {
+    model.weights().tensors
 }
 
 /// A clipping threshold below the gradient norms of these sizes (about 0.5 to 1),
@@ -48,8 +47,8 @@ const MAX_NORM: f64 = 0.1;
 fn training_steps_match(device: &Device) {
     let s = Sizes::SMALL;
     let device = device.clone().autodiff();
-    let w = check::check_weights(s, 21);
-    let cfg = SimpleRnnlmConfig::new(s.vocab).with_wordvec_size(s.wordvec).with_hidden_size(s.hidden);
+    let w = check::check_weights(ModelKind::Rnn, s, 21);
+    let cfg = check::model_config(ModelKind::Rnn, s);
     let mut fused = cfg.init_with(&w, &device).unwrap();
     let mut plain = cfg.init_with(&w, &device).unwrap();
     let mut opt_fused = ModuleOptimizer::from(BookAdam::default());
@@ -59,7 +58,7 @@ fn training_steps_match(device: &Device) {
     for _ in 0..30 {
         let xs = ids_tensor(&random_ids(&mut rng, s.batch, s.time, s.vocab), &device);
         let ts = ids_tensor(&random_ids(&mut rng, s.batch, s.time, s.vocab), &device);
-        let step = |model: SimpleRnnlm, optim: &mut ModuleOptimizer, on_host: bool| {
+        let step = |model: Rnnlm, optim: &mut ModuleOptimizer, on_host: bool| {
             let (loss, _) = model.forward(xs.clone(), ts.clone(), None);
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             let norm = clip_grads_global_with(&model, &mut grads, MAX_NORM, on_host);

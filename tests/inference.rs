@@ -36,7 +36,7 @@ fn eval_equals_a_hand_computation_and_the_command_prints_it() {
 
     // By hand, with the book's layers in f64 and the trained weights: rows
     // jump = (len-1)//10 apart, 35 steps a batch, the state carried.
-    let mut book = reference::SimpleRnnlm::<f64>::from_weights(&model.weights()).unwrap();
+    let mut book = reference::Rnnlm::<f64>::from_weights(&model.weights(), 0.0, 0).unwrap();
     let jump = (test.len() - 1) / 10;
     let iters = (test.len() - 1) / 350;
     let mut total = 0.0;
@@ -96,8 +96,8 @@ fn generate_is_reproducible_skips_unk_and_refuses_unknown_words() {
 #[test]
 fn sampling_respects_temperature_and_skips() {
     let device = common::ndarray();
-    let w = rnnlm::weights::RnnlmWeights::book_init(50, 8, 7, 1);
-    let model = rnnlm::model::SimpleRnnlmConfig::new(50).with_wordvec_size(8).with_hidden_size(7).init_with(&w, &device).unwrap();
+    let w = rnnlm::weights::RnnlmWeights::simple(50, 8, 7, 1);
+    let model = rnnlm::model::RnnlmConfig::new(50).with_wordvec_size(8).with_hidden_size(7).init_with(&w, &device).unwrap();
     let opts = infer::SampleOptions { words: 200, temperature: 1.0, seed: 1, skip: (0..40).collect() };
     let ids = infer::generate(&model, 3, &opts, &device).unwrap();
     assert_eq!(ids.len(), 200);

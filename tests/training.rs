@@ -52,9 +52,10 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     let corpus = data.training_corpus(cfg.corpus_size).unwrap();
     let train_b = StreamBatches::train(corpus, 10, 5).unwrap();
     let valid_b = StreamBatches::eval(&data.valid, 10, 35).unwrap();
-    let w = RnnlmWeights::book_init(10_000, 100, 100, 0);
-    let mut model = reference::SimpleRnnlm::<f32>::from_weights(&w).unwrap();
-    let ref_rows = reference::train::train(&mut model, &train_b, &valid_b, 0.001, 5.0, 3, |_| {}).unwrap();
+    let w = RnnlmWeights::simple(10_000, 100, 100, 0);
+    let mut model = reference::Rnnlm::<f32>::from_weights(&w, 0.0, 0).unwrap();
+    let mut adam = reference::Adam::new(0.001);
+    let ref_rows = reference::train::train(&mut model, &train_b, &valid_b, &mut adam, 5.0, 3, |_| {}).unwrap();
     for (b, r) in rows.iter().zip(&ref_rows) {
         assert!(rel(b.train_perplexity, r.train_perplexity) < 0.005, "epoch {}: burn {} vs reference {}", b.epoch, b.train_perplexity, r.train_perplexity);
         assert!(rel(b.valid_perplexity, r.valid_perplexity) < 0.005, "epoch {}: burn {} vs reference {}", b.epoch, b.valid_perplexity, r.valid_perplexity);

@@ -74,31 +74,45 @@ impl<F: Real> TimeEmbedding<F> {
     }
 }
 
-/// Parameters of one RNN layer, shared by all its time steps.
-pub struct RnnParams<F: Real> {
-    /// `[D, H]`
+/// Parameters of one recurrent layer, shared by all its time steps. The gates
+/// of a step are packed side by side: G = 1 for the RNN, 4 for the LSTM
+/// (f, g, i, o), 3 for the GRU (z, r, h̃).
+pub struct CellParams<F: Real> {
+    /// `[D, G·H]`
     pub wx: Array2<F>,
-    /// `[H, H]`
+    /// `[H, G·H]`
     pub wh: Array2<F>,
-    /// `[H]`
+    /// `[G·H]`
     pub b: Array1<F>,
 }
 
-/// Gradients of [`RnnParams`].
-pub struct RnnGrads<F: Real> {
+/// Gradients of [`CellParams`].
+pub struct CellGrads<F: Real> {
     pub wx: Array2<F>,
     pub wh: Array2<F>,
     pub b: Array1<F>,
 }
 
-impl<F: Real> RnnGrads<F> {
-    pub fn zeros_like(p: &RnnParams<F>) -> Self {
+impl<F: Real> CellGrads<F> {
+    pub fn zeros_like(p: &CellParams<F>) -> Self {
         Self {
             wx: Array2::zeros(p.wx.raw_dim()),
             wh: Array2::zeros(p.wh.raw_dim()),
             b: Array1::zeros(p.b.raw_dim()),
         }
     }
+
+    /// Adds one step's gradients (a Time layer sums them over its steps).
+    pub fn add(&mut self, step: &CellGrads<F>) {
+        self.wx += &step.wx;
+        self.wh += &step.wh;
+        self.b += &step.b;
+    }
+}
+
+/// The logistic sigmoid, as the book's `1 / (1 + exp(-x))`.
+pub fn sigmoid<F: Real>(x: F) -> F {
+    F::one() / (F::one() + (-x).exp())
 }
 
 /// `RNN`: one time step, `h_next = tanh(h_prev·Wh + x·Wx + b)`.
@@ -114,7 +128,7 @@ impl<F: Real> Default for Rnn<F> {
 
 impl<F: Real> Rnn<F> {
     /// `x [N, D]`, `h_prev [N, H]` → `h_next [N, H]`.
-    pub fn forward(&mut self, p: &RnnParams<F>, x: &Array2<F>, h_prev: &Array2<F>) -> Array2<F> {
+    pub fn forward(&mut self, p: &CellParams<F>, x: &Array2<F>, h_prev: &Array2<F>) -> Array2<F> {
         let t = h_prev.dot(&p.wh) + x.dot(&p.wx) + &p.b;
         let h_next = t.mapv(F::tanh);
         self.cache = Some((x.clone(), h_prev.clone(), h_next.clone()));
@@ -123,7 +137,7 @@ impl<F: Real> Rnn<F> {
 
     /// `dh_next [N, H]` → `(dx [N, D], dh_prev [N, H])`; the parameter
     /// gradients of this step are written to `grads`.
-    pub fn backward(&mut self, p: &RnnParams<F>, dh_next: &Array2<F>, grads: &mut RnnGrads<F>) -> (Array2<F>, Array2<F>) {
+    pub fn backward(&mut self, p: &CellParams<F>, dh_next: &Array2<F>, grads: &mut CellGrads<F>) -> (Array2<F>, Array2<F>) {
         let (x, h_prev, h_next) = self.cache.as_ref().expect("forward before backward");
         // derivative of tanh: 1 - tanh²
         let dt = dh_next * &h_next.mapv(|h| F::one() - h * h);
@@ -143,8 +157,8 @@ impl<F: Real> Rnn<F> {
 /// carried `h` is a plain array with no history). `reset_state` starts over from
 /// zeros; `set_state` puts a given state in.
 pub struct TimeRnn<F: Real> {
-    pub params: RnnParams<F>,
-    pub grads: RnnGrads<F>,
+    pub params: CellParams<F>,
+    pub grads: CellGrads<F>,
     layers: Vec<Rnn<F>>,
     pub h: Option<Array2<F>>,
     /// Gradient with respect to the state the last forward started from.
@@ -153,8 +167,8 @@ pub struct TimeRnn<F: Real> {
 }
 
 impl<F: Real> TimeRnn<F> {
-    pub fn new(params: RnnParams<F>, stateful: bool) -> Self {
-        let grads = RnnGrads::zeros_like(&params);
+    pub fn new(params: CellParams<F>, stateful: bool) -> Self {
+        let grads = CellGrads::zeros_like(&params);
         Self { params, grads, layers: Vec::new(), h: None, dh: None, stateful }
     }
 
@@ -193,15 +207,13 @@ impl<F: Real> TimeRnn<F> {
         let d = self.params.wx.nrows();
         let mut dxs = Array3::zeros((n, t, d));
         let mut dh = Array2::zeros((n, h_size));
-        let mut total = RnnGrads::zeros_like(&self.params);
-        let mut step_grads = RnnGrads::zeros_like(&self.params);
+        let mut total = CellGrads::zeros_like(&self.params);
+        let mut step_grads = CellGrads::zeros_like(&self.params);
         for step in (0..t).rev() {
             let upstream = &dhs.slice(s![.., step, ..]) + &dh;
             let (dx, dh_prev) = self.layers[step].backward(&self.params, &upstream, &mut step_grads);
             dxs.slice_mut(s![.., step, ..]).assign(&dx);
-            total.wx += &step_grads.wx;
-            total.wh += &step_grads.wh;
-            total.b += &step_grads.b;
+            total.add(&step_grads);
             dh = dh_prev;
         }
         self.grads = total;
@@ -292,5 +304,60 @@ impl<F: Real> TimeSoftmaxWithLoss<F> {
         let scale = dout / F::from_usize(n * t).expect("count");
         dx.mapv_inplace(|g| g * scale);
         dx.into_shape_with_order((*n, *t, *v)).expect("N*T rows")
+    }
+}
+
+/// `TimeDropout`: in training, each element is kept with probability
+/// `1 - ratio` and scaled by `1 / (1 - ratio)` (inverted dropout, a fresh mask
+/// every call); in evaluation it is the identity.
+pub struct TimeDropout<F: Real> {
+    pub ratio: f64,
+    pub train: bool,
+    rng: rand::rngs::StdRng,
+    /// The scaled mask of the last training forward.
+    pub mask: Option<Array3<F>>,
+    next_keep: Option<Array3<bool>>,
+}
+
+impl<F: Real> TimeDropout<F> {
+    pub fn new(ratio: f64, seed: u64) -> Self {
+        use rand::SeedableRng;
+        Self { ratio, train: true, rng: rand::rngs::StdRng::seed_from_u64(seed), mask: None, next_keep: None }
+    }
+
+    /// Fixes which elements the next training forward keeps (tests use this to
+    /// give the reference and the Burn model the same mask).
+    pub fn set_next_keep(&mut self, keep: Array3<bool>) {
+        self.next_keep = Some(keep);
+    }
+
+    /// `xs [N, T, H]` → the same shape.
+    pub fn forward(&mut self, xs: &Array3<F>) -> Array3<F> {
+        if !self.train {
+            return xs.clone();
+        }
+        let keep = match self.next_keep.take() {
+            Some(keep) => keep,
+            None => {
+                use rand::RngExt;
+                let ratio = self.ratio;
+                let rng = &mut self.rng;
+                Array3::from_shape_fn(xs.raw_dim(), |_| rng.random::<f64>() > ratio)
+            }
+        };
+        assert_eq!(keep.dim(), xs.dim(), "dropout mask shape");
+        let scale = F::from_f64(1.0 / (1.0 - self.ratio)).expect("finite scale");
+        let mask = keep.mapv(|k| if k { scale } else { F::zero() });
+        let out = xs * &mask;
+        self.mask = Some(mask);
+        out
+    }
+
+    /// `dout` → `dout ⊙ mask` (the identity in evaluation).
+    pub fn backward(&self, dout: &Array3<F>) -> Array3<F> {
+        match (&self.mask, self.train) {
+            (Some(mask), true) => dout * mask,
+            _ => dout.clone(),
+        }
     }
 }

@@ -6,13 +6,15 @@
 //! ([`crate::weights::RnnlmWeights`]) go in. It is generic over `f32` and `f64`;
 //! finite differences run in `f64`.
 
+pub mod gru;
 pub mod layers;
+pub mod lstm;
 mod model;
 mod optim;
 pub mod train;
 
-pub use model::SimpleRnnlm;
-pub use optim::{Adam, clip_grads};
+pub use model::{Rnnlm, TimeRecurrent};
+pub use optim::{Adam, Optimizer, Sgd, clip_grads};
 
 /// The float types the reference runs in (`f32`, `f64`).
 pub trait Real: ndarray::NdFloat + num_traits::FromPrimitive + std::iter::Sum {}

@@ -33,8 +33,29 @@ impl<F: Real> Adam<F> {
         let c = |x: f64| F::from_f64(x).expect("constant");
         Self { lr, beta1: c(0.9), beta2: c(0.999), iter: 0, m: Vec::new(), v: Vec::new() }
     }
+}
 
-    pub fn update(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayD<F>]) {
+/// An update rule: new parameters from the gradients.
+pub trait Optimizer<F: Real> {
+    fn update(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayD<F>]);
+}
+
+/// The book's `SGD`: `param -= lr·grad`.
+pub struct Sgd<F: Real> {
+    pub lr: F,
+}
+
+impl<F: Real> Optimizer<F> for Sgd<F> {
+    fn update(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayD<F>]) {
+        let lr = self.lr;
+        for (p, g) in params.iter_mut().zip(grads) {
+            Zip::from(p).and(g).for_each(|p, &g| *p -= lr * g);
+        }
+    }
+}
+
+impl<F: Real> Optimizer<F> for Adam<F> {
+    fn update(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayD<F>]) {
         if self.m.is_empty() {
             self.m = params.iter().map(|p| ArrayD::zeros(p.raw_dim())).collect();
             self.v = params.iter().map(|p| ArrayD::zeros(p.raw_dim())).collect();

@@ -1,11 +1,11 @@
-//! The notebook's training loop, run on the manual-backward reference: the
-//! same batches, the book's Adam and `clip_grads`, one line per epoch.
+//! The book's training loop, run on the manual-backward reference: the same
+//! batches, the book's optimizers and `clip_grads`, one line per epoch.
 
 use std::time::Instant;
 
 use ndarray::Array2;
 
-use super::{Adam, SimpleRnnlm};
+use super::{Optimizer, Rnnlm};
 use crate::artifacts::EpochMetrics;
 use crate::data::batches::{BatchIds, StreamBatches};
 
@@ -15,8 +15,9 @@ fn to_array(ids: &[u32], n: usize, t: usize) -> Array2<usize> {
 
 /// The book's `eval_perplexity`: the state reset, then every batch of the
 /// stream forward only, the state carried; returns the mean loss.
-pub fn eval_loss(model: &mut SimpleRnnlm<f32>, batches: &StreamBatches) -> f64 {
+pub fn eval_loss(model: &mut Rnnlm<f32>, batches: &StreamBatches) -> f64 {
     model.reset_state();
+    model.train = false;
     let mut total = 0.0;
     for k in 0..batches.iters() {
         let BatchIds { xs, ts, batch_size, time_size, .. } = batches.batch(k).expect("k < iters");
@@ -30,15 +31,14 @@ pub fn eval_loss(model: &mut SimpleRnnlm<f32>, batches: &StreamBatches) -> f64 {
 /// never reset, time_idx back to 0 each epoch), evaluating `valid` after each.
 /// `on_epoch` sees each epoch's metrics as soon as they exist.
 pub fn train(
-    model: &mut SimpleRnnlm<f32>,
+    model: &mut Rnnlm<f32>,
     train: &StreamBatches,
     valid: &StreamBatches,
-    lr: f32,
+    optimizer: &mut dyn Optimizer<f32>,
     max_grad: f32,
     epochs: usize,
     mut on_epoch: impl FnMut(&EpochMetrics),
 ) -> Result<Vec<EpochMetrics>, String> {
-    let mut optimizer = Adam::new(lr);
     let mut rows = Vec::new();
     for epoch in 1..=epochs {
         let start = Instant::now();
@@ -46,7 +46,7 @@ pub fn train(
         for k in 0..train.iters() {
             let BatchIds { xs, ts, batch_size, time_size, .. } = train.batch(k).expect("k < iters");
             let (xs, ts) = (to_array(&xs, batch_size, time_size), to_array(&ts, batch_size, time_size));
-            let loss = model.train_step(&xs, &ts, &mut optimizer, Some(max_grad));
+            let loss = model.train_step(&xs, &ts, optimizer, Some(max_grad));
             if !loss.is_finite() {
                 return Err(format!("the loss became {loss} at epoch {epoch}, iteration {}", k + 1));
             }
@@ -54,9 +54,9 @@ pub fn train(
         }
         let train_loss = total_loss / train.iters() as f64;
         // Validation has its own state: keep the training state aside.
-        let carried = model.rnn.h.take();
+        let carried = model.state();
         let valid_loss = eval_loss(model, valid);
-        model.rnn.h = carried;
+        model.set_state(carried);
         let row = EpochMetrics {
             epoch,
             train_loss,

@@ -1,0 +1,23 @@
+use burn::tensor::{Device, Distribution, Tensor};
+use std::time::Instant;
+fn time<F: FnMut() -> f32>(label: &str, flops: f64, mut f: F) {
+    f();
+    let t0 = Instant::now();
+    let mut it = 0;
+    while t0.elapsed().as_secs_f64() < 1.0 || it < 3 { std::hint::black_box(f()); it += 1; }
+    let dt = t0.elapsed().as_secs_f64() / it as f64;
+    println!("{label:>30}: {:.1} GFLOP/s ({:.1} ms)", flops / dt / 1e9, dt * 1e3);
+}
+fn main() {
+    let dev = Device::flex();
+    let a: Tensor<2> = Tensor::random([700, 650], Distribution::Default, &dev);
+    let w: Tensor<2> = Tensor::random([650, 10000], Distribution::Default, &dev);
+    let g: Tensor<2> = Tensor::random([700, 10000], Distribution::Default, &dev);
+    let fl = 2.0 * 700.0 * 650.0 * 10000.0;
+    let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+    pool.install(|| {
+        time("fwd a@w", fl, || a.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dW a^T@g", fl, || a.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dx g@w^T", fl, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+    });
+}

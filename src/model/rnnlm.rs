@@ -1,0 +1,408 @@
+//! The book's language models as one Burn module over a choice of recurrent
+//! layer:
+//!
+//! - `SimpleRnnlm` (chapter 5): Embedding → TimeRNN → Affine;
+//! - `Rnnlm` (chapter 6): Embedding → TimeLSTM → Affine (or a TimeGRU);
+//! - `BetterRnnlm` (chapter 6): Embedding → Dropout → LSTM → Dropout → LSTM →
+//!   Dropout → Affine whose weight is the embedding matrix transposed.
+//!
+//! All are scored by the mean softmax cross-entropy over every position.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::Embedding;
+use burn::tensor::module::linear;
+use burn::tensor::{Device, Distribution, Int, Tensor};
+
+use super::{GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, param, randn, softmax_with_loss};
+use crate::weights::{Architecture, CellKind, RnnlmWeights};
+
+/// Configuration of a language model; the defaults are chapter 5's notebook.
+#[derive(Config, Debug)]
+pub struct RnnlmConfig {
+    /// V: number of words in the vocabulary.
+    pub vocab_size: usize,
+    /// The recurrent layer: rnn, lstm or gru.
+    #[config(default = "CellKind::Rnn")]
+    pub cell: CellKind,
+    /// D: size of a word vector.
+    #[config(default = 100)]
+    pub wordvec_size: usize,
+    /// H: size of the hidden state.
+    #[config(default = 100)]
+    pub hidden_size: usize,
+    /// Recurrent layers stacked.
+    #[config(default = 1)]
+    pub layers: usize,
+    /// Dropout ratio before each recurrent layer and before the affine layer (0: none).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// The affine layer's weight is the embedding matrix transposed (needs D = H).
+    #[config(default = false)]
+    pub tied: bool,
+}
+
+/// One time-unrolled recurrent layer.
+#[derive(Module, Debug)]
+pub enum Recurrent {
+    Rnn(TimeRnn),
+    Lstm(TimeLstm),
+    Gru(TimeGru),
+}
+
+/// What one recurrent layer carries from a batch to the next: the hidden
+/// state `h` `[N, H]`, and for an LSTM its cell state `c`.
+#[derive(Clone, Debug)]
+pub struct LayerState {
+    pub h: Tensor<2>,
+    pub c: Option<Tensor<2>>,
+}
+
+/// The state of every recurrent layer, bottom first.
+#[derive(Clone, Debug)]
+pub struct RecurrentState {
+    pub layers: Vec<LayerState>,
+}
+
+impl RecurrentState {
+    /// The same values without their history. Truncated BPTT carries the
+    /// state's value to the next batch, but its gradient must stop at the
+    /// batch boundary, so the graph that made it is cut.
+    pub fn detach(self) -> Self {
+        let layers = self.layers.into_iter().map(|l| LayerState { h: l.h.detach(), c: l.c.map(Tensor::detach) }).collect();
+        Self { layers }
+    }
+
+    /// Every tensor, in order: each layer's `h`, then its `c` if it has one.
+    pub fn tensors(&self) -> Vec<Tensor<2>> {
+        self.layers.iter().flat_map(|l| std::iter::once(l.h.clone()).chain(l.c.clone())).collect()
+    }
+
+    /// The state whose [`RecurrentState::tensors`] are `tensors`, for layers of `cell`.
+    pub fn from_tensors(cell: CellKind, tensors: Vec<Tensor<2>>) -> Self {
+        let mut it = tensors.into_iter();
+        let mut layers = Vec::new();
+        while let Some(h) = it.next() {
+            let c = (cell == CellKind::Lstm).then(|| it.next().expect("an LSTM layer has h and c"));
+            layers.push(LayerState { h, c });
+        }
+        Self { layers }
+    }
+}
+
+impl Recurrent {
+    /// Runs the layer over `xs [N, T, D]` from `state` (zeros when `None`);
+    /// returns `hs [N, T, H]` and the state after the last step.
+    pub fn forward(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState) {
+        match self {
+            Recurrent::Rnn(layer) => {
+                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
+                (hs, LayerState { h, c: None })
+            }
+            Recurrent::Gru(layer) => {
+                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
+                (hs, LayerState { h, c: None })
+            }
+            Recurrent::Lstm(layer) => {
+                let state = state.map(|s| LstmState { h: s.h, c: s.c.expect("an LSTM state has a cell state") });
+                let (hs, s) = layer.forward(xs, state);
+                (hs, LayerState { h: s.h, c: Some(s.c) })
+            }
+        }
+    }
+
+    /// The layer's `Wx`, `Wh` and `b`.
+    pub fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>) {
+        match self {
+            Recurrent::Rnn(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
+            Recurrent::Lstm(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
+            Recurrent::Gru(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
+        }
+    }
+}
+
+/// Embedding → (Dropout → recurrent layer) × layers → Dropout → Affine, scored
+/// by the mean softmax cross-entropy.
+#[derive(Module, Debug)]
+pub struct Rnnlm {
+    /// Word vectors, weight `[V, D]`.
+    pub embed: Embedding,
+    /// The recurrent layers, bottom first.
+    pub layers: Vec<Recurrent>,
+    /// Affine weight `[H, V]`; `None` when tied to the embedding.
+    pub affine_w: Option<Param<Tensor<2>>>,
+    /// Affine bias `[V]` (its own parameter, tied or not).
+    pub affine_b: Param<Tensor<1>>,
+    /// Dropout ratio (0: none).
+    #[module(skip)]
+    pub dropout: f64,
+}
+
+impl RnnlmConfig {
+    /// The architecture (which parameters the model has).
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            cell: self.cell,
+            vocab_size: self.vocab_size,
+            wordvec_size: self.wordvec_size,
+            hidden_size: self.hidden_size,
+            layers: self.layers,
+            tied: self.tied,
+        }
+    }
+
+    /// The book's initialisation, drawn from the device's generator.
+    ///
+    /// Use [`RnnlmConfig::init_with`] with [`RnnlmWeights::book_init`] for
+    /// weights that are the same on every backend.
+    pub fn init(&self, device: &Device) -> Rnnlm {
+        let a = self.architecture();
+        let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
+        let layers = (0..a.layers)
+            .map(|k| {
+                let input = a.layer_input(k);
+                match a.cell {
+                    CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, h).init(device) }),
+                    CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, h).init(device) }),
+                    CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, h).init(device) }),
+                }
+            })
+            .collect();
+        Rnnlm {
+            embed: Embedding { weight: randn([v, d], 100.0, device) },
+            layers,
+            affine_w: (!a.tied).then(|| randn([h, v], (h as f64).sqrt(), device)),
+            affine_b: Param::from_tensor(Tensor::zeros([v], device)),
+            dropout: self.dropout,
+        }
+    }
+
+    /// The model with the given weights, which must match this configuration.
+    pub fn init_with(&self, w: &RnnlmWeights, device: &Device) -> Result<Rnnlm, String> {
+        let a = self.architecture();
+        if w.arch != a {
+            return Err(format!("the weights are for {:?}, the configuration is {:?}", w.arch, a));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("the dropout ratio must be in [0, 1), not {}", self.dropout));
+        }
+        w.validate()?;
+        let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
+        let layers = (0..a.layers)
+            .map(|k| {
+                let name = a.layer_name(k);
+                let (wx, wh, b) = (w.get(&format!("{name}.Wx")), w.get(&format!("{name}.Wh")), w.get(&format!("{name}.b")));
+                let input = a.layer_input(k);
+                match a.cell {
+                    CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, h).init_with(wx, wh, b, device) }),
+                    CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, h).init_with(wx, wh, b, device) }),
+                    CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, h).init_with(wx, wh, b, device) }),
+                }
+            })
+            .collect();
+        Ok(Rnnlm {
+            embed: Embedding { weight: param(w.get("embed.W"), [v, d], device) },
+            layers,
+            affine_w: (!a.tied).then(|| param(w.get("affine.W"), [h, v], device)),
+            affine_b: param(w.get("affine.b"), [v], device),
+            dropout: self.dropout,
+        })
+    }
+}
+
+impl Rnnlm {
+    /// The architecture this model was built with.
+    pub fn architecture(&self) -> Architecture {
+        let cell = match self.layers.first().expect("at least one layer") {
+            Recurrent::Rnn(_) => CellKind::Rnn,
+            Recurrent::Lstm(_) => CellKind::Lstm,
+            Recurrent::Gru(_) => CellKind::Gru,
+        };
+        let [v, d] = self.embed.weight.dims();
+        Architecture {
+            cell,
+            vocab_size: v,
+            wordvec_size: d,
+            hidden_size: self.layers[0].params().1.dims()[0],
+            layers: self.layers.len(),
+            tied: self.affine_w.is_none(),
+        }
+    }
+
+    /// How many dropout masks a training forward draws (0 without dropout):
+    /// one before each recurrent layer and one before the affine layer.
+    pub fn dropout_sites(&self) -> usize {
+        if self.dropout > 0.0 { self.layers.len() + 1 } else { 0 }
+    }
+
+    fn dropout(&self, xs: Tensor<3>, keep: Option<Tensor<3>>) -> Tensor<3> {
+        time_dropout(xs, self.dropout, keep)
+    }
+
+    /// Scores of the next word at every position, with the dropout masks
+    /// given (`masks`: [`Rnnlm::dropout_sites`] tensors of 0s and 1s) or drawn.
+    ///
+    /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
+    /// - returns logits `[N, T, V]` and the state after the last step.
+    pub fn forward_logits_masked(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
+        if let Some(m) = &masks {
+            assert_eq!(m.len(), self.dropout_sites(), "a mask per dropout site");
+        }
+        let mut masks = masks.map(|m| m.into_iter());
+        let mut next_mask = || masks.as_mut().and_then(|m| m.next());
+        let mut states = state.map(|s| s.layers.into_iter());
+        let mut x = self.embed.forward(xs); // [N, T, D]
+        let mut out_states = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            x = self.dropout(x, next_mask());
+            let (hs, s) = layer.forward(x, states.as_mut().and_then(|s| s.next()));
+            out_states.push(s);
+            x = hs; // [N, T, H]
+        }
+        x = self.dropout(x, next_mask());
+        let w = match &self.affine_w {
+            Some(w) => w.val(),
+            // Weight tying: the scores use the embedding matrix transposed, so
+            // autodiff sums the gradients of both uses into one parameter (the
+            // book's `remove_duplicate`).
+            None => self.embed.weight.val().transpose(), // [D, V]
+        };
+        (linear(x, w, Some(self.affine_b.val())), RecurrentState { layers: out_states }) // [N, T, V]
+    }
+
+    /// Scores of the next word at every position (dropout masks drawn in training).
+    pub fn forward_logits(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>) -> (Tensor<3>, RecurrentState) {
+        self.forward_logits_masked(xs, state, None)
+    }
+
+    /// Mean softmax cross-entropy over all N·T positions (the book's
+    /// `TimeSoftmaxWithLoss`).
+    ///
+    /// - `xs`, `ts`: inputs and targets `[N, T]`; `state`: as [`Rnnlm::forward_logits`];
+    /// - returns the loss `[1]` and the state after the last step.
+    pub fn forward(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>) -> (Tensor<1>, RecurrentState) {
+        let (logits, state) = self.forward_logits(xs, state);
+        (softmax_with_loss(logits, ts), state)
+    }
+
+    /// [`Rnnlm::forward`] with the dropout masks given.
+    pub fn forward_masked(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>, masks: Vec<Tensor<3>>) -> (Tensor<1>, RecurrentState) {
+        let (logits, state) = self.forward_logits_masked(xs, state, Some(masks));
+        (softmax_with_loss(logits, ts), state)
+    }
+
+    /// Every parameter, in the book's order ([`Architecture::params`]).
+    pub fn params(&self) -> Vec<ParamRef<'_>> {
+        let mut p = vec![ParamRef::Matrix(&self.embed.weight)];
+        for layer in &self.layers {
+            let (wx, wh, b) = layer.params();
+            p.extend([ParamRef::Matrix(wx), ParamRef::Matrix(wh), ParamRef::Vector(b)]);
+        }
+        if let Some(w) = &self.affine_w {
+            p.push(ParamRef::Matrix(w));
+        }
+        p.push(ParamRef::Vector(&self.affine_b));
+        p
+    }
+
+    /// The parameters as host arrays (reads them back from the device).
+    pub fn weights(&self) -> RnnlmWeights {
+        let tensors = self.params().iter().map(|p| p.values()).collect();
+        RnnlmWeights { arch: self.architecture(), tensors }
+    }
+}
+
+/// Inverted dropout, as the book's `TimeDropout`: each entry is kept with
+/// probability `1 - ratio` (a fresh mask every call) and kept entries are
+/// scaled by `1 / (1 - ratio)`, so the expected output is the input. It is
+/// active only where a backward pass can follow (an autodiff device:
+/// training); in evaluation it is the identity, as the book's `train_flg`.
+/// `keep` (1 = kept, 0 = dropped) replaces the random mask, for tests.
+pub fn time_dropout(xs: Tensor<3>, ratio: f64, keep: Option<Tensor<3>>) -> Tensor<3> {
+    if ratio == 0.0 || !xs.device().is_autodiff() {
+        return xs;
+    }
+    let keep = keep.unwrap_or_else(|| xs.random_like(Distribution::Bernoulli(1.0 - ratio)));
+    xs * keep * (1.0 / (1.0 - ratio))
+}
+
+/// A parameter of the model, of either rank.
+pub enum ParamRef<'a> {
+    Matrix(&'a Param<Tensor<2>>),
+    Vector(&'a Param<Tensor<1>>),
+}
+
+impl ParamRef<'_> {
+    /// The values, read back to the host.
+    pub fn values(&self) -> Vec<f32> {
+        match self {
+            ParamRef::Matrix(p) => p.val().try_into_vec_as::<f32>(),
+            ParamRef::Vector(p) => p.val().try_into_vec_as::<f32>(),
+        }
+        .expect("readable parameters")
+    }
+
+    /// The gradient in `grads`, read back to the host (`None` if it has none).
+    pub fn grad(&self, grads: &burn::tensor::Gradients) -> Option<Vec<f32>> {
+        match self {
+            ParamRef::Matrix(p) => p.val().grad(grads).map(|g| g.try_into_vec_as::<f32>()),
+            ParamRef::Vector(p) => p.val().grad(grads).map(|g| g.try_into_vec_as::<f32>()),
+        }
+        .map(|r| r.expect("readable gradient"))
+    }
+}
+
+/// The book's models, by name (`--model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Chapter 5's SimpleRnnlm: one RNN layer.
+    Rnn,
+    /// Chapter 6's Rnnlm: one LSTM layer.
+    Lstm,
+    /// Rnnlm with a GRU layer instead.
+    Gru,
+    /// Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding.
+    BetterLstm,
+}
+
+impl ModelKind {
+    /// Every model, in the book's order.
+    pub const ALL: [ModelKind; 4] = [ModelKind::Rnn, ModelKind::Lstm, ModelKind::Gru, ModelKind::BetterLstm];
+
+    /// The recurrent layer.
+    pub fn cell(self) -> CellKind {
+        match self {
+            ModelKind::Rnn => CellKind::Rnn,
+            ModelKind::Lstm | ModelKind::BetterLstm => CellKind::Lstm,
+            ModelKind::Gru => CellKind::Gru,
+        }
+    }
+
+    /// The book's class name.
+    pub fn book_name(self) -> &'static str {
+        match self {
+            ModelKind::Rnn => "SimpleRnnlm",
+            ModelKind::Lstm => "Rnnlm",
+            ModelKind::Gru => "Rnnlm (GRU)",
+            ModelKind::BetterLstm => "BetterRnnlm",
+        }
+    }
+
+    /// The configuration of this model at the given sizes; `dropout` is used
+    /// by BetterRnnlm only (the others have none).
+    pub fn config(self, vocab_size: usize, wordvec_size: usize, hidden_size: usize, dropout: f64) -> RnnlmConfig {
+        let c = RnnlmConfig::new(vocab_size).with_cell(self.cell()).with_wordvec_size(wordvec_size).with_hidden_size(hidden_size);
+        match self {
+            ModelKind::BetterLstm => c.with_layers(2).with_tied(true).with_dropout(dropout),
+            _ => c,
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        f.write_str(self.to_possible_value().expect("no skipped variants").get_name())
+    }
+}
