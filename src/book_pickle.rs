@@ -27,10 +27,9 @@ enum Value {
     List(Vec<Value>),
     /// A `module.name` reference (never imported, never called).
     Global(String, String),
-    /// `callable(*args)`, recorded, not performed.
-    Reduce(Box<Value>, Box<Value>),
-    /// `obj.__setstate__(state)`, recorded, not performed.
-    Build(Box<Value>, Box<Value>),
+    /// `callable(*args)`, recorded, not performed; the number names the
+    /// object, whose state a later BUILD sets (see [`Parsed::states`]).
+    Reduce(usize, Box<Value>, Box<Value>),
     Mark,
 }
 
@@ -89,11 +88,22 @@ fn pop(stack: &mut Vec<Value>) -> Result<Value, String> {
     }
 }
 
+/// What a pickle builds: the top value, and the state BUILD gave each object.
+/// In Python BUILD changes the object in place, so every reference to it
+/// (including copies fetched from the memo before the BUILD) sees the state;
+/// here the state is kept by the object's number instead.
+struct Parsed {
+    value: Value,
+    states: std::collections::HashMap<usize, Value>,
+}
+
 /// Runs the opcodes into a value tree, executing nothing.
-fn parse(data: &[u8]) -> Result<Value, String> {
+fn parse(data: &[u8]) -> Result<Parsed, String> {
     let mut r = Reader { data, pos: 0 };
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: std::collections::HashMap<u32, Value> = Default::default();
+    let mut states: std::collections::HashMap<usize, Value> = Default::default();
+    let mut objects = 0;
     loop {
         let at = r.pos;
         let op = r.u8()?;
@@ -105,7 +115,7 @@ fn parse(data: &[u8]) -> Result<Value, String> {
                     return Err(format!("pickle protocol {v}; the book's files are protocol 3"));
                 }
             }
-            b'.' => return pop(&mut stack), // STOP
+            b'.' => return Ok(Parsed { value: pop(&mut stack)?, states }), // STOP
             b']' => stack.push(Value::List(Vec::new())), // EMPTY_LIST
             b')' => stack.push(Value::Tuple(Vec::new())), // EMPTY_TUPLE
             b'(' => stack.push(Value::Mark),
@@ -168,13 +178,20 @@ fn parse(data: &[u8]) -> Result<Value, String> {
                 // REDUCE: recorded, not called
                 let args = pop(&mut stack)?;
                 let callable = pop(&mut stack)?;
-                stack.push(Value::Reduce(Box::new(callable), Box::new(args)));
+                objects += 1;
+                stack.push(Value::Reduce(objects, Box::new(callable), Box::new(args)));
             }
             b'b' => {
-                // BUILD: recorded, not applied
+                // BUILD: the state is recorded for the object, not applied
                 let state = pop(&mut stack)?;
-                let obj = pop(&mut stack)?;
-                stack.push(Value::Build(Box::new(obj), Box::new(state)));
+                match stack.last() {
+                    Some(Value::Reduce(id, ..)) => {
+                        if states.insert(*id, state).is_some() {
+                            return Err(format!("BUILD at offset {at} sets an object's state twice"));
+                        }
+                    }
+                    _ => return Err(format!("BUILD at offset {at} without an object")),
+                }
             }
             b'q' => {
                 let k = r.u8()? as u32; // BINPUT
@@ -202,10 +219,10 @@ fn global(v: &Value, module: &[&str], name: &str) -> bool {
 }
 
 /// One NumPy array from its pickled form.
-fn array(v: &Value, k: usize) -> Result<Array, String> {
+fn array(v: &Value, states: &std::collections::HashMap<usize, Value>, k: usize) -> Result<Array, String> {
     let bad = |why: &str| format!("item {k} is not a NumPy array: {why}");
-    let Value::Build(obj, state) = v else { return Err(bad("no BUILD")) };
-    let Value::Reduce(callable, args) = obj.as_ref() else { return Err(bad("no _reconstruct call")) };
+    let Value::Reduce(id, callable, args) = v else { return Err(bad("no _reconstruct call")) };
+    let state = states.get(id).ok_or_else(|| bad("no BUILD"))?;
     if !global(callable, &["numpy.core.multiarray", "numpy._core.multiarray"], "_reconstruct") {
         return Err(bad(&format!("it is made by {callable:?}")));
     }
@@ -213,7 +230,7 @@ fn array(v: &Value, k: usize) -> Result<Array, String> {
         Value::Tuple(a) if a.len() == 3 && global(&a[0], &["numpy"], "ndarray") => {}
         _ => return Err(bad("_reconstruct is not given numpy.ndarray")),
     }
-    let Value::Tuple(st) = state.as_ref() else { return Err(bad("its state is not a tuple")) };
+    let Value::Tuple(st) = state else { return Err(bad("its state is not a tuple")) };
     let [Value::Int(1), Value::Tuple(shape), dtype, Value::Bool(fortran), Value::Bytes(raw)] = st.as_slice() else {
         return Err(bad("its state is not (1, shape, dtype, fortran, bytes)"));
     };
@@ -224,15 +241,15 @@ fn array(v: &Value, k: usize) -> Result<Array, String> {
             _ => Err(bad("a dimension is not a size")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // dtype: BUILD(REDUCE(numpy.dtype, (code, 0, 1)), (3, byteorder, ...))
-    let Value::Build(dobj, dstate) = dtype else { return Err(bad("no dtype")) };
-    let Value::Reduce(dcall, dargs) = dobj.as_ref() else { return Err(bad("no dtype")) };
+    // dtype: REDUCE(numpy.dtype, (code, 0, 1)), then BUILD with (3, byteorder, ...)
+    let Value::Reduce(did, dcall, dargs) = dtype else { return Err(bad("no dtype")) };
+    let dstate = states.get(did).ok_or_else(|| bad("a dtype without its state"))?;
     if !global(dcall, &["numpy"], "dtype") {
         return Err(bad("no numpy.dtype"));
     }
     let Value::Tuple(dargs) = dargs.as_ref() else { return Err(bad("dtype without arguments")) };
     let Some(Value::Str(code)) = dargs.first() else { return Err(bad("dtype without a type code")) };
-    let order = match dstate.as_ref() {
+    let order = match dstate {
         Value::Tuple(s) => match s.get(1) {
             Some(Value::Str(o)) => o.clone(),
             _ => return Err(bad("dtype without a byte order")),
@@ -271,8 +288,9 @@ fn array(v: &Value, k: usize) -> Result<Array, String> {
 
 /// The arrays of a book model file (`save_params`), in the file's order.
 pub fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
-    match parse(data)? {
-        Value::List(items) => items.iter().enumerate().map(|(k, v)| array(v, k)).collect(),
+    let Parsed { value, states } = parse(data)?;
+    match value {
+        Value::List(items) => items.iter().enumerate().map(|(k, v)| array(v, &states, k)).collect(),
         other => Err(format!("the pickle holds {}, not a list of arrays", kind(&other))),
     }
 }
@@ -294,7 +312,7 @@ fn kind(v: &Value) -> &'static str {
         Value::Tuple(_) => "a tuple",
         Value::List(_) => "a list",
         Value::Global(..) => "a global",
-        Value::Reduce(..) | Value::Build(..) => "an object",
+        Value::Reduce(..) => "an object",
         Value::Mark => "a mark",
     }
 }
