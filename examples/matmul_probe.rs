@@ -1,5 +1,17 @@
+//! How fast Flex multiplies the matrices of the `big` preset's affine layer:
+//! the forward product, the weight gradient and the input gradient, each
+//! timed for a second inside rayon's pool (as the CLI runs), in GFLOP/s.
+//!
+//! ```text
+//! cargo run --example matmul_probe
+//! ```
+//!
+//! Compare with `../shared/bench/sgemm_peak.py --threads 2` (NumPy's and
+//! PyTorch's BLAS on the same shapes).
+
 use burn::tensor::{Device, Distribution, Tensor};
 use std::time::Instant;
+/// Runs `f` for at least a second (and 3 times) after one warm-up call.
 fn time<F: FnMut() -> f32>(label: &str, flops: f64, mut f: F) {
     f();
     let t0 = Instant::now();
@@ -14,7 +26,7 @@ fn main() {
     let w: Tensor<2> = Tensor::random([650, 10000], Distribution::Default, &dev);
     let g: Tensor<2> = Tensor::random([700, 10000], Distribution::Default, &dev);
     let fl = 2.0 * 700.0 * 650.0 * 10000.0;
-    let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
     pool.install(|| {
         time("fwd a@w", fl, || a.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
         time("dW a^T@g", fl, || a.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
