@@ -22,7 +22,7 @@ use rnnlm::train::{self, ClipMode, Display, OptimizerKind, TrainConfig, TrainPre
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The recurrent language model of "Deep Learning from Scratch 2", chapter 5, on Burn.
+/// The recurrent language models of "Deep Learning from Scratch 2", chapters 5 and 6, on Burn.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
