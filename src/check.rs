@@ -308,12 +308,14 @@ fn arr3(values: &[f32], a: usize, b: usize, c: usize) -> Array3<f64> {
 /// of `loss = Σ hs ⊙ R` (R random), including those of the inputs and of the
 /// starting state.
 pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: f64, seed: u64) -> Report {
-    use crate::model::{GruCellConfig, LstmCellConfig, LstmState, TimeGru, TimeLstm};
+    use crate::model::{LayerState, Recurrent};
+    use crate::weights::CellKind;
     let mut report = Report::default();
     let (n, t, d, h) = (s.batch, s.time, s.wordvec, s.hidden);
     let device = device.clone().autodiff();
     let label = format!("burn vs ref N={n} T={t} D={d} H={h}");
-    for (name, g) in [("TimeLSTM", 4), ("TimeGRU", 3)] {
+    for (name, cell) in [("TimeLSTM", CellKind::Lstm), ("TimeGRU", CellKind::Gru)] {
+        let (g, lstm) = (cell.gates(), cell == CellKind::Lstm);
         let mut rng = StdRng::seed_from_u64(seed + g as u64);
         let wx = randn_f32(&mut rng, d * g * h, 1.0 / (d as f64).sqrt());
         let wh = randn_f32(&mut rng, h * g * h, 1.0 / (h as f64).sqrt());
@@ -322,52 +324,40 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         let h0 = randn_f32(&mut rng, n * h, 0.5);
         let c0 = randn_f32(&mut rng, n * h, 0.5);
         let r = randn_f32(&mut rng, n * t * h, 1.0);
-        let params = layers::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
 
-        let xs_t = tensor(&xs, [n, t, d], &device);
-        let h0_t = tensor(&h0, [n, h], &device);
-        let c0_t = tensor(&c0, [n, h], &device);
+        // Burn: autodiff of Σ hs ⊙ R, from (h0, c0) for the LSTM, h0 for the GRU.
+        let layer = Recurrent::init_with(cell, d, h, &wx, &wh, &b, &device);
+        let (xs_t, h0_t, c0_t) = (tensor(&xs, [n, t, d], &device), tensor(&h0, [n, h], &device), tensor(&c0, [n, h], &device));
         let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
-        let (hs, cell_grads, dc0, ref_hs, ref_grads, ref_dxs, ref_dh0, ref_dc0) = if g == 4 {
-            let cell = LstmCellConfig::new(d, h).init_with(&wx, &wh, &b, &device);
-            let layer = TimeLstm { cell };
-            let (hs, _) = layer.forward(xs_t.clone(), Some(LstmState { h: h0_t.clone(), c: c0_t.clone() }));
-            let grads = (hs.clone() * r_t).sum().backward();
-            let cg = [layer.cell.wx.val(), layer.cell.wh.val()].map(|p| read(p.grad(&grads).expect("grad")));
-            let gb = read(layer.cell.b.val().grad(&grads).expect("grad"));
-            let dc0 = read(c0_t.grad(&grads).expect("grad"));
-            let (dxs, dh0) = (read(xs_t.grad(&grads).expect("grad")), read(h0_t.grad(&grads).expect("grad")));
-            let mut reference = lstm::TimeLstm::new(params, true);
-            reference.set_state(arr2(&h0, n, h), arr2(&c0, n, h));
-            let ref_hs = reference.forward(&arr3(&xs, n, t, d));
-            let ref_dxs = reference.backward(&arr3(&r, n, t, h));
-            let rg = reference.grads;
-            (read(hs), (cg, gb, dxs, dh0), Some(dc0), ref_hs, rg, ref_dxs, reference.dh.unwrap(), reference.dc)
-        } else {
-            let cell = GruCellConfig::new(d, h).init_with(&wx, &wh, &b, &device);
-            let layer = TimeGru { cell };
-            let (hs, _) = layer.forward(xs_t.clone(), Some(h0_t.clone()));
-            let grads = (hs.clone() * r_t).sum().backward();
-            let cg = [layer.cell.wx.val(), layer.cell.wh.val()].map(|p| read(p.grad(&grads).expect("grad")));
-            let gb = read(layer.cell.b.val().grad(&grads).expect("grad"));
-            let (dxs, dh0) = (read(xs_t.grad(&grads).expect("grad")), read(h0_t.grad(&grads).expect("grad")));
-            let mut reference = gru::TimeGru::new(params, true);
-            reference.set_state(arr2(&h0, n, h));
-            let ref_hs = reference.forward(&arr3(&xs, n, t, d));
-            let ref_dxs = reference.backward(&arr3(&r, n, t, h));
-            let rg = reference.grads;
-            (read(hs), (cg, gb, dxs, dh0), None, ref_hs, rg, ref_dxs, reference.dh.unwrap(), None)
-        };
-        let ([gwx, gwh], gb, dxs, dh0) = cell_grads;
-        let std = |a: &ndarray::ArrayD<f64>| a.iter().copied().collect::<Vec<f64>>();
-        report.push(format!("{label}: {name} hs"), rel_err(&hs, &std(&ref_hs.into_dyn())), tolerance);
-        report.push(format!("{label}: {name} dWx"), rel_err(&gwx, &std(&ref_grads.wx.into_dyn())), tolerance);
-        report.push(format!("{label}: {name} dWh"), rel_err(&gwh, &std(&ref_grads.wh.into_dyn())), tolerance);
-        report.push(format!("{label}: {name} db"), rel_err(&gb, &std(&ref_grads.b.into_dyn())), tolerance);
-        report.push(format!("{label}: {name} dxs"), rel_err(&dxs, &std(&ref_dxs.into_dyn())), tolerance);
-        report.push(format!("{label}: {name} dh0"), rel_err(&dh0, &std(&ref_dh0.into_dyn())), tolerance);
-        if let (Some(dc0), Some(ref_dc0)) = (dc0, ref_dc0) {
-            report.push(format!("{label}: {name} dc0"), rel_err(&dc0, &std(&ref_dc0.into_dyn())), tolerance);
+        let (hs, _) = layer.forward(xs_t.clone(), Some(LayerState { h: h0_t.clone(), c: lstm.then(|| c0_t.clone()) }));
+        let grads = (hs.clone() * r_t).sum().backward();
+        let (p_wx, p_wh, p_b) = layer.params();
+        let mut burn = vec![
+            read(hs),
+            read(p_wx.val().grad(&grads).expect("grad")),
+            read(p_wh.val().grad(&grads).expect("grad")),
+            read(p_b.val().grad(&grads).expect("grad")),
+            read(xs_t.grad(&grads).expect("grad")),
+            read(h0_t.grad(&grads).expect("grad")),
+        ];
+        if lstm {
+            burn.push(read(c0_t.grad(&grads).expect("grad")));
+        }
+
+        // The reference: forward from the same state, backward from R.
+        let params = layers::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
+        let mut reference = reference::TimeRecurrent::new(cell, params);
+        let state = if lstm { vec![arr2(&h0, n, h), arr2(&c0, n, h)] } else { vec![arr2(&h0, n, h)] };
+        reference.set_state(Some(state));
+        let ref_hs = reference.forward(&arr3(&xs, n, t, d));
+        let ref_dxs = reference.backward(&arr3(&r, n, t, h));
+        let mut expected: Vec<Vec<f64>> = vec![flat(&ref_hs)];
+        expected.extend(reference.grads().iter().map(flat));
+        expected.push(flat(&ref_dxs));
+        expected.extend(reference.dstate().expect("after a backward").iter().map(flat));
+
+        for ((what, got), want) in ["hs", "dWx", "dWh", "db", "dxs", "dh0", "dc0"].iter().zip(&burn).zip(&expected) {
+            report.push(format!("{label}: {name} {what}"), rel_err(got, want), tolerance);
         }
     }
     report

@@ -91,6 +91,16 @@ impl RecurrentState {
 }
 
 impl Recurrent {
+    /// A `cell` layer from `input` to `hidden` units with the given row-major
+    /// weights `wx [input, G·H]`, `wh [H, G·H]`, `b [G·H]`.
+    pub fn init_with(cell: CellKind, input: usize, hidden: usize, wx: &[f32], wh: &[f32], b: &[f32], device: &Device) -> Recurrent {
+        match cell {
+            CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
+            CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
+            CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
+        }
+    }
+
     /// Runs the layer over `xs [N, T, D]` from `state` (zeros when `None`);
     /// returns `hs [N, T, H]` and the state after the last step.
     pub fn forward(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState) {
@@ -192,12 +202,7 @@ impl RnnlmConfig {
             .map(|k| {
                 let name = a.layer_name(k);
                 let (wx, wh, b) = (w.get(&format!("{name}.Wx")), w.get(&format!("{name}.Wh")), w.get(&format!("{name}.b")));
-                let input = a.layer_input(k);
-                match a.cell {
-                    CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, h).init_with(wx, wh, b, device) }),
-                    CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, h).init_with(wx, wh, b, device) }),
-                    CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, h).init_with(wx, wh, b, device) }),
-                }
+                Recurrent::init_with(a.cell, a.layer_input(k), h, wx, wh, b, device)
             })
             .collect();
         Ok(Rnnlm {

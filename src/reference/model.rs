@@ -23,7 +23,8 @@ pub enum TimeRecurrent<F: Real> {
 }
 
 impl<F: Real> TimeRecurrent<F> {
-    fn new(cell: CellKind, params: CellParams<F>) -> Self {
+    /// A stateful `cell` layer with the given parameters.
+    pub fn new(cell: CellKind, params: CellParams<F>) -> Self {
         match cell {
             CellKind::Rnn => Self::Rnn(TimeRnn::new(params, true)),
             CellKind::Lstm => Self::Lstm(TimeLstm::new(params, true)),
@@ -61,6 +62,16 @@ impl<F: Real> TimeRecurrent<F> {
             Self::Rnn(l) => l.h.clone().map(|h| vec![h]),
             Self::Gru(l) => l.h.clone().map(|h| vec![h]),
             Self::Lstm(l) => l.h.clone().zip(l.c.clone()).map(|(h, c)| vec![h, c]),
+        }
+    }
+
+    /// The gradient with respect to the state the last forward started from:
+    /// `[dh]`, or `[dh, dc]` for an LSTM (`None` before any backward).
+    pub fn dstate(&self) -> Option<Vec<Array2<F>>> {
+        match self {
+            Self::Rnn(l) => l.dh.clone().map(|dh| vec![dh]),
+            Self::Gru(l) => l.dh.clone().map(|dh| vec![dh]),
+            Self::Lstm(l) => l.dh.clone().zip(l.dc.clone()).map(|(dh, dc)| vec![dh, dc]),
         }
     }
 
