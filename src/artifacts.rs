@@ -57,6 +57,11 @@ impl RunDir {
     pub fn vocab(&self) -> PathBuf {
         self.root.join("vocab.json")
     }
+    /// The weights a run started from when given `--init` (a run without it
+    /// starts from the book's initialisation with its seed).
+    pub fn init_weights(&self) -> PathBuf {
+        self.root.join("init.safetensors")
+    }
     /// The carried hidden state at the end of epoch `epoch`.
     pub fn state(&self, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("state-{epoch}.json"))
@@ -87,6 +92,111 @@ impl RunDir {
         epochs.sort_unstable();
         epochs
     }
+
+    /// Every epoch with any checkpoint file, complete or not, in increasing order.
+    pub fn checkpoint_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.checkpoints()) else { return Vec::new() };
+        let mut epochs: Vec<usize> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stem = ["model-", "optim-", "scheduler-", "state-"].iter().find_map(|p| name.strip_prefix(p))?;
+                stem.strip_suffix(".bpk").or_else(|| stem.strip_suffix(".json"))?.parse().ok()
+            })
+            .collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        epochs
+    }
+
+    /// Deletes epoch `epoch`'s checkpoint files, the model's first: from its
+    /// removal on the epoch no longer counts as complete, so a crash part-way
+    /// leaves stray files (removed by the next pruning), never an epoch that
+    /// looks complete and is not.
+    pub fn remove_epoch(&self, epoch: usize) -> std::io::Result<()> {
+        for path in [self.model_checkpoint(epoch), self.optim_checkpoint(epoch), self.scheduler_checkpoint(epoch), self.state(epoch)] {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many epochs' checkpoints a run folder keeps (`--keep-checkpoints`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepCheckpoints {
+    /// Every epoch's.
+    All,
+    /// The last N complete epochs', and the best one's by validation perplexity.
+    Last(usize),
+}
+
+impl Default for KeepCheckpoints {
+    fn default() -> Self {
+        KeepCheckpoints::Last(2)
+    }
+}
+
+impl std::str::FromStr for KeepCheckpoints {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(KeepCheckpoints::All),
+            _ => match s.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(KeepCheckpoints::Last(n)),
+                _ => Err(format!("--keep-checkpoints takes all or a number of epochs of at least 1, not {s:?}")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for KeepCheckpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeepCheckpoints::All => f.write_str("all"),
+            KeepCheckpoints::Last(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl serde::Serialize for KeepCheckpoints {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeepCheckpoints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The epochs whose checkpoints pruning deletes: those older than the last
+/// complete epoch that are neither among the last `keep` complete ones nor
+/// the best complete one (lowest validation perplexity in `rows`). Epochs
+/// after the last complete one are being written and are never touched, so
+/// the epoch a resume would start from is never deleted.
+pub fn epochs_to_prune(present: &[usize], complete: &[usize], rows: &[EpochMetrics], keep: KeepCheckpoints) -> Vec<usize> {
+    let KeepCheckpoints::Last(n) = keep else { return Vec::new() };
+    let Some(&last) = complete.last() else { return Vec::new() };
+    let mut kept: Vec<usize> = complete.iter().rev().take(n.max(1)).copied().collect();
+    let best = rows
+        .iter()
+        .filter(|r| complete.contains(&r.epoch) && r.valid_perplexity.is_finite())
+        .min_by(|a, b| a.valid_perplexity.total_cmp(&b.valid_perplexity));
+    kept.extend(best.map(|r| r.epoch));
+    present.iter().copied().filter(|e| *e < last && !kept.contains(e)).collect()
+}
+
+/// Deletes the checkpoints [`epochs_to_prune`] names, keeping the last `keep`
+/// complete epochs and the best.
+pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoints) -> Result<(), String> {
+    for epoch in epochs_to_prune(&dir.checkpoint_epochs(), &dir.complete_epochs(), rows, keep) {
+        dir.remove_epoch(epoch).map_err(|e| format!("cannot delete the checkpoint of epoch {epoch} in {}: {e}", dir.checkpoints().display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `metrics.csv` with every row so far.
@@ -227,6 +337,41 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn pruning_keeps_the_last_complete_epochs_the_best_and_what_is_being_written() {
+        let rows: Vec<EpochMetrics> = (1..=9).map(|e| EpochMetrics { valid_perplexity: [9., 8., 3., 7., 6., 5., 4., 4.5, 4.2][e - 1], ..row(e) }).collect();
+        let complete: Vec<usize> = (1..=8).collect();
+        // 9 is being written (some of its files exist): untouched.
+        let present: Vec<usize> = (1..=9).collect();
+        assert_eq!(epochs_to_prune(&present, &complete, &rows, KeepCheckpoints::Last(2)), [1, 2, 4, 5, 6]);
+        assert_eq!(epochs_to_prune(&present, &complete, &rows, KeepCheckpoints::Last(1)), [1, 2, 4, 5, 6, 7]);
+        assert_eq!(epochs_to_prune(&present, &complete, &rows, KeepCheckpoints::All), Vec::<usize>::new());
+        // Stray files of a half-deleted epoch go too; nothing without a complete epoch.
+        assert_eq!(epochs_to_prune(&[1, 5, 6], &[5, 6], &rows, KeepCheckpoints::Last(1)), [1, 5]);
+        assert_eq!(epochs_to_prune(&[1, 2], &[], &rows, KeepCheckpoints::Last(1)), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn removing_an_epoch_leaves_the_others_and_parses_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        for e in [1, 2, 10] {
+            for p in [run.model_checkpoint(e), run.optim_checkpoint(e), run.scheduler_checkpoint(e), run.state(e)] {
+                std::fs::write(p, b"x").unwrap();
+            }
+        }
+        std::fs::write(run.optim_checkpoint(11), b"x").unwrap();
+        assert_eq!(run.checkpoint_epochs(), [1, 2, 10, 11]);
+        assert_eq!(run.complete_epochs(), [1, 2, 10]);
+        run.remove_epoch(2).unwrap();
+        run.remove_epoch(11).unwrap();
+        assert_eq!(run.checkpoint_epochs(), [1, 10]);
+        assert_eq!("all".parse::<KeepCheckpoints>().unwrap(), KeepCheckpoints::All);
+        assert_eq!("3".parse::<KeepCheckpoints>().unwrap(), KeepCheckpoints::Last(3));
+        assert!("0".parse::<KeepCheckpoints>().unwrap_err().contains("at least 1"));
     }
 
     #[test]

@@ -42,19 +42,24 @@ enum Command {
     Generate(GenerateArgs),
     /// Time full training iterations and print tokens per second.
     Bench(BenchArgs),
+    /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names, with vocab.json and config.json beside.
+    Export(ExportArgs),
     /// Compare the Burn model with the manual-backward reference, and the
     /// reference with finite differences; exit 1 if any tolerance fails.
     Check(CheckArgs),
 }
 
-/// Which trained model to use: a run folder, or a model file of the book's.
+/// Which trained model to use: a run folder, or a model file.
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
 struct ModelSource {
     /// The run folder written by `train`.
     #[arg(long)]
     artifacts: Option<PathBuf>,
-    /// A model saved by the book's `save_params` (e.g. ../shared/book/ch06/Rnnlm.pkl); the architecture is read from its shapes, the vocabulary is PTB's.
+    /// A weights file: .safetensors or .npz named as the book's parameters (as `export` writes), or a .pkl of the book's; the architecture is read from its names and shapes, the vocabulary from a vocab.json beside it, else PTB's.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// A model saved by the book's `save_params` (e.g. ../shared/book/ch06/Rnnlm.pkl): the same as --weights.
     #[arg(long)]
     book_pkl: Option<PathBuf>,
 }
@@ -62,40 +67,44 @@ struct ModelSource {
 impl ModelSource {
     /// The model on `device`, and a description of where it came from.
     fn load(&self, checkpoint: Option<usize>, device: &burn::tensor::Device) -> Result<(rnnlm::model::Rnnlm, String), String> {
-        match (&self.artifacts, &self.book_pkl) {
-            (Some(dir), _) => {
-                let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
-                Ok((model, format!("epoch {epoch} of {}", dir.display())))
-            }
-            (None, Some(file)) => {
-                if checkpoint.is_some() {
-                    return Err("--checkpoint picks an epoch of a run folder; a --book-pkl file holds one model".into());
-                }
-                let w = rnnlm::book_pickle::read_weights(file)?;
-                let a = w.arch;
-                let kind = match (a.cell, a.layers) {
-                    (rnnlm::weights::CellKind::Lstm, 2) => ModelKind::BetterLstm,
-                    (rnnlm::weights::CellKind::Lstm, _) => ModelKind::Lstm,
-                    (rnnlm::weights::CellKind::Gru, _) => ModelKind::Gru,
-                    (rnnlm::weights::CellKind::Rnn, _) => ModelKind::Rnn,
-                };
-                // Dropout acts in training only: evaluation and sampling run without it.
-                let model = kind.config(a.vocab_size, a.wordvec_size, a.hidden_size, 0.0).init_with(&w, device)?;
-                Ok((model, format!("{} ({kind}, V={} D={} H={}) from {}", kind.book_name(), a.vocab_size, a.wordvec_size, a.hidden_size, file.display())))
-            }
-            (None, None) => Err("give --artifacts or --book-pkl".into()),
+        if let Some(dir) = &self.artifacts {
+            let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
+            return Ok((model, format!("epoch {epoch} of {}", dir.display())));
         }
+        let file = self.file().ok_or("give --artifacts, --weights or --book-pkl")?;
+        if checkpoint.is_some() {
+            return Err("--checkpoint picks an epoch of a run folder; a weights file holds one model".into());
+        }
+        let w = rnnlm::weights::files::read_any(file)?;
+        // Dropout acts in training only: evaluation and sampling run without it.
+        let model = rnnlm::model::RnnlmConfig::for_architecture(w.arch).init_with(&w, device)?;
+        let what = match ModelKind::of(w.arch) {
+            Some(kind) => {
+                let a = w.arch;
+                format!("{} ({kind}, V={} D={} H={})", kind.book_name(), a.vocab_size, a.wordvec_size, a.hidden_size)
+            }
+            None => w.arch.to_string(),
+        };
+        Ok((model, format!("{what} from {}", file.display())))
+    }
+
+    fn file(&self) -> Option<&PathBuf> {
+        self.weights.as_ref().or(self.book_pkl.as_ref())
     }
 
     /// The vocabulary the model's ids index.
     fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
-        match &self.artifacts {
-            Some(dir) => {
+        let words = match (&self.artifacts, self.file()) {
+            (Some(dir), _) => {
                 let vocab_path = rnnlm::artifacts::RunDir::new(dir).vocab();
                 let json = std::fs::read(&vocab_path).map_err(|e| format!("cannot read {}: {e}", vocab_path.display()))?;
-                let words: Vec<String> = serde_json::from_slice(&json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?;
-                Ok(ptb::Vocab::from_id_to_word(words))
+                Some(serde_json::from_slice(&json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?)
             }
+            (None, Some(file)) => rnnlm::export::vocab_beside(file)?,
+            (None, None) => None,
+        };
+        match words {
+            Some(words) => Ok(ptb::Vocab::from_id_to_word(words)),
             // The book's ptb.load_data builds the same vocabulary from ptb.train.txt.
             None => Ok(data.load()?.vocab),
         }
@@ -109,8 +118,8 @@ struct EvalArgs {
     /// Which split to score.
     #[arg(long, value_enum, default_value_t = ptb::Split::Valid)]
     split: ptb::Split,
-    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity].
-    #[arg(long)]
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
+    #[arg(long, visible_alias = "epoch")]
     checkpoint: Option<usize>,
     /// Rows per evaluation batch.
     #[arg(long, default_value_t = 10)]
@@ -144,14 +153,30 @@ struct GenerateArgs {
     /// Also allow `<unk>` and `N`, which the book skips.
     #[arg(long)]
     no_skip: bool,
-    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity].
-    #[arg(long)]
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
+    #[arg(long, visible_alias = "epoch")]
     checkpoint: Option<usize>,
     /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
     #[command(flatten)]
     data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// The run folder written by `train`.
+    #[arg(long)]
+    artifacts: PathBuf,
+    /// The epoch whose checkpoint to export [default: the best by validation perplexity, as --best].
+    #[arg(long, conflicts_with = "best")]
+    epoch: Option<usize>,
+    /// Export the epoch with the best validation perplexity (the default; the run folder always keeps it).
+    #[arg(long)]
+    best: bool,
+    /// The file to write: .safetensors or .npz (float32, the book's names: embed.W, rnn.Wx, ...); vocab.json and config.json are written beside it.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -293,6 +318,12 @@ struct TrainArgs {
     /// Continue the run in --artifacts from its last complete checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Start from the weights in this file (.safetensors or .npz as `export` writes, or a .pkl of the book's) instead of the book's random initialisation; names and shapes must match the model, and a vocab.json beside it the data's. A copy is kept in the run folder as init.safetensors.
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
+    /// Checkpoints to keep: the last N epochs' and the best epoch's (which eval, generate and export use by default), or all. metrics.csv keeps every epoch.
+    #[arg(long, default_value_t = rnnlm::artifacts::KeepCheckpoints::default())]
+    keep_checkpoints: rnnlm::artifacts::KeepCheckpoints,
     /// Backend to train on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_enum)]
     backend: Option<Backend>,
@@ -329,7 +360,9 @@ fn run_train(args: TrainArgs) -> Result<ExitCode, String> {
     let (backend, why) = backend::choose(args.backend);
     println!("{why}");
     let data = args.data.load()?;
-    let cfg = args.hyper.config(data.vocab.len(), args.clip);
+    let mut cfg = args.hyper.config(data.vocab.len(), args.clip);
+    cfg.init = args.init.as_ref().map(|p| p.display().to_string());
+    cfg.keep_checkpoints = args.keep_checkpoints;
     let display = if std::io::stdout().is_terminal() { Display::Dashboard } else { Display::EpochLines };
     println!(
         "training {} ({}) on {backend}: corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
@@ -408,6 +441,19 @@ fn run_generate(args: GenerateArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_export(args: ExportArgs) -> Result<ExitCode, String> {
+    // --best is the default; it conflicts with --epoch.
+    let epoch = if args.best { None } else { args.epoch };
+    let done = rnnlm::export::export(&args.artifacts, epoch, &args.out)?;
+    let i = &done.info;
+    let ppl = i.valid_perplexity.map_or(String::new(), |p| format!(", valid perplexity {p:.4}"));
+    println!("exported epoch {} of {} ({} {}{ppl})", i.epoch, args.artifacts.display(), i.book_class, i.architecture);
+    for path in [&done.weights, &done.vocab, &done.config] {
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_bench(args: BenchArgs) -> Result<ExitCode, String> {
     let (backend, _) = backend::choose(args.backend);
     if args.iters == 0 {
@@ -478,6 +524,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Eval(args) => run_eval(args),
         Command::Generate(args) => run_generate(args),
         Command::Bench(args) => run_bench(args),
+        Command::Export(args) => run_export(args),
         Command::Check(args) => run_check(args),
     }
 }

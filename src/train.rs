@@ -25,7 +25,7 @@ use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, Metric
 use burn::train::{InferenceStep, Interrupter, Learner, SupervisedTraining, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
 
-use crate::artifacts::{self, EpochMetrics, RunDir};
+use crate::artifacts::{self, EpochMetrics, KeepCheckpoints, RunDir};
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatch, TbpttBatcher};
@@ -33,7 +33,7 @@ use crate::data::ptb::Ptb;
 use crate::metric::{LmOutput, LossPerplexity};
 use crate::model::{ModelKind, RecurrentState, Rnnlm, RnnlmConfig};
 use crate::optim::{BookAdam, clip_grads_global};
-use crate::weights::RnnlmWeights;
+use crate::weights::{RnnlmWeights, files};
 
 /// How gradients are clipped before the update.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -134,6 +134,14 @@ pub struct TrainConfig {
     /// Validation batches: the book's `eval_perplexity` uses 10 x 35.
     pub eval_batch_size: usize,
     pub eval_time_size: usize,
+    /// The weights file the run started from (`--init`), as given; its
+    /// tensors are kept in the run folder's `init.safetensors`. None: the
+    /// book's initialisation with `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
+    /// Checkpoints kept: the last N epochs' and the best, or all.
+    #[serde(default)]
+    pub keep_checkpoints: KeepCheckpoints,
 }
 
 impl TrainConfig {
@@ -158,6 +166,8 @@ impl TrainConfig {
             seed: 0,
             eval_batch_size: 10,
             eval_time_size: 35,
+            init: None,
+            keep_checkpoints: KeepCheckpoints::default(),
         }
     }
 
@@ -193,13 +203,15 @@ impl TrainConfig {
     }
 
     /// The first field in which a saved run differs from this one, ignoring
-    /// `epochs` (resuming may ask for more).
+    /// what a resume may change or need not repeat: `epochs` (resuming may ask
+    /// for more), `keep_checkpoints`, and `init` (the checkpoint replaces the
+    /// starting weights).
     pub fn difference(&self, saved: &TrainConfig) -> Option<String> {
         let a = serde_json::to_value(self).expect("config serializes");
         let b = serde_json::to_value(saved).expect("config serializes");
         let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
         a.iter()
-            .filter(|(k, _)| k.as_str() != "epochs")
+            .filter(|(k, _)| !["epochs", "keep_checkpoints", "init"].contains(&k.as_str()))
             .find(|(k, v)| b.get(k.as_str()) != Some(v))
             .map(|(k, v)| format!("{k} is {} there, {v} here", b.get(k.as_str()).cloned().unwrap_or_default()))
     }
@@ -495,11 +507,30 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
     }
 }
 
-/// A checkpoint every epoch, none deleted.
-struct EveryEpoch;
+/// A checkpoint every epoch; older ones pruned to `--keep-checkpoints`.
+///
+/// Burn asks for the actions before it writes the epoch's checkpoint, on
+/// threads of its own; the pruning here (not Burn's `Delete`, which knows
+/// nothing of the state files) runs then, so it counts only epochs already
+/// complete on disk and keeps one fewer of them: with the one being written,
+/// the folder holds the last N and the best. The epoch a resume would start
+/// from is never deleted before the next one is complete, even at N = 1.
+/// After the last epoch, [`train`] prunes to exactly N.
+struct Retention {
+    run: SharedRun,
+    keep: KeepCheckpoints,
+}
 
-impl CheckpointingStrategy for EveryEpoch {
+impl CheckpointingStrategy for Retention {
     fn checkpointing(&mut self, _epoch: usize, _store: &EventStoreClient) -> Vec<CheckpointingAction> {
+        let keep = match self.keep {
+            KeepCheckpoints::Last(n) => KeepCheckpoints::Last(n.saturating_sub(1).max(1)),
+            all => all,
+        };
+        let mut run = self.run.0.lock().expect("run state");
+        if let Err(e) = artifacts::prune_checkpoints(&run.dir, &run.rows, keep) {
+            run.fail(e);
+        }
         vec![CheckpointingAction::Save]
     }
 }
@@ -565,7 +596,12 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     // Before anything is written: a missing GPU must not leave a half-made run folder.
     let device = backend.device()?;
 
-    let (start_epoch, rows) = if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data)? };
+    // Read and checked before anything is written.
+    let init = match (&cfg.init, resume) {
+        (Some(path), false) => Some(read_init(Path::new(path), cfg, data)?),
+        _ => None,
+    };
+    let (start_epoch, rows) = if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if start_epoch >= cfg.epochs {
         return Err(format!(
             "{} already holds {start_epoch} epochs; ask for more with --epochs",
@@ -580,7 +616,10 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         unsafe { std::env::set_var("BURN_DEVICE", backend.to_string()) };
     }
     let ad_device = device.clone().autodiff();
-    let model = cfg.model().init_with(&cfg.initial_weights(), &ad_device)?;
+    let model = match &init {
+        Some(w) => cfg.model().init_with(w, &ad_device)?,
+        None => cfg.model().init_with(&cfg.initial_weights(), &ad_device)?,
+    };
     let train_h = match start_epoch {
         0 => None,
         e => Some(load_state(&run_dir.state(e), cfg, &ad_device)?),
@@ -631,7 +670,7 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         // errors reach the user through `train`'s result instead.
         .with_application_logger(None)
         .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
-        .with_checkpointing_strategy(EveryEpoch)
+        .with_checkpointing_strategy(Retention { run: run.clone(), keep: cfg.keep_checkpoints })
         .num_epochs(cfg.epochs);
     if start_epoch > 0 {
         training = training.checkpoint(start_epoch);
@@ -649,15 +688,42 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
     if let Some(error) = result.error {
         return Err(format!("training failed: {error}"));
     }
+    // Burn's checkpoint threads have finished with the last epoch.
+    artifacts::prune_checkpoints(&run_dir, &state.rows, cfg.keep_checkpoints)?;
     Ok(state.rows.clone())
 }
 
-fn prepare_new(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb) -> Result<(usize, Vec<EpochMetrics>), String> {
+/// The weights of `--init`: the file's tensors checked against this run's
+/// model, and its vocabulary (a `vocab.json` beside it, as `export` writes)
+/// against the data's, since the ids must mean the same words.
+fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights, String> {
+    let w = files::read_weights(path, cfg.model().architecture())
+        .map_err(|e| format!("--init: {e} (give the sizes it was trained with: --model, --wordvec-size, --hidden-size)"))?;
+    if let Some(words) = crate::export::vocab_beside(path)?
+        && let Some(i) = (0..words.len().max(data.vocab.len())).find(|&i| words.get(i) != data.vocab.id_to_word.get(i))
+    {
+        let word = |w: Option<&String>| w.map_or("nothing".to_string(), |w| format!("{w:?}"));
+        return Err(format!(
+            "--init: the vocabulary beside {} differs from the data's at id {i} ({} there, {} here)",
+            path.display(),
+            word(words.get(i)),
+            word(data.vocab.id_to_word.get(i))
+        ));
+    }
+    Ok(w)
+}
+
+fn prepare_new(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb, init: Option<&RnnlmWeights>) -> Result<(usize, Vec<EpochMetrics>), String> {
     if run_dir.config().exists() || run_dir.checkpoints().exists() {
         return Err(format!(
             "{} already holds a run; continue it with --resume, or choose another --artifacts folder",
             run_dir.root.display()
         ));
+    }
+    if let Some(w) = init {
+        // The run folder alone reproduces the run, wherever --init pointed.
+        let source = cfg.init.clone().unwrap_or_default();
+        files::write(&run_dir.init_weights(), w, &[("source".to_string(), source)])?;
     }
     let json = serde_json::to_vec_pretty(cfg).expect("config serializes");
     write_atomic(&run_dir.config(), &json).map_err(|e| format!("cannot write {}: {e}", run_dir.config().display()))?;
@@ -741,7 +807,13 @@ pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result
     let cfg = read_config(&run_dir)?;
     let epoch = match epoch {
         Some(e) if run_dir.model_checkpoint(e).exists() => e,
-        Some(e) => return Err(format!("{} has no checkpoint of epoch {e}", run_dir.checkpoints().display())),
+        Some(e) => {
+            let kept: Vec<String> = run_dir.complete_epochs().iter().map(|e| e.to_string()).collect();
+            return Err(match kept.len() {
+                0 => format!("{} has no checkpoint of epoch {e}, nor of any other", run_dir.checkpoints().display()),
+                _ => format!("{} has no checkpoint of epoch {e}; it keeps epochs {}", run_dir.checkpoints().display(), kept.join(", ")),
+            });
+        }
         None => best_epoch(&run_dir)?,
     };
     // Fresh weights of the right shapes, then the saved values over them.

@@ -149,6 +149,17 @@ pub struct Rnnlm {
 }
 
 impl RnnlmConfig {
+    /// The configuration of a model with these parameters, without dropout
+    /// (for evaluation and sampling, where dropout does nothing).
+    pub fn for_architecture(a: Architecture) -> Self {
+        RnnlmConfig::new(a.vocab_size)
+            .with_cell(a.cell)
+            .with_wordvec_size(a.wordvec_size)
+            .with_hidden_size(a.hidden_size)
+            .with_layers(a.layers)
+            .with_tied(a.tied)
+    }
+
     /// The architecture (which parameters the model has).
     pub fn architecture(&self) -> Architecture {
         Architecture {
@@ -382,6 +393,14 @@ impl ModelKind {
             ModelKind::Lstm | ModelKind::BetterLstm => CellKind::Lstm,
             ModelKind::Gru => CellKind::Gru,
         }
+    }
+
+    /// Which of the book's models has these parameters, if any.
+    pub fn of(a: Architecture) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| {
+            let c = k.config(a.vocab_size, a.wordvec_size, a.hidden_size, 0.0);
+            (c.cell, c.layers, c.tied) == (a.cell, a.layers, a.tied)
+        })
     }
 
     /// The book's class name.

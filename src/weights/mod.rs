@@ -1,10 +1,14 @@
 //! The model's parameters as plain arrays, and the book's initialisation.
 //!
 //! Both the Burn model and the manual-backward reference are built from an
-//! [`RnnlmWeights`], so a test can start them from identical numbers. This file
-//! is data only: it knows the architectures' parameters (names, shapes, the
-//! book's order) and the book's random initialisation, nothing about either
-//! implementation.
+//! [`RnnlmWeights`], so a test can start them from identical numbers. This is
+//! data only: the architectures' parameters (names, shapes, the book's order),
+//! the book's random initialisation, and the files weights travel in
+//! ([`files`]: `.safetensors` and `.npz`; [`book_pickle`]: the book's own
+//! `.pkl`), nothing about either implementation.
+
+pub mod book_pickle;
+pub mod files;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -118,6 +122,20 @@ impl Architecture {
     }
 }
 
+impl std::fmt::Display for Architecture {
+    /// `lstm V=10000 D=100 H=100`, `2 x lstm V=10000 D=650 H=650 tied`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.layers > 1 {
+            write!(f, "{} x ", self.layers)?;
+        }
+        write!(f, "{} V={} D={} H={}", self.cell, self.vocab_size, self.wordvec_size, self.hidden_size)?;
+        if self.tied {
+            f.write_str(" tied")?;
+        }
+        Ok(())
+    }
+}
+
 /// Every parameter of a model, row-major, in the order of [`Architecture::params`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RnnlmWeights {
@@ -201,7 +219,7 @@ impl RnnlmWeights {
     /// `model.params` order): the architecture is read from the shapes (the
     /// gate count from `Wx`'s width; eight arrays are BetterRnnlm's), then
     /// every array is checked against it.
-    pub fn from_book_arrays(arrays: Vec<crate::book_pickle::Array>) -> Result<Self, String> {
+    pub fn from_book_arrays(arrays: Vec<book_pickle::Array>) -> Result<Self, String> {
         let dims = |k: usize| arrays.get(k).map(|a| a.shape.clone()).unwrap_or_default();
         let (embed, wx, wh) = (dims(0), dims(1), dims(2));
         let (layers, tied) = match arrays.len() {
@@ -229,6 +247,70 @@ impl RnnlmWeights {
         let w = Self { arch, tensors: arrays.into_iter().map(|a| a.values).collect() };
         w.validate()?;
         Ok(w)
+    }
+
+    /// Weights from named tensors (a file's, in any order), checked against
+    /// `arch`: every parameter present with its shape, no other tensor, every
+    /// value finite. The error names `source` and the first mismatch.
+    pub fn from_named(named: Vec<(String, Vec<usize>, Vec<f32>)>, arch: Architecture, source: &str) -> Result<Self, String> {
+        arch.validate()?;
+        let held = || named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
+        let expected = arch.params();
+        let mut tensors = Vec::with_capacity(expected.len());
+        for (name, shape) in &expected {
+            let Some((_, got, values)) = named.iter().find(|(n, _, _)| n == name) else {
+                return Err(format!("{source} has no tensor {name}, which a {arch} model needs (it holds {})", held()));
+            };
+            if got != shape {
+                return Err(format!("{source}: {name} is {got:?}, a {arch} model needs {shape:?}"));
+            }
+            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(format!("{source}: {name} holds {v} at index {i}"));
+            }
+            tensors.push(values.clone());
+        }
+        if let Some((extra, _, _)) = named.iter().find(|(n, _, _)| !expected.iter().any(|(e, _)| e == n)) {
+            return Err(format!("{source} holds {extra}, which a {arch} model does not have (it holds {})", held()));
+        }
+        let w = Self { arch, tensors };
+        w.validate()?;
+        Ok(w)
+    }
+
+    /// Weights from named tensors, with the architecture their names and
+    /// shapes give: `embed.W [V, D]`, one `Wh [H, G·H]` per recurrent layer
+    /// (`rnn`, `lstm`, `gru`; `lstm1`, `lstm2` stacked), tied when there is no
+    /// `affine.W`.
+    pub fn from_named_any(named: Vec<(String, Vec<usize>, Vec<f32>)>, source: &str) -> Result<Self, String> {
+        let shape = |name: &str| named.iter().find(|(n, _, _)| n == name).map(|(_, s, _)| s.clone());
+        let embed = shape("embed.W").filter(|s| s.len() == 2).ok_or_else(|| {
+            format!("{source} has no 2-D embed.W: not the weights of one of the book's language models")
+        })?;
+        let layers: Vec<(&str, &[usize])> = named
+            .iter()
+            .filter_map(|(n, s, _)| Some((n.strip_suffix(".Wh")?, s.as_slice())))
+            .collect();
+        let Some(&(first, wh)) = layers.first() else {
+            return Err(format!("{source} has no recurrent layer (no tensor named like rnn.Wh, lstm.Wh, gru1.Wh)"));
+        };
+        let cell = match first.trim_end_matches(|c: char| c.is_ascii_digit()) {
+            "rnn" => CellKind::Rnn,
+            "lstm" => CellKind::Lstm,
+            "gru" => CellKind::Gru,
+            other => return Err(format!("{source}: {first}.Wh is not a layer of the book's (rnn, lstm or gru, not {other})")),
+        };
+        if wh.len() != 2 {
+            return Err(format!("{source}: {first}.Wh is {wh:?}, not a matrix"));
+        }
+        let arch = Architecture {
+            cell,
+            vocab_size: embed[0],
+            wordvec_size: embed[1],
+            hidden_size: wh[0],
+            layers: layers.len(),
+            tied: shape("affine.W").is_none(),
+        };
+        Self::from_named(named, arch, source)
     }
 
     /// Total number of scalar parameters.

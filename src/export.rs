@@ -1,0 +1,111 @@
+//! `rnnlm export`: a trained run's weights out of Burn's checkpoints, into a
+//! `.safetensors` or `.npz` file named and shaped as the book's parameters
+//! (see [`crate::weights::files`]), with the vocabulary (`vocab.json`, the
+//! words in id order) and the configuration (`config.json`) beside it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::{self, RunDir};
+use crate::atomic::write_atomic;
+use crate::backend::Backend;
+use crate::model::ModelKind;
+use crate::train::{self, TrainConfig};
+use crate::weights::files::{self, Format};
+use crate::weights::Architecture;
+
+/// What `config.json` beside an exported file says about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportInfo {
+    /// `rnn`, `lstm`, `gru` or `better-lstm`.
+    pub model: ModelKind,
+    /// The book's class: SimpleRnnlm, Rnnlm, BetterRnnlm.
+    pub book_class: String,
+    pub architecture: Architecture,
+    /// The epoch whose checkpoint was exported.
+    pub epoch: usize,
+    /// That epoch's validation perplexity, when the run recorded it.
+    pub valid_perplexity: Option<f64>,
+    /// The run folder it came from, and the run's whole configuration.
+    pub run_folder: String,
+    pub run: TrainConfig,
+}
+
+/// The files an export writes.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    pub info: ExportInfo,
+    pub weights: PathBuf,
+    pub vocab: PathBuf,
+    pub config: PathBuf,
+}
+
+/// Exports epoch `epoch` of the run in `run` (by default its best by
+/// validation perplexity) to `out`. Everything is read and checked before
+/// anything is written, and each file is written atomically, the weights last.
+pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, String> {
+    if Format::of(out)? == Format::BookPickle {
+        return Err(format!("{}: export writes .safetensors or .npz", out.display()));
+    }
+    let beside = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (vocab_path, config_path) = (beside.join("vocab.json"), beside.join("config.json"));
+    if RunDir::new(beside).checkpoints().exists() {
+        return Err(format!("{} is a run folder, whose config.json and vocab.json an export would replace: export elsewhere", beside.display()));
+    }
+    if config_path.exists() && read_info(&config_path).is_err() {
+        return Err(format!("{} exists and is not an export's: export to another folder", config_path.display()));
+    }
+
+    // The weights are copied out, not computed on: the CPU does it.
+    let device = Backend::fastest_cpu().device()?;
+    let (cfg, model, epoch) = train::load_trained(run, epoch, &device)?;
+    let weights = model.weights();
+    let run_dir = RunDir::new(run);
+    let vocab = std::fs::read(run_dir.vocab()).map_err(|e| format!("cannot read {}: {e}", run_dir.vocab().display()))?;
+    let words: Vec<String> = serde_json::from_slice(&vocab).map_err(|e| format!("{} is not a vocabulary: {e}", run_dir.vocab().display()))?;
+    if words.len() != weights.arch.vocab_size {
+        return Err(format!("{} has {} words, the model V={}", run_dir.vocab().display(), words.len(), weights.arch.vocab_size));
+    }
+    let valid_perplexity = match run_dir.metrics().exists() {
+        true => artifacts::read_metrics(&run_dir.metrics())?.iter().find(|r| r.epoch == epoch).map(|r| r.valid_perplexity),
+        false => None,
+    };
+    let info = ExportInfo {
+        model: cfg.model,
+        book_class: cfg.model.book_name().to_string(),
+        architecture: weights.arch,
+        epoch,
+        valid_perplexity,
+        run_folder: run.display().to_string(),
+        run: cfg,
+    };
+
+    let json = serde_json::to_vec_pretty(&info).expect("export info serializes");
+    write_atomic(&vocab_path, &vocab).map_err(|e| format!("cannot write {}: {e}", vocab_path.display()))?;
+    write_atomic(&config_path, &json).map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+    let metadata = [
+        ("model".to_string(), info.model.to_string()),
+        ("architecture".to_string(), info.architecture.to_string()),
+        ("epoch".to_string(), epoch.to_string()),
+    ];
+    files::write(out, &weights, &metadata)?;
+    Ok(Exported { info, weights: out.to_path_buf(), vocab: vocab_path, config: config_path })
+}
+
+fn read_info(path: &Path) -> Result<ExportInfo, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+/// The vocabulary in `vocab.json` beside a weights file, if there is one.
+pub fn vocab_beside(weights: &Path) -> Result<Option<Vec<String>>, String> {
+    let beside = weights.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let path = beside.join("vocab.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("{} is not a vocabulary (a JSON list of words): {e}", path.display()))
+}
+
