@@ -252,25 +252,25 @@ impl RnnlmWeights {
     /// Weights from named tensors (a file's, in any order), checked against
     /// `arch`: every parameter present with its shape, no other tensor, every
     /// value finite. The error names `source` and the first mismatch.
-    pub fn from_named(named: Vec<(String, Vec<usize>, Vec<f32>)>, arch: Architecture, source: &str) -> Result<Self, String> {
+    pub fn from_named(mut named: Vec<(String, Vec<usize>, Vec<f32>)>, arch: Architecture, source: &str) -> Result<Self, String> {
         arch.validate()?;
-        let held = || named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
-        let expected = arch.params();
-        let mut tensors = Vec::with_capacity(expected.len());
-        for (name, shape) in &expected {
-            let Some((_, got, values)) = named.iter().find(|(n, _, _)| n == name) else {
-                return Err(format!("{source} has no tensor {name}, which a {arch} model needs (it holds {})", held()));
+        let held = named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
+        let mut tensors = Vec::new();
+        for (name, shape) in arch.params() {
+            let Some(k) = named.iter().position(|(n, _, _)| *n == name) else {
+                return Err(format!("{source} has no tensor {name}, which a {arch} model needs (it holds {held})"));
             };
+            let (_, got, values) = named.swap_remove(k);
             if got != shape {
                 return Err(format!("{source}: {name} is {got:?}, a {arch} model needs {shape:?}"));
             }
             if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
                 return Err(format!("{source}: {name} holds {v} at index {i}"));
             }
-            tensors.push(values.clone());
+            tensors.push(values);
         }
-        if let Some((extra, _, _)) = named.iter().find(|(n, _, _)| !expected.iter().any(|(e, _)| e == n)) {
-            return Err(format!("{source} holds {extra}, which a {arch} model does not have (it holds {})", held()));
+        if let Some((extra, _, _)) = named.first() {
+            return Err(format!("{source} holds {extra}, which a {arch} model does not have (it holds {held})"));
         }
         let w = Self { arch, tensors };
         w.validate()?;
