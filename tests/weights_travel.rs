@@ -118,8 +118,16 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
     let mut expected = vec![best, 3];
     expected.dedup();
     assert_eq!(RunDir::new(&one).complete_epochs(), expected);
+    // A crash part-way through pruning leaves an epoch without its model file
+    // (deleted first) but with the others: resume ignores it, pruning removes it.
+    let rd = RunDir::new(&one);
+    let stray = (1..3).find(|e| !rd.complete_epochs().contains(e)).unwrap();
+    std::fs::copy(rd.optim_checkpoint(3), rd.optim_checkpoint(stray)).unwrap();
+    std::fs::copy(rd.state(3), rd.state(stray)).unwrap();
+    assert!(rd.checkpoint_epochs().contains(&stray) && !rd.complete_epochs().contains(&stray));
     // Resuming from the one kept epoch gives what the unpruned run gives.
     stdout(&rnnlm(&[&["train", "--epochs", "4", "--keep-checkpoints", "1", "--resume", "--artifacts", s(&one)][..], &SMALL].concat()));
+    assert_eq!(rd.checkpoint_epochs(), rd.complete_epochs(), "the stray files are gone");
     stdout(&rnnlm(&[&["train", "--epochs", "4", "--keep-checkpoints", "all", "--resume", "--artifacts", s(&all)][..], &SMALL].concat()));
     let a = artifacts::read_metrics(&RunDir::new(&all).metrics()).unwrap();
     let b = artifacts::read_metrics(&RunDir::new(&one).metrics()).unwrap();
