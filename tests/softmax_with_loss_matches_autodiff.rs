@@ -3,7 +3,10 @@
 
 mod common;
 
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
 use rnnlm::model::{cross_entropy_autodiff, softmax_with_loss};
 
 /// Loss and gradient with respect to the scores, both ways.
@@ -19,18 +22,30 @@ fn both(device: &Device, logits: Tensor<3>, ts: Tensor<2, Int>) -> [(f64, Vec<f3
 }
 
 /// f32 softmax over 10,000 scores: the loss to 1e-6 relative; each gradient
-/// entry, of size up to 1/(N·T), to 1e-6 of the largest.
+/// entry, of size up to 1/(N·T), to 1e-5 of the largest. Both sides sum a
+/// row's 10,000 exponentials in f32 in different orders (the host loop in 8
+/// lanes of 1,250 terms), and the sum's rounding, of order √1250·ε ≈ 2e-6
+/// relative, scales the row's every entry: 6.3e-8 of a largest entry of 5e-2
+/// (1.3e-6 of it) was seen once on Flex with other scores than these.
 fn matches(device: &Device) {
     let device = device.clone().autodiff();
     let (n, t, v) = (4, 5, 10_000);
-    let logits = Tensor::<3>::random([n, t, v], Distribution::Normal(0.0, 3.0), &device);
+    // Fixed scores, N(0, 3): the test sees the same numbers every run.
+    let mut rng = StdRng::seed_from_u64(7);
+    let scores: Vec<f32> = (0..n * t * v)
+        .map(|_| {
+            let z: f32 = StandardNormal.sample(&mut rng);
+            3.0 * z
+        })
+        .collect();
+    let logits = Tensor::<3>::from_data(TensorData::new(scores, [n, t, v]), &device);
     let ids: Vec<i64> = (0..n * t).map(|i| (i * 997 % v) as i64).collect();
     let ts = Tensor::<2, Int>::from_data(TensorData::new(ids, [n, t]), &device);
     let [(loss, g), (loss_ad, g_ad)] = both(&device, logits, ts);
     assert!(((loss - loss_ad) / loss_ad).abs() < 1e-6, "loss {loss} vs autodiff {loss_ad}");
     let scale = g_ad.iter().fold(0f32, |m, x| m.max(x.abs()));
     let diff = g.iter().zip(&g_ad).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-    assert!(diff <= 1e-6 * scale, "gradient: max diff {diff:e}, max |g| {scale:e}");
+    assert!(diff <= 1e-5 * scale, "gradient: max diff {diff:e}, max |g| {scale:e}");
 }
 
 /// A target scored 200 below its row's maximum has probability e^-200, zero
