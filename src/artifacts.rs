@@ -76,20 +76,15 @@ impl RunDir {
         self.checkpoints().join(format!("scheduler-{epoch}.bpk"))
     }
 
+    /// Epoch `epoch`'s checkpoint files, the model's first.
+    fn epoch_files(&self, epoch: usize) -> [PathBuf; 4] {
+        [self.model_checkpoint(epoch), self.optim_checkpoint(epoch), self.scheduler_checkpoint(epoch), self.state(epoch)]
+    }
+
     /// The epochs for which every checkpoint file exists, in increasing order.
     pub fn complete_epochs(&self) -> Vec<usize> {
-        let Ok(entries) = std::fs::read_dir(self.checkpoints()) else { return Vec::new() };
-        let mut epochs: Vec<usize> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.strip_prefix("model-")?.strip_suffix(".bpk")?.parse().ok()
-            })
-            .filter(|&e| {
-                self.optim_checkpoint(e).exists() && self.scheduler_checkpoint(e).exists() && self.state(e).exists()
-            })
-            .collect();
-        epochs.sort_unstable();
+        let mut epochs = self.checkpoint_epochs();
+        epochs.retain(|&e| self.epoch_files(e).iter().all(|p| p.exists()));
         epochs
     }
 
@@ -114,7 +109,7 @@ impl RunDir {
     /// leaves stray files (removed by the next pruning), never an epoch that
     /// looks complete and is not.
     pub fn remove_epoch(&self, epoch: usize) -> std::io::Result<()> {
-        for path in [self.model_checkpoint(epoch), self.optim_checkpoint(epoch), self.scheduler_checkpoint(epoch), self.state(epoch)] {
+        for path in self.epoch_files(epoch) {
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
                 _ => {}
@@ -197,6 +192,12 @@ pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoi
         dir.remove_epoch(epoch).map_err(|e| format!("cannot delete the checkpoint of epoch {epoch} in {}: {e}", dir.checkpoints().display()))?;
     }
     Ok(())
+}
+
+/// A `vocab.json`: the words in id order.
+pub fn read_vocab(path: &Path) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a vocabulary (a JSON list of words): {e}", path.display()))
 }
 
 /// Writes `metrics.csv` with every row so far.

@@ -48,7 +48,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     if Format::of(out)? == Format::BookPickle {
         return Err(format!("{}: export writes .safetensors or .npz", out.display()));
     }
-    let beside = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let beside = folder_of(out);
     let (vocab_path, config_path) = (beside.join("vocab.json"), beside.join("config.json"));
     if RunDir::new(beside).checkpoints().exists() {
         return Err(format!("{} is a run folder, whose config.json and vocab.json an export would replace: export elsewhere", beside.display()));
@@ -62,8 +62,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     let (cfg, model, epoch) = train::load_trained(run, epoch, &device)?;
     let weights = model.weights();
     let run_dir = RunDir::new(run);
-    let vocab = std::fs::read(run_dir.vocab()).map_err(|e| format!("cannot read {}: {e}", run_dir.vocab().display()))?;
-    let words: Vec<String> = serde_json::from_slice(&vocab).map_err(|e| format!("{} is not a vocabulary: {e}", run_dir.vocab().display()))?;
+    let words = artifacts::read_vocab(&run_dir.vocab())?;
     if words.len() != weights.arch.vocab_size {
         return Err(format!("{} has {} words, the model V={}", run_dir.vocab().display(), words.len(), weights.arch.vocab_size));
     }
@@ -82,6 +81,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     };
 
     let json = serde_json::to_vec_pretty(&info).expect("export info serializes");
+    let vocab = serde_json::to_vec(&words).expect("vocabulary serializes");
     write_atomic(&vocab_path, &vocab).map_err(|e| format!("cannot write {}: {e}", vocab_path.display()))?;
     write_atomic(&config_path, &json).map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let metadata = [
@@ -98,14 +98,16 @@ fn read_info(path: &Path) -> Result<ExportInfo, String> {
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
 }
 
+/// The folder a file is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
 /// The vocabulary in `vocab.json` beside a weights file, if there is one.
 pub fn vocab_beside(weights: &Path) -> Result<Option<Vec<String>>, String> {
-    let beside = weights.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let path = beside.join("vocab.json");
+    let path = folder_of(weights).join("vocab.json");
     if !path.exists() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("{} is not a vocabulary (a JSON list of words): {e}", path.display()))
+    artifacts::read_vocab(&path).map(Some)
 }
-

@@ -95,11 +95,7 @@ impl ModelSource {
     /// The vocabulary the model's ids index.
     fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
         let words = match (&self.artifacts, self.file()) {
-            (Some(dir), _) => {
-                let vocab_path = rnnlm::artifacts::RunDir::new(dir).vocab();
-                let json = std::fs::read(&vocab_path).map_err(|e| format!("cannot read {}: {e}", vocab_path.display()))?;
-                Some(serde_json::from_slice(&json).map_err(|e| format!("{} is not a vocabulary: {e}", vocab_path.display()))?)
-            }
+            (Some(dir), _) => Some(rnnlm::artifacts::read_vocab(&rnnlm::artifacts::RunDir::new(dir).vocab())?),
             (None, Some(file)) => rnnlm::export::vocab_beside(file)?,
             (None, None) => None,
         };

@@ -14,7 +14,7 @@ use rnnlm::data::ptb::Ptb;
 use rnnlm::export::ExportInfo;
 use rnnlm::infer;
 use rnnlm::model::RnnlmConfig;
-use rnnlm::train::{self, TrainConfig};
+use rnnlm::train;
 use rnnlm::weights::files;
 
 fn rnnlm(args: &[&str]) -> Output {
@@ -166,7 +166,7 @@ fn train_init_from_an_export_continues_with_the_same_loss() {
 
     // The run folder keeps the starting weights and where they came from.
     assert_eq!(files::read_any(&RunDir::new(&b).init_weights()).unwrap(), files::read_any(&npz).unwrap());
-    let cfg: TrainConfig = serde_json::from_slice(&std::fs::read(RunDir::new(&b).config()).unwrap()).unwrap();
+    let cfg = train::read_config(&RunDir::new(&b)).unwrap();
     assert_eq!(cfg.init.as_deref(), Some(s(&npz)));
 }
 
