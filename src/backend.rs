@@ -1,6 +1,7 @@
 //! Picking the Burn `Device` from the cargo features and the `--backend` flag.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 
@@ -124,8 +125,19 @@ fn ndarray_device() -> Result<Device, String> {
     Err("this build has no ndarray backend: rebuild with `--features ndarray`".into())
 }
 
+/// Set once a wgpu driver may have been loaded into this process (see
+/// [`gpu_driver_loaded`]).
+static GPU_DRIVER_LOADED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has asked wgpu for adapters or a device, which loads
+/// the system's GPU drivers (the CLI then skips their exit-time teardown).
+pub fn gpu_driver_loaded() -> bool {
+    GPU_DRIVER_LOADED.load(Ordering::Relaxed)
+}
+
 #[cfg(feature = "wgpu")]
 fn adapters() -> Vec<wgpu::Adapter> {
+    GPU_DRIVER_LOADED.store(true, Ordering::Relaxed);
     let instance = wgpu::Instance::default();
     pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
 }

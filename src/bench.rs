@@ -1,5 +1,7 @@
-//! Timing full training iterations: forward, backward, global clipping and
-//! the book's Adam, with the batches already on the device.
+//! Timing full training iterations: forward and backward (as `train` runs
+//! them, [`crate::model::Rnnlm::loss_and_gradients`], or with the loss
+//! through autodiff), global clipping and the book's Adam, with the batches
+//! already on the device.
 
 use std::time::Instant;
 
@@ -37,10 +39,10 @@ impl Preset {
 pub struct BenchResult {
     /// Milliseconds of each timed iteration.
     pub iteration_ms: Vec<f64>,
-    /// Median milliseconds of each phase: forward, backward, clipping, Adam.
-    /// On an asynchronous (GPU) backend a phase may include work queued by
-    /// the one before it.
-    pub phase_ms: [f64; 4],
+    /// Median milliseconds of each phase: forward and backward, clipping,
+    /// Adam. On an asynchronous (GPU) backend a phase may include work queued
+    /// by the one before it.
+    pub phase_ms: [f64; 3],
     pub tokens_per_iteration: usize,
 }
 
@@ -61,9 +63,18 @@ fn median(values: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
+/// How a benchmark computes the gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GradientPath {
+    /// As `train`: the affine layer and the loss by hand, the rest by autodiff.
+    Train,
+    /// Everything through Burn's autodiff (`forward`, then `backward`).
+    Autodiff,
+}
+
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
 /// Each iteration ends by reading the loss back, which waits for the device.
-pub fn run(device: &Device, model: ModelKind, preset: Preset, warmup: usize, iters: usize) -> BenchResult {
+pub fn run(device: &Device, model: ModelKind, preset: Preset, path: GradientPath, warmup: usize, iters: usize) -> BenchResult {
     let (n, t, d, h, v) = preset.sizes();
     let device = device.clone().autodiff();
     let config = model.config(v, d, h, 0.5);
@@ -77,29 +88,35 @@ pub fn run(device: &Device, model: ModelKind, preset: Preset, warmup: usize, ite
         .collect();
     let mut state: Option<RecurrentState> = None;
     let mut times = Vec::with_capacity(iters);
-    let mut phases: [Vec<f64>; 4] = Default::default();
+    let mut phases: [Vec<f64>; 3] = Default::default();
     let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;
     for i in 0..warmup + iters {
         let (xs, ts) = batches[i % batches.len()].clone();
         let start = Instant::now();
-        let (loss, h_last) = model.forward(xs, ts, state.take());
+        let (mut grads, h_last) = match path {
+            GradientPath::Train => {
+                let (_loss, grads, h_last) = model.loss_and_gradients(xs, ts, state.take(), None);
+                (grads, h_last)
+            }
+            GradientPath::Autodiff => {
+                let (loss, h_last) = model.forward(xs, ts, state.take());
+                let _ = loss.clone().into_scalar::<f32>(); // as `train` reads it
+                (GradientsParams::from_grads(loss.backward(), &model), h_last)
+            }
+        };
         state = Some(h_last.detach());
-        let t_fwd = Instant::now();
-        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-        let t_bwd = Instant::now();
+        let t_grads = Instant::now();
         clip_grads_global(&model, &mut grads, 5.0); // reads the norm back: a sync point
         let t_clip = Instant::now();
         model = optim.step(1e-3, model, grads);
-        let _ = loss.into_scalar::<f32>();
         let _ = device.sync();
         if i >= warmup {
             times.push(ms(start));
-            phases[0].push((t_fwd - start).as_secs_f64() * 1000.0);
-            phases[1].push((t_bwd - t_fwd).as_secs_f64() * 1000.0);
-            phases[2].push((t_clip - t_bwd).as_secs_f64() * 1000.0);
-            phases[3].push(ms(t_clip));
+            phases[0].push((t_grads - start).as_secs_f64() * 1000.0);
+            phases[1].push((t_clip - t_grads).as_secs_f64() * 1000.0);
+            phases[2].push(ms(t_clip));
         }
     }
-    let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2]), median(&phases[3])];
+    let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2])];
     BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * t }
 }

@@ -176,7 +176,9 @@ fn random_masks(arch: &crate::weights::Architecture, sites: usize, s: Sizes, rng
         .unzip()
 }
 
-/// Burn's loss and gradients against the reference's for `model`, over
+/// Burn's loss and gradients against the reference's for `model`, both
+/// ways Burn computes them (`forward_masked` then autodiff's `backward`, and
+/// the training path, [`Rnnlm::loss_and_gradients`]), over
 /// `batches` consecutive batches (dropout masks shared). With `carry`, the
 /// last state of each batch starts the next (detached on the Burn side, a
 /// plain array on the reference side); without it both start every batch
@@ -197,6 +199,15 @@ pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batch
         let xs = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
+        // The training path (the affine layer and the loss by hand) from the
+        // same state and masks as autodiff's.
+        let (train_loss, train_grads, _) =
+            model.loss_and_gradients(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.clone(), Some(masks.clone()));
+        let train_g: Vec<Vec<f64>> = model
+            .params()
+            .iter()
+            .map(|p| p.grad_in(&train_grads).expect("parameter has a gradient").iter().map(|&x| x as f64).collect())
+            .collect();
         let (loss, last) = model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
         let grads = loss.backward();
         let burn_loss = read(loss)[0];
@@ -215,6 +226,11 @@ pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batch
         let label = format!("burn vs ref {model_kind} {} state {mode} batch {k}", s.label());
         report.push(format!("{label}: loss"), ((burn_loss - ref_loss) / ref_loss).abs(), tolerance);
         for ((name, g), r) in names.iter().zip(&burn_g).zip(reference.grads()) {
+            report.push(format!("{label}: grad {name}"), rel_err(g, &r.iter().copied().collect::<Vec<f64>>()), tolerance);
+        }
+        let label = format!("burn training path vs ref {model_kind} {} state {mode} batch {k}", s.label());
+        report.push(format!("{label}: loss"), ((train_loss - ref_loss) / ref_loss).abs(), tolerance);
+        for ((name, g), r) in names.iter().zip(&train_g).zip(reference.grads()) {
             report.push(format!("{label}: grad {name}"), rel_err(g, &r.iter().copied().collect::<Vec<f64>>()), tolerance);
         }
     }

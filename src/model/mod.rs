@@ -3,7 +3,8 @@
 //! One file per recurrent cell, each with its time-unrolled layer: `rnn`
 //! (`h' = tanh(h·Wh + x·Wx + b)`), `lstm` and `gru`; `rnnlm` is the language
 //! model over a choice of them (Embedding → recurrent layers → Affine → softmax
-//! cross-entropy), and `softmax_with_loss` its loss. The modules are
+//! cross-entropy), `softmax_with_loss` its loss, and `head` the affine layer
+//! and the loss with the book's backward, for training. The modules are
 //! backend-agnostic: the backend is the `Device` their parameters live on.
 //!
 //! None of them holds a state between calls. The book's Time layers are
@@ -15,6 +16,7 @@ use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 mod gru;
+mod head;
 mod lstm;
 mod rnn;
 mod rnnlm;

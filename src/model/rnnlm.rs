@@ -11,10 +11,11 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Embedding;
+use burn::optim::GradientsParams;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 
-use super::{GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, param, randn, softmax_with_loss};
+use super::{GruCellConfig, head, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, param, randn, softmax_with_loss};
 use crate::weights::{Architecture, CellKind, RnnlmWeights};
 
 /// Configuration of a language model; the defaults are chapter 5's notebook.
@@ -255,12 +256,13 @@ impl Rnnlm {
         time_dropout(xs, self.dropout, keep)
     }
 
-    /// Scores of the next word at every position, with the dropout masks
-    /// given (`masks`: [`Rnnlm::dropout_sites`] tensors of 0s and 1s) or drawn.
+    /// The affine layer's input at every position: embedding, recurrent
+    /// layers and the dropouts between them, with the masks given (`masks`:
+    /// [`Rnnlm::dropout_sites`] tensors of 0s and 1s) or drawn.
     ///
     /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
-    /// - returns logits `[N, T, V]` and the state after the last step.
-    pub fn forward_logits_masked(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
+    /// - returns `[N, T, H]` and the state after the last step.
+    fn forward_hidden(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
         if let Some(m) = &masks {
             assert_eq!(m.len(), self.dropout_sites(), "a mask per dropout site");
         }
@@ -275,15 +277,28 @@ impl Rnnlm {
             out_states.push(s);
             x = hs; // [N, T, H]
         }
-        x = self.dropout(x, next_mask());
-        let w = match &self.affine_w {
+        (self.dropout(x, next_mask()), RecurrentState { layers: out_states })
+    }
+
+    /// The affine layer's weight `[H, V]`.
+    fn affine_weight(&self) -> Tensor<2> {
+        match &self.affine_w {
             Some(w) => w.val(),
             // Weight tying: the scores use the embedding matrix transposed, so
             // autodiff sums the gradients of both uses into one parameter (the
             // book's `remove_duplicate`).
             None => self.embed.weight.val().transpose(), // [D, V]
-        };
-        (linear(x, w, Some(self.affine_b.val())), RecurrentState { layers: out_states }) // [N, T, V]
+        }
+    }
+
+    /// Scores of the next word at every position, with the dropout masks
+    /// given (`masks`: [`Rnnlm::dropout_sites`] tensors of 0s and 1s) or drawn.
+    ///
+    /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
+    /// - returns logits `[N, T, V]` and the state after the last step.
+    pub fn forward_logits_masked(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
+        let (h, state) = self.forward_hidden(xs, state, masks);
+        (linear(h, self.affine_weight(), Some(self.affine_b.val())), state) // [N, T, V]
     }
 
     /// Scores of the next word at every position (dropout masks drawn in training).
@@ -305,6 +320,52 @@ impl Rnnlm {
     pub fn forward_masked(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>, masks: Vec<Tensor<3>>) -> (Tensor<1>, RecurrentState) {
         let (logits, state) = self.forward_logits_masked(xs, state, Some(masks));
         (softmax_with_loss(logits, ts), state)
+    }
+
+    /// A training step's loss and gradients, as `forward` then `backward`
+    /// give them, computed faster: the recurrent part through Burn's
+    /// autodiff, the affine layer and the loss by hand ([`super::head`]), so
+    /// that the `[N·T, V]` scores never enter the graph. The layers below
+    /// receive `dh` as the gradient of `Σ h·dh` (`dh` held constant); `dW` and
+    /// `db` go to the optimizer directly (with weight tying, `dWᵀ` is added to
+    /// the embedding's gradient, the book's `remove_duplicate`).
+    ///
+    /// - `xs`, `ts`: inputs and targets `[N, T]`; `state`, `masks`: as
+    ///   [`Rnnlm::forward_logits_masked`];
+    /// - returns the loss, the gradients of every parameter, and the state
+    ///   after the last step.
+    pub fn loss_and_gradients(
+        &self,
+        xs: Tensor<2, Int>,
+        ts: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+        masks: Option<Vec<Tensor<3>>>,
+    ) -> (f64, GradientsParams, RecurrentState) {
+        let (h, state) = self.forward_hidden(xs, state, masks);
+        let [n, t, hidden] = h.dims();
+        let h = h.reshape([n * t, hidden]); // [N·T, H]
+        let head = head::affine_softmax_with_loss(
+            h.clone().inner(),
+            self.affine_weight().inner(),
+            self.affine_b.val().inner(),
+            ts.reshape([n * t]).inner(),
+        );
+        let dh = Tensor::from_inner(head.dh); // a constant in the graph
+        let mut grads = GradientsParams::from_grads((h * dh).sum().backward(), self);
+        match &self.affine_w {
+            Some(w) => grads.register(w.id, head.dw),
+            None => {
+                let id = self.embed.weight.id;
+                let dw_t = head.dw.transpose(); // [V, D]
+                let sum = match grads.remove::<2>(id) {
+                    Some(g) => g + dw_t,
+                    None => dw_t,
+                };
+                grads.register(id, sum);
+            }
+        }
+        grads.register(self.affine_b.id, head.db);
+        (head.loss, grads, state)
     }
 
     /// Every parameter, in the book's order ([`Architecture::params`]).
@@ -356,6 +417,16 @@ impl ParamRef<'_> {
             ParamRef::Vector(p) => p.val().try_into_vec_as::<f32>(),
         }
         .expect("readable parameters")
+    }
+
+    /// The gradient in `grads` (a training step's, per parameter), read back
+    /// to the host (`None` if it has none).
+    pub fn grad_in(&self, grads: &GradientsParams) -> Option<Vec<f32>> {
+        match self {
+            ParamRef::Matrix(p) => grads.get::<2>(p.id).map(|g| g.try_into_vec_as::<f32>()),
+            ParamRef::Vector(p) => grads.get::<1>(p.id).map(|g| g.try_into_vec_as::<f32>()),
+        }
+        .map(|r| r.expect("readable gradient"))
     }
 
     /// The gradient in `grads`, read back to the host (`None` if it has none).

@@ -81,6 +81,29 @@ pub fn softmax_with_loss_tensor_ops(logits: Tensor<3>, ts: Tensor<2, Int>) -> Te
     with_gradient(loss, x, g)
 }
 
+/// The mean softmax cross-entropy of `scores` `[M, V]` (outside any graph)
+/// and its gradient `G = (softmax(scores) − onehot(ts)) / M`, for a caller
+/// that runs the backward pass itself ([`super::head`]). On Flex, `G` is
+/// written over the scores' own buffer when no one else holds it.
+pub fn softmax_with_loss_and_grad(scores: Tensor<2>, ts: Tensor<1, Int>) -> (f64, Tensor<2>) {
+    let [m, v] = scores.dims();
+    let device = scores.device();
+    if scores.dtype() == DType::F32 && is_flex(&device) {
+        let targets = ts.try_into_vec_as::<i64>().expect("readable targets");
+        // Uniquely held, the scores come back without a copy and `G` takes
+        // their place.
+        let mut g = scores.into_data();
+        let nll = host::softmax_with_loss_in_place(g.as_mut_slice::<f32>().expect("f32 scores"), &targets, v);
+        return (nll / m as f64, Tensor::from_data(g, &device));
+    }
+    let targets = ts.reshape([m, 1]); // [M, 1]
+    let probs = softmax(scores.clone(), 1); // [M, V]
+    let nll = mean_nll(&scores, &probs, &targets);
+    let scale = 1.0 / m as f64;
+    let minus = Tensor::<2>::full([m, 1], -scale, &device);
+    (nll, probs.mul_scalar(scale).scatter(1, targets, minus, IndexingUpdateOp::Add))
+}
+
 /// `loss` (a constant holding the value) with the gradient `g` with respect
 /// to `x`: `loss + Σx·G − Σx·G`, where only the first `Σx·G` is in the graph.
 fn with_gradient(loss: Tensor<1>, x: Tensor<2>, g: Tensor<2>) -> Tensor<1> {

@@ -1,6 +1,7 @@
 //! Softmax with loss as one loop per row over host memory, for the CPU
 //! backends: the row's maximum, then `exp(x − max)` summed (and written to
-//! the gradient buffer when training), then the gradient scaled.
+//! the gradient buffer, or over the scores, when training), then the gradient
+//! scaled.
 //!
 //! The negative log-likelihood is `log Σ exp(x − max) − (x_t − max)`, exact
 //! even where the target's probability underflows f32.
@@ -24,7 +25,8 @@ pub fn softmax_with_loss(x: &[f32], targets: &[i64], v: usize, grad: Option<&mut
                 .zip(grad.par_chunks_mut(rows))
                 .zip(targets.par_chunks(ROWS_PER_TASK))
                 .map(|((x, g), t)| {
-                    x.chunks(v).zip(g.chunks_mut(v)).zip(t).map(|((x, g), &t)| row_with_grad(x, t, g, m)).sum::<f64>()
+                    g.copy_from_slice(x);
+                    g.chunks_mut(v).zip(t).map(|(g, &t)| row_in_place(g, t, m)).sum::<f64>()
                 })
                 .sum()
         }
@@ -56,33 +58,45 @@ fn row(x: &[f32], t: i64) -> f64 {
     sum.ln() - f64::from(x[t] - max)
 }
 
-/// One row's loss, with its gradient written to `g`.
-fn row_with_grad(x: &[f32], t: i64, g: &mut [f32], m: usize) -> f64 {
+/// Sum over the rows of the negative log-likelihood, as [`softmax_with_loss`],
+/// with each row of `x` replaced by its gradient: no second `[M, V]` buffer.
+pub fn softmax_with_loss_in_place(x: &mut [f32], targets: &[i64], v: usize) -> f64 {
+    let m = targets.len();
+    assert_eq!(x.len(), m * v, "scores [M, V] for M targets");
+    x.par_chunks_mut(ROWS_PER_TASK * v)
+        .zip(targets.par_chunks(ROWS_PER_TASK))
+        .map(|(x, t)| x.chunks_mut(v).zip(t).map(|(x, &t)| row_in_place(x, t, m)).sum::<f64>())
+        .sum()
+}
+
+/// One row's loss; the row's scores are replaced by their gradient
+/// `(softmax(x) − onehot(t)) / m`.
+fn row_in_place(x: &mut [f32], t: i64, m: usize) -> f64 {
     let t = target_index(t, x.len());
     let max = row_max(x);
+    let x_t = x[t];
     let mut acc = [0f32; 8];
-    let mut xs = x.chunks_exact(8);
-    let mut gs = g.chunks_exact_mut(8);
-    for (xc, gc) in (&mut xs).zip(&mut gs) {
+    let mut chunks = x.chunks_exact_mut(8);
+    for c in &mut chunks {
         for k in 0..8 {
-            let e = exp(xc[k] - max);
-            gc[k] = e;
+            let e = exp(c[k] - max);
+            c[k] = e;
             acc[k] += e;
         }
     }
     let mut tail = 0f32;
-    for (&xi, gi) in xs.remainder().iter().zip(gs.into_remainder()) {
-        let e = exp(xi - max);
-        *gi = e;
+    for xi in chunks.into_remainder() {
+        let e = exp(*xi - max);
+        *xi = e;
         tail += e;
     }
     let sum = acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail);
     let scale = (1.0 / (sum * m as f64)) as f32; // y = e / sum, then / M
-    for gi in g.iter_mut() {
-        *gi *= scale;
+    for xi in x.iter_mut() {
+        *xi *= scale;
     }
-    g[t] -= (1.0 / m as f64) as f32;
-    sum.ln() - f64::from(x[t] - max)
+    x[t] -= (1.0 / m as f64) as f32;
+    sum.ln() - f64::from(x_t - max)
 }
 
 fn row_max(x: &[f32]) -> f32 {
@@ -146,8 +160,8 @@ mod tests {
     fn a_row_matches_the_definition() {
         let x = [0.5f32, -1.0, 2.0, 0.0, 3.5, -2.5, 1.0, 0.25, -0.75, 1.5, 2.25];
         let m = 2;
-        let mut g = [0f32; 11];
-        let nll = row_with_grad(&x, 4, &mut g, m);
+        let mut g = x;
+        let nll = row_in_place(&mut g, 4, m);
         let lse = x.iter().map(|&v| f64::from(v).exp()).sum::<f64>().ln();
         assert!((nll - (lse - 3.5)).abs() < 1e-6, "{nll}");
         assert!((row(&x, 4) - nll).abs() < 1e-12);

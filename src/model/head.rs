@@ -1,0 +1,40 @@
+//! The affine layer and the loss with the book's backward, for training:
+//! `Affine` then `TimeSoftmaxWithLoss`, forward and backward by hand, as the
+//! book's layers compute them.
+//!
+//! Through autodiff, the `[N·T, V]` scores would be recorded in the graph,
+//! the loss handed back as a product `Σ x·G` over them, and its gradient
+//! built as another `[N·T, V]` tensor: some 250 MB of memory traffic per step
+//! at the `big` preset that the book's backward does not need. Here the
+//! scores never enter the graph: `G` is written over them, and the layer's
+//! three products are the book's `Affine.backward`.
+
+use burn::tensor::{Int, Tensor};
+
+use super::softmax_with_loss::softmax_with_loss_and_grad;
+
+/// The loss and the gradients of the affine layer's input and parameters.
+pub struct Head {
+    /// Mean softmax cross-entropy over the `M` positions.
+    pub loss: f64,
+    /// Gradient of the layer's input `[M, H]`.
+    pub dh: Tensor<2>,
+    /// Gradient of the weight `[H, V]`.
+    pub dw: Tensor<2>,
+    /// Gradient of the bias `[V]`.
+    pub db: Tensor<1>,
+}
+
+/// Forward and backward of `softmax_with_loss(h·W + b, ts)`, all outside the
+/// graph (the tensors given are not tracked).
+///
+/// - `h`: the layer's input `[M, H]`; `w`: `[H, V]`; `b`: `[V]`; `ts`: targets `[M]`.
+pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>) -> Head {
+    let [_, v] = w.dims();
+    let scores = h.clone().matmul(w.clone()) + b.unsqueeze_dim(0); // [M, V]
+    let (loss, g) = softmax_with_loss_and_grad(scores, ts); // G = (y − t) / M, [M, V]
+    let dh = g.clone().matmul(w.transpose()); // [M, H]
+    let db = g.clone().sum_dim(0).reshape([v]); // [V]
+    let dw = h.transpose().matmul(g); // [H, V]
+    Head { loss, dh, dw, db }
+}
