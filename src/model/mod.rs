@@ -23,7 +23,7 @@ mod rnnlm;
 mod softmax_with_loss;
 pub use gru::{GruCell, GruCellConfig, TimeGru, TimeGruConfig};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm, TimeLstmConfig};
-pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnConfig};
+pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnCache, TimeRnnConfig, TimeRnnGrads};
 pub use rnnlm::{LayerState, ModelKind, ParamRef, RecurrentState, Recurrent, Rnnlm, RnnlmConfig, time_dropout};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 

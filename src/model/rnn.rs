@@ -1,5 +1,6 @@
 //! The book's RNN layer: one step `h' = tanh(h·Wh + x·Wx + b)` (`RnnCell`) and
-//! the step unrolled over T time steps (`TimeRnn`).
+//! the step unrolled over T time steps (`TimeRnn`), with the book's
+//! `TimeRNN.backward` for the training step ([`TimeRnn::backward`]).
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -61,8 +62,7 @@ impl RnnCell {
     /// The step with `x·Wx` already computed (`xw`: `[N, H]`). `TimeRnn` projects
     /// all T inputs in one matrix product, which is the same arithmetic, batched.
     pub fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
-        let b = self.b.val().unsqueeze_dim::<2>(0); // [1, H], broadcast over N
-        (h_prev.matmul(self.wh.val()) + xw + b).tanh()
+        step(xw, h_prev, self.wh.val(), self.b.val())
     }
 
     /// H: the size of the hidden state.
@@ -96,6 +96,35 @@ impl TimeRnnConfig {
     }
 }
 
+/// `tanh(h_prev·Wh + xw + b)`: the cell's formula, on the weights given
+/// (tracked by autodiff or not).
+fn step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
+    (h_prev.matmul(wh) + xw + b.unsqueeze_dim::<2>(0)).tanh() // b: [1, H], broadcast over N
+}
+
+/// What [`TimeRnn::forward_keep`] keeps for [`TimeRnn::backward`]: as the
+/// book's `TimeRNN`, every step's input, previous state and output.
+pub struct TimeRnnCache {
+    /// The inputs `[N·T, D]`.
+    xs: Tensor<2>,
+    /// The state before each step `[N·T, H]` (`h0`, then the outputs but the last).
+    h_prev: Tensor<2>,
+    /// The outputs `[N, T, H]`.
+    hs: Tensor<3>,
+}
+
+/// The gradients [`TimeRnn::backward`] returns.
+pub struct TimeRnnGrads {
+    /// Of the inputs, `[N, T, D]`.
+    pub dxs: Tensor<3>,
+    /// Of the state before step 0, `[N, H]` (dropped under truncated BPTT).
+    pub dh0: Tensor<2>,
+    /// Of `Wx` `[D, H]`, `Wh` `[H, H]` and `b` `[H]`.
+    pub wx: Tensor<2>,
+    pub wh: Tensor<2>,
+    pub b: Tensor<1>,
+}
+
 impl TimeRnn {
     /// Runs the cell over every time step.
     ///
@@ -106,21 +135,77 @@ impl TimeRnn {
     /// Gradients flow into `h0` if it is part of a graph: a caller carrying the
     /// state between batches detaches it first (truncated BPTT).
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
+        let c = &self.cell;
+        unroll(xs, h0, c.wx.val(), c.wh.val(), c.b.val())
+    }
+
+    /// [`TimeRnn::forward`] outside any graph, keeping what
+    /// [`TimeRnn::backward`] needs. Returns `hs [N, T, H]`, the last state
+    /// `[N, H]` and the cache.
+    pub fn forward_keep(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>, TimeRnnCache) {
         let [n, t, d] = xs.dims();
         let h_size = self.cell.hidden_size();
-        let device = xs.device();
-        // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, H] -> [N, T, H]
-        let xw = xs
-            .reshape([n * t, d])
-            .matmul(self.cell.wx.val())
-            .reshape([n, t, h_size]);
-        let mut h = h0.unwrap_or_else(|| Tensor::zeros([n, h_size], &device));
-        let mut hs = Vec::with_capacity(t);
-        for step in 0..t {
-            let xw_t = xw.clone().slice([0..n, step..step + 1, 0..h_size]).reshape([n, h_size]);
-            h = self.cell.step(xw_t, h);
-            hs.push(h.clone());
+        let xs = xs.inner();
+        let h0 = h0.map(Tensor::inner).unwrap_or_else(|| Tensor::zeros([n, h_size], &xs.device()));
+        let c = &self.cell;
+        let (hs, h) = unroll(xs.clone(), Some(h0.clone()), c.wx.val().inner(), c.wh.val().inner(), c.b.val().inner());
+        // [h0, h_0 .. h_{T-2}]: the state each step started from
+        let mut h_prev = vec![h0.unsqueeze_dim::<3>(1)];
+        if t > 1 {
+            h_prev.push(hs.clone().slice([0..n, 0..t - 1, 0..h_size]));
         }
-        (Tensor::stack(hs, 1), h) // [N, T, H], [N, H]
+        let h_prev = Tensor::cat(h_prev, 1);
+        let cache = TimeRnnCache { xs: xs.reshape([n * t, d]), h_prev: h_prev.reshape([n * t, h_size]), hs: hs.clone() };
+        (hs, h, cache)
     }
+
+    /// The book's `TimeRNN.backward`: from the gradients of the outputs
+    /// `dhs [N, T, H]`, back through the steps from the last to the first.
+    /// At each step `dt = (dh_t + dh_next) ⊙ (1 − h_t²)` (tanh's derivative
+    /// from its output) and `dh_next = dt·Whᵀ`. The weights' gradients sum
+    /// over the steps; here that sum is one product over all N·T rows
+    /// (`Σ_t h_prevᵀ·dt = H_prevᵀ·D`), the same arithmetic, batched.
+    pub fn backward(&self, cache: TimeRnnCache, dhs: Tensor<3>) -> TimeRnnGrads {
+        let [n, t, h] = dhs.dims();
+        let wx = self.cell.wx.val().inner();
+        let wh_t = self.cell.wh.val().inner().transpose(); // [H, H]
+        let dhs = dhs.inner();
+        let mut dh_next = Tensor::<2>::zeros([n, h], &dhs.device());
+        let mut dts = Vec::with_capacity(t);
+        for step in (0..t).rev() {
+            let at = |x: &Tensor<3>| x.clone().slice([0..n, step..step + 1, 0..h]).reshape([n, h]);
+            let y = at(&cache.hs); // this step's output
+            let dt = (at(&dhs) + dh_next) * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
+            dh_next = dt.clone().matmul(wh_t.clone());
+            dts.push(dt);
+        }
+        dts.reverse();
+        let dt = Tensor::stack::<3>(dts, 1).reshape([n * t, h]); // [N·T, H]
+        let d = wx.dims()[0];
+        TimeRnnGrads {
+            dxs: dt.clone().matmul(wx.transpose()).reshape([n, t, d]),
+            dh0: dh_next,
+            wx: cache.xs.transpose().matmul(dt.clone()),
+            wh: cache.h_prev.transpose().matmul(dt.clone()),
+            b: dt.sum_dim(0).reshape([h]),
+        }
+    }
+}
+
+/// The cell over every step of `xs [N, T, D]` from `h0` (zeros when `None`),
+/// on the weights given: all hidden states `[N, T, H]` and the last `[N, H]`.
+fn unroll(xs: Tensor<3>, h0: Option<Tensor<2>>, wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> (Tensor<3>, Tensor<2>) {
+    let [n, t, d] = xs.dims();
+    let h_size = wh.dims()[0];
+    let device = xs.device();
+    // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, H] -> [N, T, H]
+    let xw = xs.reshape([n * t, d]).matmul(wx).reshape([n, t, h_size]);
+    let mut h = h0.unwrap_or_else(|| Tensor::zeros([n, h_size], &device));
+    let mut hs = Vec::with_capacity(t);
+    for s in 0..t {
+        let xw_t = xw.clone().slice([0..n, s..s + 1, 0..h_size]).reshape([n, h_size]);
+        h = step(xw_t, h, wh.clone(), b.clone());
+        hs.push(h.clone());
+    }
+    (Tensor::stack(hs, 1), h) // [N, T, H], [N, H]
 }

@@ -1,0 +1,77 @@
+//! The training step of an RNN model runs no graph: every layer's backward
+//! is the book's, by hand (`Rnnlm::loss_and_gradients`). `check` holds it
+//! against the reference for chapter 5's model (one layer, untied); here it
+//! is held against Burn's autodiff for the cases that model does not cover:
+//! stacked layers (the gradient flows from one RNN layer into the one below)
+//! and an affine weight tied to the embedding (the embedding's gradient
+//! collects both uses), over batches that carry the state.
+
+mod common;
+
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rnnlm::backend::Backend;
+use rnnlm::check::{self, ids_tensor, random_ids, rel_err};
+use rnnlm::model::{RecurrentState, RnnlmConfig};
+use rnnlm::weights::{CellKind, RnnlmWeights};
+
+fn host(t: Tensor<2>) -> Vec<f64> {
+    t.try_into_vec_as::<f32>().expect("readable").iter().map(|&x| f64::from(x)).collect()
+}
+
+fn stacked_tied_rnn_matches_autodiff(device: &Device, tolerance: f64) {
+    let (n, t, v, d) = (3, 4, 50, 8);
+    let config = RnnlmConfig::new(v).with_cell(CellKind::Rnn).with_wordvec_size(d).with_hidden_size(d).with_layers(2).with_tied(true);
+    let weights = RnnlmWeights::book_init(config.architecture(), 21);
+    let device = device.clone().autodiff();
+    let model = config.init_with(&weights, &device).expect("weights match config");
+    let mut rng = StdRng::seed_from_u64(22);
+    let mut state: Option<RecurrentState> = None;
+    for batch in 1..=3 {
+        let xs: Tensor<2, Int> = ids_tensor(&random_ids(&mut rng, n, t, v), &device);
+        let ts: Tensor<2, Int> = ids_tensor(&random_ids(&mut rng, n, t, v), &device);
+        let (loss, grads, train_state) = model.loss_and_gradients(xs.clone(), ts.clone(), state.clone(), None);
+        let (auto_loss, auto_state) = model.forward(xs, ts, state.take());
+        let auto_grads = GradientsParams::from_grads(auto_loss.backward(), &model);
+        let auto_loss = f64::from(auto_loss.into_scalar::<f32>());
+        assert!(((loss - auto_loss) / auto_loss).abs() <= tolerance, "batch {batch}: loss {loss} vs autodiff {auto_loss}");
+        let names = weights.arch.params();
+        let params = model.params();
+        assert_eq!(names.len(), params.len());
+        for ((name, _), p) in names.iter().zip(&params) {
+            let g = p.grad_in(&grads).unwrap_or_else(|| panic!("batch {batch}: no gradient of {name}"));
+            let a = p.grad_in(&auto_grads).expect("autodiff's gradient");
+            let (g, a): (Vec<f64>, Vec<f64>) = (g.iter().map(|&x| f64::from(x)).collect(), a.iter().map(|&x| f64::from(x)).collect());
+            let err = rel_err(&g, &a);
+            println!("batch {batch} grad {name}: {err:e}");
+            assert!(err <= tolerance, "batch {batch}: grad {name} relative error {err:e} > {tolerance:e}");
+        }
+        // Both paths hand on the same state: the last hidden state of each layer.
+        let (mine, theirs) = (train_state.tensors(), auto_state.tensors());
+        assert_eq!(mine.len(), 2);
+        for (a, b) in mine.into_iter().zip(theirs) {
+            let err = rel_err(&host(a), &host(b));
+            assert!(err <= tolerance, "batch {batch}: state relative error {err:e}");
+        }
+        state = Some(auto_state.detach());
+    }
+}
+
+#[test]
+fn flex_stacked_tied_rnn_training_path_matches_autodiff() {
+    stacked_tied_rnn_matches_autodiff(&common::flex(), check::tolerance_for(Backend::Flex));
+}
+
+#[test]
+fn ndarray_stacked_tied_rnn_training_path_matches_autodiff() {
+    stacked_tied_rnn_matches_autodiff(&common::ndarray(), check::tolerance_for(Backend::Ndarray));
+}
+
+#[test]
+fn wgpu_stacked_tied_rnn_training_path_matches_autodiff() {
+    if let Some(device) = common::wgpu() {
+        stacked_tied_rnn_matches_autodiff(&device, check::tolerance_for(Backend::Wgpu));
+    }
+}
