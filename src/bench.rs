@@ -66,7 +66,7 @@ fn median(values: &[f64]) -> f64 {
 /// How a benchmark computes the gradients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum GradientPath {
-    /// As `train`: the affine layer and the loss by hand, the rest by autodiff.
+    /// As `train`: the affine layer and the loss by hand, RNN layers too (LSTM and GRU by autodiff).
     Train,
     /// Everything through Burn's autodiff (`forward`, then `backward`).
     Autodiff,
