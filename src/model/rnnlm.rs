@@ -392,6 +392,8 @@ impl Rnnlm {
             let Recurrent::Rnn(rnn) = layer else { unreachable!("RNN layers only") };
             let (hs, h, cache) = rnn.forward_keep(x, states.as_mut().and_then(|s| s.next()).map(|s| s.h));
             caches.push(cache);
+            // Handed on as a constant: truncated BPTT cuts the state's history
+            // at the batch boundary anyway.
             out_states.push(LayerState { h: Tensor::from_inner(h), c: None });
             x = hs; // [N, T, H]
         }
