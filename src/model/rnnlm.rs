@@ -357,11 +357,19 @@ impl Rnnlm {
         );
         let dh = Tensor::from_inner(head.dh); // a constant in the graph
         let mut grads = GradientsParams::from_grads((h * dh).sum().backward(), self);
+        self.register_head_grads(&mut grads, head.dw, head.db);
+        (head.loss, grads, state)
+    }
+
+    /// Hands the affine layer's `dW` `[H, V]` and `db` `[V]` to `grads`. With
+    /// weight tying, `dWᵀ` is added to the embedding's gradient already there
+    /// (the book's `remove_duplicate`).
+    fn register_head_grads(&self, grads: &mut GradientsParams, dw: Tensor<2>, db: Tensor<1>) {
         match &self.affine_w {
-            Some(w) => grads.register(w.id, head.dw),
+            Some(w) => grads.register(w.id, dw),
             None => {
                 let id = self.embed.weight.id;
-                let dw_t = head.dw.transpose(); // [V, D]
+                let dw_t = dw.transpose(); // [V, D]
                 let sum = match grads.remove::<2>(id) {
                     Some(g) => g + dw_t,
                     None => dw_t,
@@ -369,8 +377,7 @@ impl Rnnlm {
                 grads.register(id, sum);
             }
         }
-        grads.register(self.affine_b.id, head.db);
-        (head.loss, grads, state)
+        grads.register(self.affine_b.id, db);
     }
 
     /// [`Rnnlm::loss_and_gradients`] for chapter 5's model (RNN layers, no
@@ -391,7 +398,7 @@ impl Rnnlm {
         for layer in &self.layers {
             let Recurrent::Rnn(rnn) = layer else { unreachable!("RNN layers only") };
             let (hs, h, cache) = rnn.forward_keep(x, states.as_mut().and_then(|s| s.next()).map(|s| s.h));
-            caches.push(cache);
+            caches.push((rnn, cache));
             // Handed on as a constant: truncated BPTT cuts the state's history
             // at the batch boundary anyway.
             out_states.push(LayerState { h: Tensor::from_inner(h), c: None });
@@ -406,8 +413,7 @@ impl Rnnlm {
         );
         let mut grads = GradientsParams::new();
         let mut dx = head.dh.reshape([n, t, hidden]); // [N, T, H]
-        for (layer, cache) in self.layers.iter().zip(caches).rev() {
-            let Recurrent::Rnn(rnn) = layer else { unreachable!("RNN layers only") };
+        for (rnn, cache) in caches.into_iter().rev() {
             let g = rnn.backward(cache, dx);
             grads.register(rnn.cell.wx.id, g.wx);
             grads.register(rnn.cell.wh.id, g.wh);
@@ -415,13 +421,9 @@ impl Rnnlm {
             dx = g.dxs; // the gradient of the layer's input: the layer below's output
         }
         let rows = Tensor::<2>::zeros([v, d], &embed_w.device());
-        let mut d_embed = rows.select_assign(0, ids.reshape([n * t]), dx.reshape([n * t, d]), IndexingUpdateOp::Add);
-        match &self.affine_w {
-            Some(w) => grads.register(w.id, head.dw),
-            None => d_embed = d_embed + head.dw.transpose(), // tied: both uses' gradients
-        }
+        let d_embed = rows.select_assign(0, ids.reshape([n * t]), dx.reshape([n * t, d]), IndexingUpdateOp::Add);
         grads.register(self.embed.weight.id, d_embed);
-        grads.register(self.affine_b.id, head.db);
+        self.register_head_grads(&mut grads, head.dw, head.db);
         (head.loss, grads, RecurrentState { layers: out_states })
     }
 
