@@ -2,52 +2,54 @@
 # rnnlm against the book's NumPy code and PyTorch eager, measured in one run
 # on this machine (speed claims are ratios from one run on an idle machine).
 #
-# Needs the Python side set up as ../shared/bench/README.md says:
+# The Python side, once (bench/requirements.txt):
 #   python3 -m venv /var/tmp/bench-venv
-#   /var/tmp/bench-venv/bin/pip install numpy torch threadpoolctl
+#   /var/tmp/bench-venv/bin/pip install -r bench/requirements.txt
+# The book's NumPy code comes from $BOOK_DIR, else data/book/code (fetched on
+# first use, bench/harness.py); without it those rows say "skipped: no book code".
 # Usage: bench/side_by_side.sh [quick]   ("quick": fewer iterations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/var/tmp/bench-venv/bin/python}
-SHARED=${SHARED:-../shared}
-export BOOK_DIR=${BOOK_DIR:-$SHARED/book}
-export PTB_DIR=${PTB_DIR:-$(cd "$SHARED/data/ptb" && pwd)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/rnnlm-target}
-seed_iters=200; big_iters=15
-[ "${1:-}" = quick ] && { seed_iters=50; big_iters=5; }
+seed_iters=200; big_iters=15; lstm_iters=10
+[ "${1:-}" = quick ] && { seed_iters=50; big_iters=5; lstm_iters=3; }
 
-# Build first: nothing may compile while anything is timed.
+# Build first: nothing may compile while anything is timed. Penn Treebank
+# (data/ptb, or $PTB_DIR) is fetched before the clock starts too, by a
+# one-word sample of the book's model (which fetches that into data/book).
 cargo build --quiet --features ndarray
 rnnlm="$CARGO_TARGET_DIR/debug/rnnlm"
+"$rnnlm" generate --backend flex --book-model --start the --words 1 > /dev/null
+export PTB_DIR=${PTB_DIR:-$PWD/data/ptb}
 
 echo "== rnnlm bench (median ms per iteration, tokens/s)"
 for backend in flex ndarray; do
   for preset in seed big; do
     iters=$seed_iters; [ $preset = big ] && iters=$big_iters
-    echo "-- $backend $preset"
+    echo "-- $backend rnn $preset"
     "$rnnlm" bench --backend $backend --preset $preset --iters $iters | grep -E "per iteration|per phase|tokens/s"
   done
 done
+for model in lstm better-lstm; do
+  echo "-- flex $model big"
+  "$rnnlm" bench --backend flex --preset big --model $model --iters $lstm_iters | grep -E "per iteration|per phase|tokens/s"
+done
 
-echo "== PyTorch eager, 2 threads"
-echo "-- seed"
-"$PY" "$SHARED/bench/throughput_big.py" --impl torch --threads 2 --batch-size 10 --time-size 5 \
-  --wordvec-size 100 --hidden-size 100 --iters $seed_iters --warmup 10 | tail -n 4
-echo "-- big"
-"$PY" "$SHARED/bench/throughput_big.py" --impl torch --threads 2 --iters $big_iters | tail -n 4
-
-echo "== the book's NumPy code"
-echo "-- seed"
-"$PY" "$SHARED/bench/throughput_big.py" --impl numpy --batch-size 10 --time-size 5 \
-  --wordvec-size 100 --hidden-size 100 --iters $seed_iters --warmup 10 | tail -n 4
-echo "-- big"
-"$PY" "$SHARED/bench/throughput_big.py" --impl numpy --iters $big_iters | tail -n 4
+for impl in torch numpy; do
+  echo "== $impl (torch: PyTorch eager, 2 threads; numpy: the book's code)"
+  "$PY" bench/throughput.py --impl $impl --model rnn --preset seed --iters $seed_iters --warmup 10
+  "$PY" bench/throughput.py --impl $impl --model rnn --preset big --iters $big_iters
+  for model in lstm better-lstm; do
+    "$PY" bench/throughput.py --impl $impl --model $model --preset big --iters $lstm_iters
+  done
+done
 
 echo "== the notebook's run, 3 epochs: seconds per epoch"
 echo "-- book NumPy (training only)"
-"$PY" "$SHARED/bench/numpy_seed_run.py" --epochs 3 | tail -n 4
+"$PY" bench/seed_run.py --impl numpy --epochs 3
 echo "-- PyTorch eager (training only)"
-"$PY" "$SHARED/bench/torch_seed_run.py" --epochs 3 --threads 2 | tail -n 4
+"$PY" bench/seed_run.py --impl torch --epochs 3
 run=$(mktemp -d)
 echo "-- rnnlm train, default backend (training + validation over ptb.valid)"
 "$rnnlm" train --epochs 3 --artifacts "$run/run" | cat

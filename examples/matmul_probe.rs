@@ -6,7 +6,7 @@
 //! cargo run --example matmul_probe
 //! ```
 //!
-//! Compare with `../shared/bench/sgemm_peak.py --threads 2` (NumPy's and
+//! Compare with `python bench/matmul_peak.py --threads 2` (NumPy's and
 //! PyTorch's BLAS on the same shapes).
 
 use burn::tensor::{Device, Distribution, Tensor};

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use rnnlm::backend::{self, Backend};
 use rnnlm::{bench, check, infer};
 use rnnlm::data::batches::StreamBatches;
+use rnnlm::data::book;
 use rnnlm::data::ptb::{self, Ptb};
 use rnnlm::reference;
 use rnnlm::model::ModelKind;
@@ -59,9 +60,12 @@ struct ModelSource {
     /// A weights file: .safetensors or .npz named as the book's parameters (as `export` writes), or a .pkl of the book's; the architecture is read from its names and shapes, the vocabulary from a vocab.json beside it, else PTB's.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// A model saved by the book's `save_params` (e.g. ../shared/book/ch06/Rnnlm.pkl): the same as --weights.
+    /// A model saved by the book's `save_params` (a .pkl such as the book's ch06/Rnnlm.pkl): the same as --weights.
     #[arg(long)]
     book_pkl: Option<PathBuf>,
+    /// The book's own trained chapter-6 model, ch06/Rnnlm.pkl: read from $BOOK_DIR/ch06/Rnnlm.pkl if BOOK_DIR is set, else from data/book/Rnnlm.pkl, downloaded there on first use from the book's repository (or $BOOK_URL) and checked against its SHA-256.
+    #[arg(long)]
+    book_model: bool,
 }
 
 impl ModelSource {
@@ -71,11 +75,11 @@ impl ModelSource {
             let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
             return Ok((model, format!("epoch {epoch} of {}", dir.display())));
         }
-        let file = self.file().ok_or("give --artifacts, --weights or --book-pkl")?;
+        let file = self.file()?.ok_or("give --artifacts, --weights, --book-pkl or --book-model")?;
         if checkpoint.is_some() {
             return Err("--checkpoint picks an epoch of a run folder; a weights file holds one model".into());
         }
-        let w = rnnlm::weights::files::read_any(file)?;
+        let w = rnnlm::weights::files::read_any(&file)?;
         // Dropout acts in training only: evaluation and sampling run without it.
         let model = rnnlm::model::RnnlmConfig::for_architecture(w.arch).init_with(&w, device)?;
         let what = match ModelKind::of(w.arch) {
@@ -88,16 +92,22 @@ impl ModelSource {
         Ok((model, format!("{what} from {}", file.display())))
     }
 
-    fn file(&self) -> Option<&PathBuf> {
-        self.weights.as_ref().or(self.book_pkl.as_ref())
+    /// The weights file given, or the book's model (fetched on first use).
+    fn file(&self) -> Result<Option<PathBuf>, String> {
+        if self.book_model {
+            return book::trained_model().map(Some).map_err(|e| format!("--book-model: {e}"));
+        }
+        Ok(self.weights.clone().or_else(|| self.book_pkl.clone()))
     }
 
     /// The vocabulary the model's ids index.
     fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
-        let words = match (&self.artifacts, self.file()) {
-            (Some(dir), _) => Some(rnnlm::artifacts::read_vocab(&rnnlm::artifacts::RunDir::new(dir).vocab())?),
-            (None, Some(file)) => rnnlm::export::vocab_beside(file)?,
-            (None, None) => None,
+        let words = match &self.artifacts {
+            Some(dir) => Some(rnnlm::artifacts::read_vocab(&rnnlm::artifacts::RunDir::new(dir).vocab())?),
+            None => match self.file()? {
+                Some(file) => rnnlm::export::vocab_beside(&file)?,
+                None => None,
+            },
         };
         match words {
             Some(words) => Ok(ptb::Vocab::from_id_to_word(words)),

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use rnnlm::artifacts::{self, RunDir};
@@ -27,13 +26,6 @@ fn rnnlm() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
     cmd.env("PTB_DIR", common::ptb_dir());
     cmd
-}
-
-/// The book's code folder: `BOOK_DIR`, else `../shared/book` beside the repository.
-fn book_dir() -> PathBuf {
-    std::env::var_os("BOOK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/book"))
 }
 
 /// The notebook's settings (Adam, 10,000 words, batches of 10 x 5) with another model.
@@ -159,7 +151,7 @@ fn piped_lstm_training_prints_one_line_per_epoch() {
 /// as f32 on both sides; the two differ only in f32 summation order.
 #[test]
 fn the_books_trained_rnnlm_evaluates_to_the_books_number() {
-    let pkl = book_dir().join("ch06/Rnnlm.pkl");
+    let pkl = common::book_pkl();
     let out = rnnlm().args(["eval", "--backend", "flex", "--split", "test", "--book-pkl"]).arg(&pkl).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -180,7 +172,7 @@ const BOOK_TEST_PERPLEXITY: f64 = 136.07758971706056;
 
 #[test]
 fn damaged_book_files_are_one_line_errors() {
-    let pkl = std::fs::read(book_dir().join("ch06/Rnnlm.pkl")).unwrap();
+    let pkl = std::fs::read(common::book_pkl()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut flipped = pkl.clone();
     flipped[6] = b'i'; // the first GLOBAL becomes INST, an opcode that could run code

@@ -1,58 +1,16 @@
 //! Downloading Penn Treebank for real, from an HTTP server on 127.0.0.1 that
-//! serves the shared files (one of them truncated on request).
+//! serves the corpus's files (one of them truncated on request).
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 
+use common::{serve, serve_logged};
+use rnnlm::data::fetch::{FetchError, sha256_hex};
 use rnnlm::data::ptb::{self, DataError, Split};
-
-/// Serves `root` over HTTP/1.0 on a free port; `/trunc/NAME` serves the first
-/// half of NAME. Returns the base URL.
-fn serve(root: PathBuf) -> String {
-    serve_logged(root).0
-}
-
-/// [`serve`], also returning the path of every request it answered.
-fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let requests = log.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut line = String::new();
-            if BufReader::new(&stream).read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-            requests.lock().unwrap().push(path.clone());
-            let (truncate, name) = match path.strip_prefix("/trunc/") {
-                Some(name) => (true, name.to_string()),
-                None => (false, path.trim_start_matches('/').to_string()),
-            };
-            let response = match std::fs::read(root.join(&name)) {
-                Ok(mut body) => {
-                    if truncate {
-                        body.truncate(body.len() / 2);
-                    }
-                    let mut r = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-                    r.extend(body);
-                    r
-                }
-                Err(_) => b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
-            };
-            let _ = stream.write_all(&response);
-        }
-    });
-    (format!("http://{addr}"), log)
-}
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -79,12 +37,12 @@ fn a_truncated_download_is_refused_and_not_kept() {
     std::fs::copy(common::ptb_dir().join("ptb.train.txt"), dir.path().join("ptb.train.txt")).unwrap();
     std::fs::copy(common::ptb_dir().join("ptb.valid.txt"), dir.path().join("ptb.valid.txt")).unwrap();
     let err = ptb::ensure_files(dir.path(), &format!("{base}/trunc")).unwrap_err();
-    assert!(matches!(err, DataError::BadDownload { .. }), "{err}");
+    assert!(matches!(err, DataError::Fetch(FetchError::BadDownload { .. })), "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&format!("{base}/trunc/ptb.test.txt")), "{msg}");
     assert!(msg.contains(&format!("expected {}", Split::Test.sha256())), "{msg}");
     let half = std::fs::read(common::ptb_dir().join("ptb.test.txt")).unwrap();
-    assert!(msg.contains(&format!("found {}", ptb::sha256_hex(&half[..half.len() / 2]))), "{msg}");
+    assert!(msg.contains(&format!("found {}", sha256_hex(&half[..half.len() / 2]))), "{msg}");
     assert!(msg.contains("found "), "{msg}");
     assert_eq!(files_in(dir.path()), ["ptb.train.txt", "ptb.valid.txt"], "nothing half-written is left");
 }
@@ -101,7 +59,7 @@ fn a_corrupt_file_on_disk_is_refused_with_both_checksums() {
     let msg = ptb::ensure_files(dir.path(), "http://127.0.0.1:9").unwrap_err().to_string();
     assert!(msg.starts_with(&format!("{} is corrupt or truncated", valid.display())), "{msg}");
     assert!(msg.contains(&format!("expected {}", Split::Valid.sha256())), "{msg}");
-    assert!(msg.contains(&format!("found {}", ptb::sha256_hex(&text[..text.len() - 100]))), "{msg}");
+    assert!(msg.contains(&format!("found {}", sha256_hex(&text[..text.len() - 100]))), "{msg}");
     assert!(msg.contains("delete it"), "{msg}");
 }
 
@@ -112,7 +70,7 @@ fn an_unreachable_server_names_the_folder_to_fill() {
     let dir = tempfile::tempdir().unwrap();
     let err = ptb::ensure_files(dir.path(), &format!("http://127.0.0.1:{port}")).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, DataError::Download { .. }), "{msg}");
+    assert!(matches!(err, DataError::Fetch(FetchError::Download { .. })), "{msg}");
     assert!(msg.contains(&format!("http://127.0.0.1:{port}/ptb.train.txt")), "{msg}");
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
     assert!(!msg.contains('\n'), "one line: {msg}");

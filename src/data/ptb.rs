@@ -4,11 +4,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use super::fetch::{self, FetchError};
 
 /// Where the book (and everyone else) gets Mikolov's PTB split: the `data/`
 /// folder of github.com/tomsercu/lstm.
@@ -63,13 +61,9 @@ impl fmt::Display for Split {
 /// Everything that can go wrong getting the data; each message says what to do.
 #[derive(Debug)]
 pub enum DataError {
-    /// A file is on disk but its checksum is wrong (truncated, corrupt or another file).
-    Checksum { path: PathBuf, expected: String, found: String },
-    /// A download arrived, but with the wrong checksum.
-    BadDownload { url: String, expected: String, found: String },
-    /// A download failed, or no network.
-    Download { url: String, dir: PathBuf, reason: String },
-    /// A file could not be read or written.
+    /// A file could not be had: missing and not downloadable, or damaged.
+    Fetch(FetchError),
+    /// A file is not text.
     Io { path: PathBuf, reason: String },
     /// A file holds no words.
     Empty { path: PathBuf },
@@ -80,21 +74,7 @@ pub enum DataError {
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DataError::Checksum { path, expected, found } => write!(
-                f,
-                "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
-                path.display()
-            ),
-            DataError::BadDownload { url, expected, found } => write!(
-                f,
-                "the download of {url} is corrupt or truncated: SHA-256 expected {expected}, found {found}; nothing was written; \
-                 run again, or use another mirror with --data-url"
-            ),
-            DataError::Download { url, dir, reason } => write!(
-                f,
-                "could not download {url} ({reason}); without network, copy ptb.train.txt, ptb.valid.txt and ptb.test.txt into {} (or point --data-dir / PTB_DIR at a folder that has them)",
-                dir.display()
-            ),
+            DataError::Fetch(e) => e.fmt(f),
             DataError::Io { path, reason } => write!(f, "cannot use {}: {reason}", path.display()),
             DataError::Empty { path } => write!(f, "{} holds no words", path.display()),
             DataError::UnknownWord { path, line, word } => write!(
@@ -108,8 +88,10 @@ impl fmt::Display for DataError {
 
 impl std::error::Error for DataError {}
 
-fn io_err(path: &Path, e: impl fmt::Display) -> DataError {
-    DataError::Io { path: path.to_path_buf(), reason: e.to_string() }
+impl From<FetchError> for DataError {
+    fn from(e: FetchError) -> Self {
+        DataError::Fetch(e)
+    }
 }
 
 /// The data folder: `--data-dir` if given, else `PTB_DIR`, else [`DEFAULT_DIR`].
@@ -135,27 +117,19 @@ pub fn resolve_url(data_url: Option<&str>) -> String {
     }
 }
 
-/// Hex SHA-256 of a file's bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+fn text(path: &Path, bytes: Vec<u8>) -> Result<String, DataError> {
+    String::from_utf8(bytes).map_err(|e| DataError::Io { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// Reads a split's file and checks its SHA-256.
 pub fn read_verified(dir: &Path, split: Split) -> Result<String, DataError> {
     let path = dir.join(split.file_name());
-    let bytes = fs::read(&path).map_err(|e| io_err(&path, e))?;
-    let found = sha256_hex(&bytes);
-    if found != split.sha256() {
-        return Err(DataError::Checksum { path, expected: split.sha256().into(), found });
-    }
-    String::from_utf8(bytes).map_err(|e| io_err(&path, e))
+    text(&path, fetch::read_verified(&path, split.sha256())?)
 }
 
 /// Makes sure the three files are in `dir`, downloading the missing ones from
-/// `base_url` (the file name is appended). A download goes to a temporary file
-/// in `dir`, is verified, then renamed, so a crash never leaves a half file
-/// under the real name. Files already there are verified, never replaced.
+/// `base_url` (the file name is appended). Files already there are verified,
+/// never replaced.
 pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
     for split in Split::ALL {
         ensure_file(dir, base_url, split)?;
@@ -163,59 +137,20 @@ pub fn ensure_files(dir: &Path, base_url: &str) -> Result<(), DataError> {
     Ok(())
 }
 
-/// One split's verified text, downloaded first if it is missing.
-///
-/// Several processes may want the same folder at once (the test binaries,
-/// their threads, two runs): the download happens under an exclusive lock on
-/// the folder, and whoever gets the lock second finds the file already there.
-/// Readers never see a half file, since it appears under its name only by an
-/// atomic rename.
+/// One split's verified text, downloaded first if it is missing
+/// ([`fetch::ensure`]: under a lock on the folder, written atomically).
 fn ensure_file(dir: &Path, base_url: &str, split: Split) -> Result<String, DataError> {
     let path = dir.join(split.file_name());
-    if path.exists() {
-        return read_verified(dir, split);
-    }
-    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let _lock = lock_dir(dir)?;
-    if path.exists() {
-        // Another process downloaded it while we waited for the lock.
-        return read_verified(dir, split);
-    }
-    let url = format!("{}/{}", base_url.trim_end_matches('/'), split.file_name());
-    eprintln!("downloading {url}");
-    let shown_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let bytes = download(&url).map_err(|reason| DataError::Download { url: url.clone(), dir: shown_dir, reason })?;
-    let found = sha256_hex(&bytes);
-    if found != split.sha256() {
-        return Err(DataError::BadDownload { url, expected: split.sha256().into(), found });
-    }
-    crate::atomic::write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
-    String::from_utf8(bytes).map_err(|e| io_err(&path, e))
-}
-
-/// An exclusive lock on the folder itself (flock on its descriptor), held
-/// until the returned handle is dropped; no lock file is left behind.
-fn lock_dir(dir: &Path) -> Result<fs::File, DataError> {
-    let handle = fs::File::open(dir).map_err(|e| io_err(dir, e))?;
-    handle.lock().map_err(|e| io_err(dir, format!("cannot lock the folder for the download: {e}")))?;
-    Ok(handle)
-}
-
-fn download(url: &str) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(120)))
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .reader()
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
+    let remote = fetch::Remote {
+        url: format!("{}/{}", base_url.trim_end_matches('/'), split.file_name()),
+        sha256: split.sha256(),
+        mirror: "with --data-url".into(),
+        offline: format!(
+            "copy ptb.train.txt, ptb.valid.txt and ptb.test.txt into {} (or point --data-dir / PTB_DIR at a folder that has them)",
+            fetch::shown(dir).display()
+        ),
+    };
+    text(&path, fetch::ensure(&path, &remote)?)
 }
 
 /// Words to ids and back.

@@ -1,12 +1,15 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
 
 use burn::tensor::Device;
 use rnnlm::backend::Backend;
-use rnnlm::data::ptb;
+use rnnlm::data::{book, ptb};
 
 /// The Flex CPU device.
 pub fn flex() -> Device {
@@ -46,14 +49,72 @@ pub fn ptb_dir() -> PathBuf {
     DIR.get_or_init(|| match ptb::prepare(None, &ptb::resolve_url(None)) {
         // Absolute, so that it can be handed to a child process in another folder.
         Ok(dir) => std::path::absolute(&dir).unwrap_or(dir),
-        Err(message) => {
-            // Inside the initialiser, so that the other test threads wait here
-            // and the line is printed once; straight to the stream, because
-            // the test harness captures eprintln!.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "error: these tests need Penn Treebank: {message}");
-            std::process::exit(1)
-        }
+        Err(message) => stop(&format!("these tests need Penn Treebank: {message}")),
     })
     .clone()
+}
+
+/// The book's trained model, found as the program finds it
+/// (`rnnlm::data::book`): `$BOOK_DIR/ch06/Rnnlm.pkl` if `BOOK_DIR` is set,
+/// else `data/book/Rnnlm.pkl` in the repository, downloaded there once (from
+/// `BOOK_URL` if set) and verified. Without the file and without network it
+/// ends the test binary with one line saying which file to put where.
+pub fn book_pkl() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| match book::trained_model() {
+        Ok(path) => std::path::absolute(&path).unwrap_or(path),
+        Err(message) => stop(&format!("these tests need the book's trained model: {message}")),
+    })
+    .clone()
+}
+
+/// Ends the test binary with one line. Called inside a `OnceLock`
+/// initialiser, so that the other test threads wait there and the line is
+/// printed once; written straight to the stream, because the test harness
+/// captures eprintln!.
+fn stop(message: &str) -> ! {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    std::process::exit(1)
+}
+
+/// Serves the files under `root` over HTTP/1.0 on a free port of 127.0.0.1;
+/// `/trunc/PATH` serves the first half of PATH. Returns the base URL.
+pub fn serve(root: PathBuf) -> String {
+    serve_logged(root).0
+}
+
+/// [`serve`], also returning the path of every request it answered.
+pub fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let requests = log.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            requests.lock().unwrap().push(path.clone());
+            let (truncate, name) = match path.strip_prefix("/trunc/") {
+                Some(name) => (true, name.to_string()),
+                None => (false, path.trim_start_matches('/').to_string()),
+            };
+            let response = match std::fs::read(root.join(&name)) {
+                Ok(mut body) => {
+                    if truncate {
+                        body.truncate(body.len() / 2);
+                    }
+                    let mut r = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+                    r.extend(body);
+                    r
+                }
+                Err(_) => b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    (format!("http://{addr}"), log)
 }
