@@ -16,7 +16,10 @@ fn time<F: FnMut() -> f32>(label: &str, flops: f64, mut f: F) {
     f();
     let t0 = Instant::now();
     let mut it = 0;
-    while t0.elapsed().as_secs_f64() < 1.0 || it < 3 { std::hint::black_box(f()); it += 1; }
+    while t0.elapsed().as_secs_f64() < 1.0 || it < 3 {
+        std::hint::black_box(f());
+        it += 1;
+    }
     let dt = t0.elapsed().as_secs_f64() / it as f64;
     println!("{label:>30}: {:.1} GFLOP/s ({:.1} ms)", flops / dt / 1e9, dt * 1e3);
 }

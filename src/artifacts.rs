@@ -78,7 +78,12 @@ impl RunDir {
 
     /// Epoch `epoch`'s checkpoint files, the model's first.
     fn epoch_files(&self, epoch: usize) -> [PathBuf; 4] {
-        [self.model_checkpoint(epoch), self.optim_checkpoint(epoch), self.scheduler_checkpoint(epoch), self.state(epoch)]
+        [
+            self.model_checkpoint(epoch),
+            self.optim_checkpoint(epoch),
+            self.scheduler_checkpoint(epoch),
+            self.state(epoch),
+        ]
     }
 
     /// The epochs for which every checkpoint file exists, in increasing order.
@@ -173,7 +178,12 @@ impl<'de> serde::Deserialize<'de> for KeepCheckpoints {
 /// the best complete one (lowest validation perplexity in `rows`). Epochs
 /// after the last complete one are being written and are never touched, so
 /// the epoch a resume would start from is never deleted.
-pub fn epochs_to_prune(present: &[usize], complete: &[usize], rows: &[EpochMetrics], keep: KeepCheckpoints) -> Vec<usize> {
+pub fn epochs_to_prune(
+    present: &[usize],
+    complete: &[usize],
+    rows: &[EpochMetrics],
+    keep: KeepCheckpoints,
+) -> Vec<usize> {
     let KeepCheckpoints::Last(n) = keep else { return Vec::new() };
     let Some(&last) = complete.last() else { return Vec::new() };
     let mut kept: Vec<usize> = complete.iter().rev().take(n.max(1)).copied().collect();
@@ -189,7 +199,9 @@ pub fn epochs_to_prune(present: &[usize], complete: &[usize], rows: &[EpochMetri
 /// complete epochs and the best.
 pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoints) -> Result<(), String> {
     for epoch in epochs_to_prune(&dir.checkpoint_epochs(), &dir.complete_epochs(), rows, keep) {
-        dir.remove_epoch(epoch).map_err(|e| format!("cannot delete the checkpoint of epoch {epoch} in {}: {e}", dir.checkpoints().display()))?;
+        dir.remove_epoch(epoch).map_err(|e| {
+            format!("cannot delete the checkpoint of epoch {epoch} in {}: {e}", dir.checkpoints().display())
+        })?;
     }
     Ok(())
 }
@@ -197,7 +209,8 @@ pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoi
 /// A `vocab.json`: the words in id order.
 pub fn read_vocab(path: &Path) -> Result<Vec<String>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a vocabulary (a JSON list of words): {e}", path.display()))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not a vocabulary (a JSON list of words): {e}", path.display()))
 }
 
 /// Writes `metrics.csv` with every row so far.
@@ -264,7 +277,8 @@ pub fn plot_perplexity(path: &Path, rows: &[EpochMetrics]) -> Result<(), String>
         let e = |err: &dyn std::fmt::Display| format!("cannot draw {}: {err}", path.display());
         root.fill(&WHITE).map_err(|x| e(&x))?;
         let last = rows.last().map(|r| r.epoch).unwrap_or(1).max(2);
-        let values = rows.iter().flat_map(|r| [r.train_perplexity, r.valid_perplexity]).filter(|v| v.is_finite() && *v > 0.0);
+        let values =
+            rows.iter().flat_map(|r| [r.train_perplexity, r.valid_perplexity]).filter(|v| v.is_finite() && *v > 0.0);
         let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (lo, hi) = if lo > hi { (1.0, 10.0) } else { (lo * 0.8, hi * 1.25) };
         let mut chart = ChartBuilder::on(&root)
@@ -281,8 +295,10 @@ pub fn plot_perplexity(path: &Path, rows: &[EpochMetrics]) -> Result<(), String>
             .label_style(("sans-serif", 15))
             .draw()
             .map_err(|x| e(&x))?;
-        let series = [("train", BLUE, rows.iter().map(|r| (r.epoch, r.train_perplexity)).collect::<Vec<_>>()),
-                      ("valid", RED, rows.iter().map(|r| (r.epoch, r.valid_perplexity)).collect::<Vec<_>>())];
+        let series = [
+            ("train", BLUE, rows.iter().map(|r| (r.epoch, r.train_perplexity)).collect::<Vec<_>>()),
+            ("valid", RED, rows.iter().map(|r| (r.epoch, r.valid_perplexity)).collect::<Vec<_>>()),
+        ];
         for (name, color, points) in series {
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
@@ -342,7 +358,9 @@ mod tests {
 
     #[test]
     fn pruning_keeps_the_last_complete_epochs_the_best_and_what_is_being_written() {
-        let rows: Vec<EpochMetrics> = (1..=9).map(|e| EpochMetrics { valid_perplexity: [9., 8., 3., 7., 6., 5., 4., 4.5, 4.2][e - 1], ..row(e) }).collect();
+        let rows: Vec<EpochMetrics> = (1..=9)
+            .map(|e| EpochMetrics { valid_perplexity: [9., 8., 3., 7., 6., 5., 4., 4.5, 4.2][e - 1], ..row(e) })
+            .collect();
         let complete: Vec<usize> = (1..=8).collect();
         // 9 is being written (some of its files exist): untouched.
         let present: Vec<usize> = (1..=9).collect();
@@ -379,6 +397,9 @@ mod tests {
     fn the_epoch_line_has_the_promised_fields() {
         let line = row(3).summary_line();
         assert!(line.starts_with("| epoch 3 |"), "{line}");
-        assert!(line.contains("train perplexity ") && line.contains("valid perplexity ") && line.contains(" s |"), "{line}");
+        assert!(
+            line.contains("train perplexity ") && line.contains("valid perplexity ") && line.contains(" s |"),
+            "{line}"
+        );
     }
 }

@@ -74,7 +74,14 @@ pub enum GradientPath {
 
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
 /// Each iteration ends by reading the loss back, which waits for the device.
-pub fn run(device: &Device, model: ModelKind, preset: Preset, path: GradientPath, warmup: usize, iters: usize) -> BenchResult {
+pub fn run(
+    device: &Device,
+    model: ModelKind,
+    preset: Preset,
+    path: GradientPath,
+    warmup: usize,
+    iters: usize,
+) -> BenchResult {
     let (n, t, d, h, v) = preset.sizes();
     let device = device.clone().autodiff();
     let config = model.config(v, d, h, 0.5);
@@ -84,7 +91,9 @@ pub fn run(device: &Device, model: ModelKind, preset: Preset, path: GradientPath
     let mut rng = StdRng::seed_from_u64(0);
     // A few distinct batches, on the device before timing starts.
     let batches: Vec<_> = (0..8)
-        .map(|_| (ids_tensor(&random_ids(&mut rng, n, t, v), &device), ids_tensor(&random_ids(&mut rng, n, t, v), &device)))
+        .map(|_| {
+            (ids_tensor(&random_ids(&mut rng, n, t, v), &device), ids_tensor(&random_ids(&mut rng, n, t, v), &device))
+        })
         .collect();
     let mut state: Option<RecurrentState> = None;
     let mut times = Vec::with_capacity(iters);

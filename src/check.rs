@@ -164,11 +164,18 @@ pub fn burn_grads(model: &Rnnlm, grads: &Gradients) -> Vec<Vec<f64>> {
 
 /// Random keep-masks for every dropout site of `model` (empty without
 /// dropout): the reference takes them as booleans, Burn as 0/1 floats.
-fn random_masks(arch: &crate::weights::Architecture, sites: usize, s: Sizes, rng: &mut StdRng, device: &Device) -> (Vec<ndarray::Array3<bool>>, Vec<Tensor<3>>) {
+fn random_masks(
+    arch: &crate::weights::Architecture,
+    sites: usize,
+    s: Sizes,
+    rng: &mut StdRng,
+    device: &Device,
+) -> (Vec<ndarray::Array3<bool>>, Vec<Tensor<3>>) {
     (0..sites)
         .map(|k| {
             let width = if k == 0 { arch.wordvec_size } else { arch.hidden_size };
-            let keep = ndarray::Array3::from_shape_fn((s.batch, s.time, width), |_| rng.random::<f64>() >= CHECK_DROPOUT);
+            let keep =
+                ndarray::Array3::from_shape_fn((s.batch, s.time, width), |_| rng.random::<f64>() >= CHECK_DROPOUT);
             let floats: Vec<f32> = keep.iter().map(|&k| if k { 1.0 } else { 0.0 }).collect();
             let tensor = Tensor::from_data(TensorData::new(floats, [s.batch, s.time, width]), device);
             (keep, tensor)
@@ -183,7 +190,15 @@ fn random_masks(arch: &crate::weights::Architecture, sites: usize, s: Sizes, rng
 /// last state of each batch starts the next (detached on the Burn side, a
 /// plain array on the reference side); without it both start every batch
 /// from zeros.
-pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batches: usize, carry: bool, tolerance: f64, seed: u64) -> Report {
+pub fn burn_vs_reference(
+    device: &Device,
+    model_kind: ModelKind,
+    s: Sizes,
+    batches: usize,
+    carry: bool,
+    tolerance: f64,
+    seed: u64,
+) -> Report {
     let mut report = Report::default();
     let s = s.for_model(model_kind);
     let w = check_weights(model_kind, s, seed);
@@ -201,14 +216,19 @@ pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batch
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
         // The training path (the affine layer and the loss by hand) from the
         // same state and masks as autodiff's.
-        let (train_loss, train_grads, _) =
-            model.loss_and_gradients(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.clone(), Some(masks.clone()));
+        let (train_loss, train_grads, _) = model.loss_and_gradients(
+            ids_tensor(&xs, &device),
+            ids_tensor(&ts, &device),
+            state.clone(),
+            Some(masks.clone()),
+        );
         let train_g: Vec<Vec<f64>> = model
             .params()
             .iter()
             .map(|p| p.grad_in(&train_grads).expect("parameter has a gradient").iter().map(|&x| x as f64).collect())
             .collect();
-        let (loss, last) = model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
+        let (loss, last) =
+            model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
         let grads = loss.backward();
         let burn_loss = read(loss)[0];
         let burn_g = burn_grads(&model, &grads);
@@ -226,12 +246,20 @@ pub fn burn_vs_reference(device: &Device, model_kind: ModelKind, s: Sizes, batch
         let label = format!("burn vs ref {model_kind} {} state {mode} batch {k}", s.label());
         report.push(format!("{label}: loss"), ((burn_loss - ref_loss) / ref_loss).abs(), tolerance);
         for ((name, g), r) in names.iter().zip(&burn_g).zip(reference.grads()) {
-            report.push(format!("{label}: grad {name}"), rel_err(g, &r.iter().copied().collect::<Vec<f64>>()), tolerance);
+            report.push(
+                format!("{label}: grad {name}"),
+                rel_err(g, &r.iter().copied().collect::<Vec<f64>>()),
+                tolerance,
+            );
         }
         let label = format!("burn training path vs ref {model_kind} {} state {mode} batch {k}", s.label());
         report.push(format!("{label}: loss"), ((train_loss - ref_loss) / ref_loss).abs(), tolerance);
         for ((name, g), r) in names.iter().zip(&train_g).zip(reference.grads()) {
-            report.push(format!("{label}: grad {name}"), rel_err(g, &r.iter().copied().collect::<Vec<f64>>()), tolerance);
+            report.push(
+                format!("{label}: grad {name}"),
+                rel_err(g, &r.iter().copied().collect::<Vec<f64>>()),
+                tolerance,
+            );
         }
     }
     report
@@ -249,7 +277,14 @@ pub enum CheckOptimizer {
 /// `steps` training steps of both implementations of `model` from identical
 /// weights (dropout masks shared), global clipping at `max_grad`, state
 /// carried. Compares the loss of every step.
-pub fn trajectory(device: &Device, model_kind: ModelKind, s: Sizes, steps: usize, optimizer: CheckOptimizer, seed: u64) -> Report {
+pub fn trajectory(
+    device: &Device,
+    model_kind: ModelKind,
+    s: Sizes,
+    steps: usize,
+    optimizer: CheckOptimizer,
+    seed: u64,
+) -> Report {
     let s = s.for_model(model_kind);
     let max_grad = match optimizer {
         CheckOptimizer::Adam { .. } => 5.0,
@@ -261,7 +296,9 @@ pub fn trajectory(device: &Device, model_kind: ModelKind, s: Sizes, steps: usize
     let sites = model.dropout_sites();
     let mut reference = reference::Rnnlm::<f64>::from_weights(&w, model.dropout, seed).expect("valid weights");
     let (lr, mut optim, mut ref_optim): (f64, ModuleOptimizer, Box<dyn reference::Optimizer<f64>>) = match optimizer {
-        CheckOptimizer::Adam { lr } => (lr, ModuleOptimizer::from(BookAdam::default()), Box::new(reference::Adam::new(lr))),
+        CheckOptimizer::Adam { lr } => {
+            (lr, ModuleOptimizer::from(BookAdam::default()), Box::new(reference::Adam::new(lr)))
+        }
         CheckOptimizer::Sgd { lr } => (lr, burn::optim::SgdConfig::new().init(), Box::new(reference::Sgd { lr })),
     };
     let mut rng = StdRng::seed_from_u64(seed + 2);
@@ -271,7 +308,8 @@ pub fn trajectory(device: &Device, model_kind: ModelKind, s: Sizes, steps: usize
         let xs = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
-        let (loss, last) = model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
+        let (loss, last) =
+            model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
         let burn_loss = read(loss)[0];
         clip_grads_global(&model, &mut grads, max_grad);
@@ -343,7 +381,8 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
 
         // Burn: autodiff of Σ hs ⊙ R, from (h0, c0) for the LSTM, h0 for the GRU.
         let layer = Recurrent::init_with(cell, d, h, &wx, &wh, &b, &device);
-        let (xs_t, h0_t, c0_t) = (tensor(&xs, [n, t, d], &device), tensor(&h0, [n, h], &device), tensor(&c0, [n, h], &device));
+        let (xs_t, h0_t, c0_t) =
+            (tensor(&xs, [n, t, d], &device), tensor(&h0, [n, h], &device), tensor(&c0, [n, h], &device));
         let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
         let (hs, _) = layer.forward(xs_t.clone(), Some(LayerState { h: h0_t.clone(), c: lstm.then(|| c0_t.clone()) }));
         let grads = (hs.clone() * r_t).sum().backward();
@@ -572,7 +611,11 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
 
     // RNN (one step)
     let mut c = RnnCase {
-        p: layers::CellParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 },
+        p: layers::CellParams {
+            wx: randn2(&mut rng, d, h) * 0.5,
+            wh: randn2(&mut rng, h, h) * 0.5,
+            b: randn1(&mut rng, h) * 0.1,
+        },
         x: randn2(&mut rng, n, d),
         h: randn2(&mut rng, n, h),
         r: randn2(&mut rng, n, h),
@@ -589,7 +632,11 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     row("RNN db", &flat(&grads.b), &numerical(&mut c, |c| slice(&mut c.p.b), rnn_loss));
 
     // TimeRNN, starting from a given state
-    let params = layers::CellParams { wx: randn2(&mut rng, d, h) * 0.5, wh: randn2(&mut rng, h, h) * 0.5, b: randn1(&mut rng, h) * 0.1 };
+    let params = layers::CellParams {
+        wx: randn2(&mut rng, d, h) * 0.5,
+        wh: randn2(&mut rng, h, h) * 0.5,
+        b: randn1(&mut rng, h) * 0.1,
+    };
     let mut c = TimeRnnCase {
         layer: layers::TimeRnn::new(params, true),
         xs: randn3(&mut rng, n, t, d),
@@ -650,7 +697,12 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
     row("TimeLSTM db", &flat(&g.2), &numerical(&mut c, |c| slice(&mut c.layer.params.b), TimeLstmCase::loss));
 
     // GRU (one step)
-    let mut c = GruCase { p: gates(&mut rng, 3), x: randn2(&mut rng, n, d), h: randn2(&mut rng, n, h), r: randn2(&mut rng, n, h) };
+    let mut c = GruCase {
+        p: gates(&mut rng, 3),
+        x: randn2(&mut rng, n, d),
+        h: randn2(&mut rng, n, h),
+        r: randn2(&mut rng, n, h),
+    };
     let mut cell = gru::Gru::default();
     let mut grads = layers::CellGrads::zeros_like(&c.p);
     cell.forward(&c.p, &c.x, &c.h);
@@ -746,7 +798,13 @@ pub fn reference_model_vs_finite_differences(model: ModelKind, seed: u64) -> Rep
     let dropout = model_config(model, s).dropout;
     let mut m = reference::Rnnlm::from_weights(&w, dropout, seed).expect("valid weights");
     let state = (0..w.arch.layers)
-        .map(|_| Some((0..if w.arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 }).map(|_| randn2(&mut rng, n, h) * 0.5).collect()))
+        .map(|_| {
+            Some(
+                (0..if w.arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 })
+                    .map(|_| randn2(&mut rng, n, h) * 0.5)
+                    .collect(),
+            )
+        })
         .collect();
     let masks = (0..m.dropouts.len())
         .map(|k| {
@@ -755,7 +813,14 @@ pub fn reference_model_vs_finite_differences(model: ModelKind, seed: u64) -> Rep
         })
         .collect();
     m.train = true;
-    let mut c = ModelCase { model: m, xs: random_ids(&mut rng, n, t, v), ts: random_ids(&mut rng, n, t, v), state, masks, which: 0 };
+    let mut c = ModelCase {
+        model: m,
+        xs: random_ids(&mut rng, n, t, v),
+        ts: random_ids(&mut rng, n, t, v),
+        state,
+        masks,
+        which: 0,
+    };
     c.loss();
     c.model.backward(1.0);
     let grads: Vec<ArrayD<f64>> = c.model.grads();
@@ -821,8 +886,12 @@ pub fn run(device: &Device, tolerance: f64, opts: &CheckOptions) -> Report {
             report.rows.extend(burn_vs_reference(device, model, Sizes::SEED, 1, true, tolerance, seed).rows);
         }
         if opts.steps > 0 {
-            report.rows.extend(trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Adam { lr: 1e-3 }, seed).rows);
-            report.rows.extend(trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Sgd { lr: 1.0 }, seed).rows);
+            report.rows.extend(
+                trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Adam { lr: 1e-3 }, seed).rows,
+            );
+            report.rows.extend(
+                trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Sgd { lr: 1.0 }, seed).rows,
+            );
         }
     }
     report

@@ -12,8 +12,8 @@ use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::model::ModelKind;
 use crate::train::{self, TrainConfig};
-use crate::weights::files::{self, Format};
 use crate::weights::Architecture;
+use crate::weights::files::{self, Format};
 
 /// What `config.json` beside an exported file says about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,7 +51,10 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     let beside = folder_of(out);
     let (vocab_path, config_path) = (beside.join("vocab.json"), beside.join("config.json"));
     if RunDir::new(beside).checkpoints().exists() {
-        return Err(format!("{} is a run folder, whose config.json and vocab.json an export would replace: export elsewhere", beside.display()));
+        return Err(format!(
+            "{} is a run folder, whose config.json and vocab.json an export would replace: export elsewhere",
+            beside.display()
+        ));
     }
     if config_path.exists() && read_info(&config_path).is_err() {
         return Err(format!("{} exists and is not an export's: export to another folder", config_path.display()));
@@ -64,10 +67,17 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     let run_dir = RunDir::new(run);
     let words = artifacts::read_vocab(&run_dir.vocab())?;
     if words.len() != weights.arch.vocab_size {
-        return Err(format!("{} has {} words, the model V={}", run_dir.vocab().display(), words.len(), weights.arch.vocab_size));
+        return Err(format!(
+            "{} has {} words, the model V={}",
+            run_dir.vocab().display(),
+            words.len(),
+            weights.arch.vocab_size
+        ));
     }
     let valid_perplexity = match run_dir.metrics().exists() {
-        true => artifacts::read_metrics(&run_dir.metrics())?.iter().find(|r| r.epoch == epoch).map(|r| r.valid_perplexity),
+        true => {
+            artifacts::read_metrics(&run_dir.metrics())?.iter().find(|r| r.epoch == epoch).map(|r| r.valid_perplexity)
+        }
         false => None,
     };
     let info = ExportInfo {

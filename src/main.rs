@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use rnnlm::backend::{self, Backend};
-use rnnlm::{bench, check, infer};
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::book;
 use rnnlm::data::ptb::{self, Ptb};
-use rnnlm::reference;
 use rnnlm::model::ModelKind;
+use rnnlm::reference;
 use rnnlm::train::{self, ClipMode, Display, OptimizerKind, TrainConfig, TrainPreset};
+use rnnlm::{bench, check, infer};
 
 // Training allocates and frees buffers of megabytes at every step (scores,
 // their gradients, the dense embedding gradient). glibc's malloc hands such
@@ -70,7 +70,11 @@ struct ModelSource {
 
 impl ModelSource {
     /// The model on `device`, and a description of where it came from.
-    fn load(&self, checkpoint: Option<usize>, device: &burn::tensor::Device) -> Result<(rnnlm::model::Rnnlm, String), String> {
+    fn load(
+        &self,
+        checkpoint: Option<usize>,
+        device: &burn::tensor::Device,
+    ) -> Result<(rnnlm::model::Rnnlm, String), String> {
         if let Some(dir) = &self.artifacts {
             let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
             return Ok((model, format!("epoch {epoch} of {}", dir.display())));
@@ -397,14 +401,19 @@ fn run_reference(args: ReferenceArgs) -> Result<u8, String> {
     cfg.validate()?;
     let corpus = data.training_corpus(cfg.corpus_size)?;
     let train = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
-    let valid = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).map_err(|e| format!("validation: {e}"))?;
+    let valid = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size)
+        .map_err(|e| format!("validation: {e}"))?;
     if cfg.lr_decay {
         return Err("the reference trains without --lr-decay".into());
     }
     let mut model = reference::Rnnlm::<f32>::from_weights(&cfg.initial_weights(), cfg.dropout, cfg.seed)?;
     println!(
         "training the manual-backward reference of {} ({}): corpus {} tokens, vocabulary {}, {} epochs",
-        cfg.model.book_name(), cfg.model, corpus.len(), cfg.vocab_size, cfg.epochs
+        cfg.model.book_name(),
+        cfg.model,
+        corpus.len(),
+        cfg.vocab_size,
+        cfg.epochs
     );
     let mut optimizer: Box<dyn reference::Optimizer<f32>> = match cfg.optimizer {
         OptimizerKind::Adam => Box::new(reference::Adam::new(cfg.lr as f32)),
@@ -425,10 +434,14 @@ fn run_eval(args: EvalArgs) -> Result<u8, String> {
     if data.vocab.len() != vocab_size {
         return Err(format!("the model has V={vocab_size}, the data {}", data.vocab.len()));
     }
-    let batches = StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(|e| e.to_string())?;
+    let batches =
+        StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(|e| e.to_string())?;
     println!(
         "evaluating {what} on {} ({} batches of {} x {}, backend {backend})",
-        args.split, batches.iters(), args.batch_size, args.time_size
+        args.split,
+        batches.iters(),
+        args.batch_size,
+        args.time_size
     );
     let loss = infer::eval_loss(&model, &batches, &device);
     println!("{} loss: {loss:.6}", args.split);
@@ -439,7 +452,9 @@ fn run_eval(args: EvalArgs) -> Result<u8, String> {
 fn run_generate(args: GenerateArgs) -> Result<u8, String> {
     let (backend, _) = backend::choose(args.backend);
     let vocab = args.source.vocab(&args.data)?;
-    let start = vocab.id(&args.start).ok_or_else(|| format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))?;
+    let start = vocab
+        .id(&args.start)
+        .ok_or_else(|| format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))?;
     let device = backend.device()?;
     let (model, _) = args.source.load(args.checkpoint, &device)?;
     let skip = if args.no_skip { Vec::new() } else { ["<unk>", "N"].iter().filter_map(|w| vocab.id(w)).collect() };
@@ -477,13 +492,20 @@ fn run_bench(args: BenchArgs) -> Result<u8, String> {
     let result = bench::run(&device, args.model, args.preset, args.gradients, 5, args.iters);
     let mut sorted = result.iteration_ms.clone();
     sorted.sort_by(f64::total_cmp);
-    println!("ms per iteration: median {:.2}, min {:.2}, max {:.2}", result.median_ms(), sorted[0], sorted[sorted.len() - 1]);
+    println!(
+        "ms per iteration: median {:.2}, min {:.2}, max {:.2}",
+        result.median_ms(),
+        sorted[0],
+        sorted[sorted.len() - 1]
+    );
     let [grads, clip, adam] = result.phase_ms;
     println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, adam {adam:.2}");
     if args.learner {
         let data = args.data.load()?;
         let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
-        let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?.iters();
+        let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size)
+            .map_err(|e| e.to_string())?
+            .iters();
         // A throw-away run folder, removed whether the epoch succeeds or not.
         let dir = std::env::temp_dir().join(format!("rnnlm-bench-{}", std::process::id()));
         let rows = train::train(&cfg, backend, &data, &dir, false, Display::EpochLines);

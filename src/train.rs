@@ -17,11 +17,15 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
-use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy};
+use burn::train::checkpoint::{
+    Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
+};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::store::EventStoreClient;
 use burn::train::metric::{LossMetric, MetricDefinition};
-use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining};
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining,
+};
 use burn::train::{InferenceStep, Interrupter, Learner, SupervisedTraining, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
 
@@ -469,10 +473,17 @@ fn load_state(path: &Path, cfg: &TrainConfig, device: &Device) -> Result<Recurre
     let arch = cfg.model().architecture();
     let shape = [cfg.batch_size, cfg.hidden_size];
     let count = arch.layers * if arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 };
-    if saved.shape != shape || saved.tensors.len() != count || saved.tensors.iter().any(|t| t.len() != shape[0] * shape[1]) {
+    if saved.shape != shape
+        || saved.tensors.len() != count
+        || saved.tensors.iter().any(|t| t.len() != shape[0] * shape[1])
+    {
         return Err(unreadable(
             path,
-            format!("it holds {} state tensors of shape {:?}, this run needs {count} of {shape:?}", saved.tensors.len(), saved.shape),
+            format!(
+                "it holds {} state tensors of shape {:?}, this run needs {count} of {shape:?}",
+                saved.tensors.len(),
+                saved.shape
+            ),
         ));
     }
     let tensors = saved.tensors.into_iter().map(|v| Tensor::from_data(TensorData::new(v, shape), device)).collect();
@@ -588,15 +599,22 @@ pub enum Display {
 }
 
 /// Trains (or resumes) a run in `dir` and returns every epoch's metrics.
-pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume: bool, display: Display) -> Result<Vec<EpochMetrics>, String> {
+pub fn train(
+    cfg: &TrainConfig,
+    backend: Backend,
+    data: &Ptb,
+    dir: &Path,
+    resume: bool,
+    display: Display,
+) -> Result<Vec<EpochMetrics>, String> {
     cfg.validate()?;
     if cfg.vocab_size != data.vocab.len() {
         return Err(format!("the configuration has V={}, the data {}", cfg.vocab_size, data.vocab.len()));
     }
     let corpus = data.training_corpus(cfg.corpus_size)?;
     let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
-    let valid_batches =
-        StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).map_err(|e| format!("validation: {e}"))?;
+    let valid_batches = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size)
+        .map_err(|e| format!("validation: {e}"))?;
     let run_dir = RunDir::new(dir);
     // Before anything is written: a missing GPU must not leave a half-made run folder.
     let device = backend.device()?;
@@ -606,12 +624,10 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
         (Some(path), false) => Some(read_init(Path::new(path), cfg, data)?),
         _ => None,
     };
-    let (start_epoch, rows) = if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
+    let (start_epoch, rows) =
+        if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if start_epoch >= cfg.epochs {
-        return Err(format!(
-            "{} already holds {start_epoch} epochs; ask for more with --epochs",
-            dir.display()
-        ));
+        return Err(format!("{} already holds {start_epoch} epochs; ask for more with --epochs", dir.display()));
     }
 
     if backend.is_cpu() {
@@ -661,8 +677,10 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
 
     // One batch per item, in order, on the main thread: the carried state
     // needs the notebook's order (worker threads would deliver out of order).
-    let loader_train = DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(ad_device.clone()).build(train_batches);
-    let loader_valid = DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(device.clone()).build(valid_batches);
+    let loader_train =
+        DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(ad_device.clone()).build(train_batches);
+    let loader_valid =
+        DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(device.clone()).build(valid_batches);
 
     let checkpoints = run_dir.checkpoints();
     let ckpt = |name| AtomicCheckpointer { dir: checkpoints.clone(), name };
@@ -702,8 +720,9 @@ pub fn train(cfg: &TrainConfig, backend: Backend, data: &Ptb, dir: &Path, resume
 /// model, and its vocabulary (a `vocab.json` beside it, as `export` writes)
 /// against the data's, since the ids must mean the same words.
 fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights, String> {
-    let w = files::read_weights(path, cfg.model().architecture())
-        .map_err(|e| format!("--init: {e} (give the sizes it was trained with: --model, --wordvec-size, --hidden-size)"))?;
+    let w = files::read_weights(path, cfg.model().architecture()).map_err(|e| {
+        format!("--init: {e} (give the sizes it was trained with: --model, --wordvec-size, --hidden-size)")
+    })?;
     if let Some(words) = crate::export::vocab_beside(path)?
         && let Some(i) = (0..words.len().max(data.vocab.len())).find(|&i| words.get(i) != data.vocab.id_to_word.get(i))
     {
@@ -718,7 +737,12 @@ fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights,
     Ok(w)
 }
 
-fn prepare_new(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb, init: Option<&RnnlmWeights>) -> Result<(usize, Vec<EpochMetrics>), String> {
+fn prepare_new(
+    cfg: &TrainConfig,
+    run_dir: &RunDir,
+    data: &Ptb,
+    init: Option<&RnnlmWeights>,
+) -> Result<(usize, Vec<EpochMetrics>), String> {
     if run_dir.config().exists() || run_dir.checkpoints().exists() {
         return Err(format!(
             "{} already holds a run; continue it with --resume, or choose another --artifacts folder",
@@ -775,16 +799,18 @@ fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &Rnnlm) -> Result<Rnnl
     use burn::store::ModuleRecord;
     let path = run_dir.model_checkpoint(epoch);
     let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| unreadable(&path, e))?;
-    let wrapper = TrainingModel { model: model.clone(), run: SharedRun(Arc::new(Mutex::new(RunState::new(run_dir.clone())))), clip: None };
+    let wrapper = TrainingModel {
+        model: model.clone(),
+        run: SharedRun(Arc::new(Mutex::new(RunState::new(run_dir.clone())))),
+        clip: None,
+    };
     Ok(wrapper.try_load_record(record).map_err(|e| unreadable(&path, e))?.model)
 }
 
 fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String> {
     use burn::optim::OptimizerRecord;
     let path = run_dir.optim_checkpoint(epoch);
-    OptimizerRecord::checkpoint_from_bytes(read_bytes(&path)?)
-        .map(|_| ())
-        .map_err(|e| unreadable(&path, e))
+    OptimizerRecord::checkpoint_from_bytes(read_bytes(&path)?).map(|_| ()).map_err(|e| unreadable(&path, e))
 }
 
 /// The complete epoch with the lowest validation perplexity (the model the
@@ -792,7 +818,8 @@ fn check_optimizer_readable(run_dir: &RunDir, epoch: usize) -> Result<(), String
 /// were written.
 pub fn best_epoch(run_dir: &RunDir) -> Result<usize, String> {
     let complete = run_dir.complete_epochs();
-    let last = *complete.last().ok_or_else(|| format!("{} has no complete checkpoint", run_dir.checkpoints().display()))?;
+    let last =
+        *complete.last().ok_or_else(|| format!("{} has no complete checkpoint", run_dir.checkpoints().display()))?;
     if !run_dir.metrics().exists() {
         return Ok(last);
     }
@@ -816,7 +843,11 @@ pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result
             let kept: Vec<String> = run_dir.complete_epochs().iter().map(|e| e.to_string()).collect();
             return Err(match kept.len() {
                 0 => format!("{} has no checkpoint of epoch {e}, nor of any other", run_dir.checkpoints().display()),
-                _ => format!("{} has no checkpoint of epoch {e}; it keeps epochs {}", run_dir.checkpoints().display(), kept.join(", ")),
+                _ => format!(
+                    "{} has no checkpoint of epoch {e}; it keeps epochs {}",
+                    run_dir.checkpoints().display(),
+                    kept.join(", ")
+                ),
             });
         }
         None => best_epoch(&run_dir)?,

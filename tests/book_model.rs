@@ -80,7 +80,11 @@ fn the_book_model_is_downloaded_once_checked_and_evaluated() {
     assert_eq!(files_in(kept.parent().unwrap()), ["Rnnlm.pkl"], "no temporary file left");
 
     // The second use reads the kept file: nothing is downloaded again.
-    let out = rnnlm_in(work.path(), &base, &["generate", "--backend", "flex", "--start", "you", "--words", "5", "--book-model"]);
+    let out = rnnlm_in(
+        work.path(),
+        &base,
+        &["generate", "--backend", "flex", "--start", "you", "--words", "5", "--book-model"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("you "));
     assert_eq!(*requests.lock().unwrap(), ["/ch06/Rnnlm.pkl"], "downloaded once");
@@ -121,7 +125,10 @@ fn without_network_the_error_says_which_file_to_put_where() {
     let msg = one_line_error(&out);
     let want: PathBuf = std::path::absolute(work.path().join(book::DEFAULT_MODEL_PATH)).unwrap();
     assert!(msg.contains("could not download http://127.0.0.1:"), "{msg}");
-    assert!(msg.contains(&format!("copy the book's ch06/Rnnlm.pkl to {}", want.display())) && msg.contains("BOOK_DIR"), "{msg}");
+    assert!(
+        msg.contains(&format!("copy the book's ch06/Rnnlm.pkl to {}", want.display())) && msg.contains("BOOK_DIR"),
+        "{msg}"
+    );
     assert!(files_in(&work.path().join("data/book")).is_empty());
 }
 

@@ -52,11 +52,28 @@ fn lstm_and_gru_train_as_the_reference_does() {
         let valid_b = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).unwrap();
         let mut reference = reference::Rnnlm::<f32>::from_weights(&cfg.initial_weights(), 0.0, 0).unwrap();
         let mut adam = reference::Adam::new(cfg.lr as f32);
-        let ref_rows = reference::train::train(&mut reference, &train_b, &valid_b, &mut adam, cfg.max_grad as f32, 2, |_| {}).unwrap();
+        let ref_rows =
+            reference::train::train(&mut reference, &train_b, &valid_b, &mut adam, cfg.max_grad as f32, 2, |_| {})
+                .unwrap();
         for (b, r) in rows.iter().zip(&ref_rows) {
-            println!("{model} epoch {}: burn {:.3}/{:.3}, reference {:.3}/{:.3}", b.epoch, b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity);
-            assert!(rel(b.train_perplexity, r.train_perplexity) < 0.005, "{model} epoch {}: burn {} vs reference {}", b.epoch, b.train_perplexity, r.train_perplexity);
-            assert!(rel(b.valid_perplexity, r.valid_perplexity) < 0.005, "{model} epoch {}: burn {} vs reference {}", b.epoch, b.valid_perplexity, r.valid_perplexity);
+            println!(
+                "{model} epoch {}: burn {:.3}/{:.3}, reference {:.3}/{:.3}",
+                b.epoch, b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity
+            );
+            assert!(
+                rel(b.train_perplexity, r.train_perplexity) < 0.005,
+                "{model} epoch {}: burn {} vs reference {}",
+                b.epoch,
+                b.train_perplexity,
+                r.train_perplexity
+            );
+            assert!(
+                rel(b.valid_perplexity, r.valid_perplexity) < 0.005,
+                "{model} epoch {}: burn {} vs reference {}",
+                b.epoch,
+                b.valid_perplexity,
+                r.valid_perplexity
+            );
         }
         // It learns: training perplexity falls, validation is far below the
         // 10,000 of a uniform guess (on 10,000 words it soon memorises, so
@@ -80,10 +97,16 @@ fn resuming_a_run_of_another_model_is_refused() {
 fn presets_are_the_books_scripts() {
     let rnnlm = TrainPreset::Ch6Rnnlm.config(10_000);
     assert_eq!((rnnlm.model, rnnlm.wordvec_size, rnnlm.hidden_size), (ModelKind::Lstm, 100, 100));
-    assert_eq!((rnnlm.optimizer, rnnlm.lr, rnnlm.max_grad, rnnlm.batch_size, rnnlm.time_size), (OptimizerKind::Sgd, 20.0, 0.25, 20, 35));
+    assert_eq!(
+        (rnnlm.optimizer, rnnlm.lr, rnnlm.max_grad, rnnlm.batch_size, rnnlm.time_size),
+        (OptimizerKind::Sgd, 20.0, 0.25, 20, 35)
+    );
     assert_eq!((rnnlm.epochs, rnnlm.corpus_size, rnnlm.lr_decay), (4, 0, false));
     let better = TrainPreset::Ch6Better.config(10_000);
-    assert_eq!((better.model, better.wordvec_size, better.hidden_size, better.dropout), (ModelKind::BetterLstm, 650, 650, 0.5));
+    assert_eq!(
+        (better.model, better.wordvec_size, better.hidden_size, better.dropout),
+        (ModelKind::BetterLstm, 650, 650, 0.5)
+    );
     assert_eq!((better.epochs, better.lr_decay, better.lr), (40, true, 20.0));
     assert_eq!(TrainPreset::Ch5.config(10_000), TrainConfig::notebook(10_000));
 }
@@ -94,10 +117,17 @@ fn dropout_belongs_to_better_lstm_and_tying_needs_equal_sizes() {
     let dir = tempfile::tempdir().unwrap();
     for (cfg, msg) in [
         (TrainConfig { dropout: 0.5, ..short_run(ModelKind::Lstm, 1) }, "--dropout is for --model better-lstm"),
-        (TrainConfig { dropout: 1.0, ..short_run(ModelKind::BetterLstm, 1) }, "--dropout must be at least 0 and below 1, not 1"),
-        (TrainConfig { hidden_size: 50, dropout: 0.5, ..short_run(ModelKind::BetterLstm, 1) }, "tied weights need --wordvec-size equal to --hidden-size"),
+        (
+            TrainConfig { dropout: 1.0, ..short_run(ModelKind::BetterLstm, 1) },
+            "--dropout must be at least 0 and below 1, not 1",
+        ),
+        (
+            TrainConfig { hidden_size: 50, dropout: 0.5, ..short_run(ModelKind::BetterLstm, 1) },
+            "tied weights need --wordvec-size equal to --hidden-size",
+        ),
     ] {
-        let err = train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
+        let err =
+            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists());
@@ -121,7 +151,10 @@ fn better_lstm_trains_with_dropout_and_the_books_schedule() {
     let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
     assert_eq!(rows.len(), 3);
     for r in &rows {
-        assert!(r.train_perplexity.is_finite() && r.valid_perplexity.is_finite() && r.valid_perplexity < 10_000.0, "{rows:?}");
+        assert!(
+            r.train_perplexity.is_finite() && r.valid_perplexity.is_finite() && r.valid_perplexity < 10_000.0,
+            "{rows:?}"
+        );
     }
     let best = rows.iter().min_by(|a, b| a.valid_perplexity.total_cmp(&b.valid_perplexity)).unwrap().epoch;
     assert_eq!(train::best_epoch(&RunDir::new(dir.path())).unwrap(), best);
@@ -160,7 +193,11 @@ fn the_books_trained_rnnlm_evaluates_to_the_books_number() {
     let value: f64 = last.strip_prefix("test perplexity: ").unwrap_or_else(|| panic!("{last}")).parse().unwrap();
     assert!(rel(value, BOOK_TEST_PERPLEXITY) < 1e-4, "rnnlm {value} vs the book's eval.py {BOOK_TEST_PERPLEXITY}");
 
-    let out = rnnlm().args(["generate", "--backend", "flex", "--start", "you", "--words", "30", "--book-pkl"]).arg(&pkl).output().unwrap();
+    let out = rnnlm()
+        .args(["generate", "--backend", "flex", "--start", "you", "--words", "30", "--book-pkl"])
+        .arg(&pkl)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.starts_with("you ") && text.split_whitespace().count() >= 25, "{text}");
@@ -189,7 +226,10 @@ fn damaged_book_files_are_one_line_errors() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
-        assert!(stderr.contains("is not a model saved by the book's save_params") && stderr.contains(msg), "{name}: {stderr}");
+        assert!(
+            stderr.contains("is not a model saved by the book's save_params") && stderr.contains(msg),
+            "{name}: {stderr}"
+        );
     }
 }
 
@@ -223,11 +263,25 @@ fn better_lstm_without_dropout_trains_as_the_reference_does() {
     let valid_b = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).unwrap();
     let mut reference = reference::Rnnlm::<f32>::from_weights(&cfg.initial_weights(), 0.0, 0).unwrap();
     let mut sgd = reference::Sgd { lr: cfg.lr as f32 };
-    let ref_rows = reference::train::train(&mut reference, &train_b, &valid_b, &mut sgd, cfg.max_grad as f32, 1, |_| {}).unwrap();
+    let ref_rows =
+        reference::train::train(&mut reference, &train_b, &valid_b, &mut sgd, cfg.max_grad as f32, 1, |_| {}).unwrap();
     let (b, r) = (&rows[0], &ref_rows[0]);
-    println!("better-lstm epoch 1: burn {:.3}/{:.3}, reference {:.3}/{:.3}", b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity);
-    assert!(rel(b.train_perplexity, r.train_perplexity) < 1e-3, "burn {} vs reference {}", b.train_perplexity, r.train_perplexity);
-    assert!(rel(b.valid_perplexity, r.valid_perplexity) < 1e-3, "burn {} vs reference {}", b.valid_perplexity, r.valid_perplexity);
+    println!(
+        "better-lstm epoch 1: burn {:.3}/{:.3}, reference {:.3}/{:.3}",
+        b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity
+    );
+    assert!(
+        rel(b.train_perplexity, r.train_perplexity) < 1e-3,
+        "burn {} vs reference {}",
+        b.train_perplexity,
+        r.train_perplexity
+    );
+    assert!(
+        rel(b.valid_perplexity, r.valid_perplexity) < 1e-3,
+        "burn {} vs reference {}",
+        b.valid_perplexity,
+        r.valid_perplexity
+    );
     assert!(b.valid_perplexity < 2_000.0, "{rows:?}");
 }
 

@@ -97,13 +97,16 @@ fn generate_is_reproducible_skips_unk_and_refuses_unknown_words() {
 fn sampling_respects_temperature_and_skips() {
     let device = common::ndarray();
     let w = rnnlm::weights::RnnlmWeights::simple(50, 8, 7, 1);
-    let model = rnnlm::model::RnnlmConfig::new(50).with_wordvec_size(8).with_hidden_size(7).init_with(&w, &device).unwrap();
+    let model =
+        rnnlm::model::RnnlmConfig::new(50).with_wordvec_size(8).with_hidden_size(7).init_with(&w, &device).unwrap();
     let opts = infer::SampleOptions { words: 200, temperature: 1.0, seed: 1, skip: (0..40).collect() };
     let ids = infer::generate(&model, 3, &opts, &device).unwrap();
     assert_eq!(ids.len(), 200);
     assert!(ids.iter().all(|&i| i >= 40), "skipped ids never appear");
-    let err = infer::generate(&model, 3, &infer::SampleOptions { temperature: 0.0, ..opts.clone() }, &device).unwrap_err();
+    let err =
+        infer::generate(&model, 3, &infer::SampleOptions { temperature: 0.0, ..opts.clone() }, &device).unwrap_err();
     assert_eq!(err, "--temperature must be a positive number, not 0");
-    let err = infer::generate(&model, 3, &infer::SampleOptions { skip: (0..50).collect(), ..opts }, &device).unwrap_err();
+    let err =
+        infer::generate(&model, 3, &infer::SampleOptions { skip: (0..50).collect(), ..opts }, &device).unwrap_err();
     assert_eq!(err, "every word the model can produce is skipped");
 }

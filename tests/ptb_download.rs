@@ -13,7 +13,8 @@ use rnnlm::data::fetch::{FetchError, sha256_hex};
 use rnnlm::data::ptb::{self, DataError, Split};
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -113,7 +114,12 @@ fn the_tests_fill_an_empty_data_folder_once_and_read_it() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(files_in(&work.path().join(ptb::DEFAULT_DIR)), ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]);
     let mut served = requests.lock().unwrap().clone();

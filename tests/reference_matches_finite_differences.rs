@@ -19,7 +19,8 @@ fn every_reference_layer_matches_finite_differences() {
 fn every_reference_model_matches_finite_differences() {
     // SimpleRnnlm, Rnnlm (LSTM and GRU) and BetterRnnlm (two LSTMs, dropout
     // with fixed masks, tied weights): every parameter's gradient.
-    for (model, params) in [(ModelKind::Rnn, 6), (ModelKind::Lstm, 6), (ModelKind::Gru, 6), (ModelKind::BetterLstm, 8)] {
+    for (model, params) in [(ModelKind::Rnn, 6), (ModelKind::Lstm, 6), (ModelKind::Gru, 6), (ModelKind::BetterLstm, 8)]
+    {
         let report = check::reference_model_vs_finite_differences(model, 0);
         print!("{}", check::format_report(&report));
         assert_eq!(report.rows.len(), params);

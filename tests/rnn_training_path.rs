@@ -23,7 +23,12 @@ fn host(t: Tensor<2>) -> Vec<f64> {
 
 fn stacked_tied_rnn_matches_autodiff(device: &Device, tolerance: f64) {
     let (n, t, v, d) = (3, 4, 50, 8);
-    let config = RnnlmConfig::new(v).with_cell(CellKind::Rnn).with_wordvec_size(d).with_hidden_size(d).with_layers(2).with_tied(true);
+    let config = RnnlmConfig::new(v)
+        .with_cell(CellKind::Rnn)
+        .with_wordvec_size(d)
+        .with_hidden_size(d)
+        .with_layers(2)
+        .with_tied(true);
     let weights = RnnlmWeights::book_init(config.architecture(), 21);
     let device = device.clone().autodiff();
     let model = config.init_with(&weights, &device).expect("weights match config");
@@ -36,14 +41,18 @@ fn stacked_tied_rnn_matches_autodiff(device: &Device, tolerance: f64) {
         let (auto_loss, auto_state) = model.forward(xs, ts, state.take());
         let auto_grads = GradientsParams::from_grads(auto_loss.backward(), &model);
         let auto_loss = f64::from(auto_loss.into_scalar::<f32>());
-        assert!(((loss - auto_loss) / auto_loss).abs() <= tolerance, "batch {batch}: loss {loss} vs autodiff {auto_loss}");
+        assert!(
+            ((loss - auto_loss) / auto_loss).abs() <= tolerance,
+            "batch {batch}: loss {loss} vs autodiff {auto_loss}"
+        );
         let names = weights.arch.params();
         let params = model.params();
         assert_eq!(names.len(), params.len());
         for ((name, _), p) in names.iter().zip(&params) {
             let g = p.grad_in(&grads).unwrap_or_else(|| panic!("batch {batch}: no gradient of {name}"));
             let a = p.grad_in(&auto_grads).expect("autodiff's gradient");
-            let (g, a): (Vec<f64>, Vec<f64>) = (g.iter().map(|&x| f64::from(x)).collect(), a.iter().map(|&x| f64::from(x)).collect());
+            let (g, a): (Vec<f64>, Vec<f64>) =
+                (g.iter().map(|&x| f64::from(x)).collect(), a.iter().map(|&x| f64::from(x)).collect());
             let err = rel_err(&g, &a);
             println!("batch {batch} grad {name}: {err:e}");
             assert!(err <= tolerance, "batch {batch}: grad {name} relative error {err:e} > {tolerance:e}");

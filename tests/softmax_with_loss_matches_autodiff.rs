@@ -4,8 +4,8 @@
 mod common;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use rnnlm::model::{cross_entropy_autodiff, softmax_with_loss};
 

@@ -44,7 +44,12 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     // epoch 1, 6% after.
     let notebook = [(1506.539646, 0.30), (392.480824, 0.06), (263.249077, 0.06)];
     for (row, (expected, band)) in rows.iter().zip(notebook) {
-        assert!(rel(row.train_perplexity, expected) < band, "epoch {}: {} vs the notebook's {expected}", row.epoch, row.train_perplexity);
+        assert!(
+            rel(row.train_perplexity, expected) < band,
+            "epoch {}: {} vs the notebook's {expected}",
+            row.epoch,
+            row.train_perplexity
+        );
         assert!(row.valid_perplexity.is_finite() && row.valid_perplexity > 1.0);
     }
 
@@ -57,8 +62,20 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     let mut adam = reference::Adam::new(0.001);
     let ref_rows = reference::train::train(&mut model, &train_b, &valid_b, &mut adam, 5.0, 3, |_| {}).unwrap();
     for (b, r) in rows.iter().zip(&ref_rows) {
-        assert!(rel(b.train_perplexity, r.train_perplexity) < 0.005, "epoch {}: burn {} vs reference {}", b.epoch, b.train_perplexity, r.train_perplexity);
-        assert!(rel(b.valid_perplexity, r.valid_perplexity) < 0.005, "epoch {}: burn {} vs reference {}", b.epoch, b.valid_perplexity, r.valid_perplexity);
+        assert!(
+            rel(b.train_perplexity, r.train_perplexity) < 0.005,
+            "epoch {}: burn {} vs reference {}",
+            b.epoch,
+            b.train_perplexity,
+            r.train_perplexity
+        );
+        assert!(
+            rel(b.valid_perplexity, r.valid_perplexity) < 0.005,
+            "epoch {}: burn {} vs reference {}",
+            b.epoch,
+            b.valid_perplexity,
+            r.valid_perplexity
+        );
     }
 
     // Artifacts
@@ -74,9 +91,17 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     // Burn's own perplexity metric, as its dashboard shows it, is the same
     // number: exp of the mean loss over the epoch.
     let burn_train = burn_logged_perplexity(&run.join("train/epoch-3/Perplexity.log"));
-    assert!(rel(burn_train, rows[2].train_perplexity) < 1e-6, "Burn's metric {burn_train} vs ours {}", rows[2].train_perplexity);
+    assert!(
+        rel(burn_train, rows[2].train_perplexity) < 1e-6,
+        "Burn's metric {burn_train} vs ours {}",
+        rows[2].train_perplexity
+    );
     let burn_valid = burn_logged_perplexity(&run.join("valid/epoch-3/Perplexity.log"));
-    assert!(rel(burn_valid, rows[2].valid_perplexity) < 1e-6, "Burn's metric {burn_valid} vs ours {}", rows[2].valid_perplexity);
+    assert!(
+        rel(burn_valid, rows[2].valid_perplexity) < 1e-6,
+        "Burn's metric {burn_valid} vs ours {}",
+        rows[2].valid_perplexity
+    );
 }
 
 /// The epoch value of Burn's perplexity metric, as its file logger records
@@ -93,7 +118,9 @@ fn burn_logged_perplexity(path: &Path) -> f64 {
 fn two_epochs_then_resume_equals_four_straight() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    let straight = train::train(&notebook_config(4), Backend::Flex, &data, &dir.path().join("a"), false, Display::EpochLines).unwrap();
+    let straight =
+        train::train(&notebook_config(4), Backend::Flex, &data, &dir.path().join("a"), false, Display::EpochLines)
+            .unwrap();
     let b = dir.path().join("b");
     let first = train::train(&notebook_config(2), Backend::Flex, &data, &b, false, Display::EpochLines).unwrap();
     assert_eq!(first.len(), 2);
@@ -102,8 +129,20 @@ fn two_epochs_then_resume_equals_four_straight() {
     for epoch in [2, 3] {
         let (s, r) = (&straight[epoch], &resumed[epoch]);
         assert_eq!(s.epoch, r.epoch);
-        assert!(rel(r.train_perplexity, s.train_perplexity) < 1e-6, "epoch {}: {} vs {}", s.epoch, r.train_perplexity, s.train_perplexity);
-        assert!(rel(r.valid_perplexity, s.valid_perplexity) < 1e-6, "epoch {}: {} vs {}", s.epoch, r.valid_perplexity, s.valid_perplexity);
+        assert!(
+            rel(r.train_perplexity, s.train_perplexity) < 1e-6,
+            "epoch {}: {} vs {}",
+            s.epoch,
+            r.train_perplexity,
+            s.train_perplexity
+        );
+        assert!(
+            rel(r.valid_perplexity, s.valid_perplexity) < 1e-6,
+            "epoch {}: {} vs {}",
+            s.epoch,
+            r.valid_perplexity,
+            s.valid_perplexity
+        );
     }
     assert_eq!(artifacts::read_metrics(&RunDir::new(&b).metrics()).unwrap().len(), 4);
 }
@@ -144,7 +183,11 @@ fn a_diverging_loss_stops_training_with_the_iteration() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig { lr: 1e37, ..small_config(2) };
     let err = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap_err();
-    assert!(err.starts_with("the loss became NaN at epoch 1, iteration ") || err.starts_with("the loss became inf at epoch 1, iteration "), "{err}");
+    assert!(
+        err.starts_with("the loss became NaN at epoch 1, iteration ")
+            || err.starts_with("the loss became inf at epoch 1, iteration "),
+        "{err}"
+    );
     assert!(RunDir::new(dir.path()).complete_epochs().is_empty(), "no checkpoint of a diverged epoch");
 }
 
@@ -157,9 +200,13 @@ fn impossible_hyperparameters_are_refused() {
         (TrainConfig { time_size: 0, ..small_config(1) }, "--time-size must be at least 1"),
         (TrainConfig { lr: -1.0, ..small_config(1) }, "--lr must be a positive number, not -1"),
         (TrainConfig { max_grad: f64::NAN, ..small_config(1) }, "--max-grad must be a positive number, not NaN"),
-        (TrainConfig { corpus_size: 30, ..small_config(1) }, "a corpus of 30 tokens is too short for one batch of 10 x 5"),
+        (
+            TrainConfig { corpus_size: 30, ..small_config(1) },
+            "a corpus of 30 tokens is too short for one batch of 10 x 5",
+        ),
     ] {
-        let err = train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
+        let err =
+            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists(), "nothing written for a refused run");
@@ -174,8 +221,20 @@ fn rnnlm() -> Command {
 fn assert_same_epochs(a: &[artifacts::EpochMetrics], b: &[artifacts::EpochMetrics], what: &str) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
-        assert!(rel(x.train_perplexity, y.train_perplexity) < 1e-4, "{what}, epoch {}: {} vs {}", x.epoch, x.train_perplexity, y.train_perplexity);
-        assert!(rel(x.valid_perplexity, y.valid_perplexity) < 1e-4, "{what}, epoch {}: {} vs {}", x.epoch, x.valid_perplexity, y.valid_perplexity);
+        assert!(
+            rel(x.train_perplexity, y.train_perplexity) < 1e-4,
+            "{what}, epoch {}: {} vs {}",
+            x.epoch,
+            x.train_perplexity,
+            y.train_perplexity
+        );
+        assert!(
+            rel(x.valid_perplexity, y.valid_perplexity) < 1e-4,
+            "{what}, epoch {}: {} vs {}",
+            x.epoch,
+            x.valid_perplexity,
+            y.valid_perplexity
+        );
     }
 }
 
@@ -239,7 +298,13 @@ fn kill_9_during_training_then_resume_works() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let args = ["train", "--backend", "flex", "--corpus-size", "2000"];
-    let mut child = rnnlm().args(args).args(["--epochs", "50", "--artifacts"]).arg(&run).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = rnnlm()
+        .args(args)
+        .args(["--epochs", "50", "--artifacts"])
+        .arg(&run)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let rd = RunDir::new(&run);
     let start = std::time::Instant::now();
     while rd.complete_epochs().len() < 2 {
@@ -250,7 +315,12 @@ fn kill_9_during_training_then_resume_works() {
     child.wait().unwrap();
     let done = rd.complete_epochs();
     let last = *done.last().unwrap();
-    let out = rnnlm().args(args).args(["--epochs", &(last + 1).to_string(), "--resume", "--artifacts"]).arg(&run).output().unwrap();
+    let out = rnnlm()
+        .args(args)
+        .args(["--epochs", &(last + 1).to_string(), "--resume", "--artifacts"])
+        .arg(&run)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rows = artifacts::read_metrics(&rd.metrics()).unwrap();
     assert_eq!(rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), (1..=last + 1).collect::<Vec<_>>());
@@ -266,8 +336,14 @@ fn bad_command_line_input_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     for (args, msg) in [
         (vec!["train", "--backend", "ndarray", "--batch-size", "0"], "error: --batch-size must be at least 1"),
-        (vec!["train", "--backend", "ndarray", "--corpus-size", "99999999"], "error: --corpus-size 99999999 is larger than ptb.train.txt"),
-        (vec!["eval", "--backend", "ndarray", "--artifacts", "/nonexistent/run"], "error: cannot read /nonexistent/run/config.json"),
+        (
+            vec!["train", "--backend", "ndarray", "--corpus-size", "99999999"],
+            "error: --corpus-size 99999999 is larger than ptb.train.txt",
+        ),
+        (
+            vec!["eval", "--backend", "ndarray", "--artifacts", "/nonexistent/run"],
+            "error: cannot read /nonexistent/run/config.json",
+        ),
     ] {
         let out = rnnlm().args(&args).current_dir(dir.path()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -111,9 +111,13 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
     let dir = tempfile::tempdir().unwrap();
     let all = dir.path().join("all");
     let one = dir.path().join("one");
-    stdout(&rnnlm(&[&["train", "--epochs", "3", "--keep-checkpoints", "all", "--artifacts", s(&all)][..], &SMALL].concat()));
+    stdout(&rnnlm(
+        &[&["train", "--epochs", "3", "--keep-checkpoints", "all", "--artifacts", s(&all)][..], &SMALL].concat(),
+    ));
     assert_eq!(RunDir::new(&all).complete_epochs(), [1, 2, 3]);
-    stdout(&rnnlm(&[&["train", "--epochs", "3", "--keep-checkpoints", "1", "--artifacts", s(&one)][..], &SMALL].concat()));
+    stdout(&rnnlm(
+        &[&["train", "--epochs", "3", "--keep-checkpoints", "1", "--artifacts", s(&one)][..], &SMALL].concat(),
+    ));
     let best = train::best_epoch(&RunDir::new(&one)).unwrap();
     let mut expected = vec![best, 3];
     expected.dedup();
@@ -126,9 +130,15 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
     std::fs::copy(rd.state(3), rd.state(stray)).unwrap();
     assert!(rd.checkpoint_epochs().contains(&stray) && !rd.complete_epochs().contains(&stray));
     // Resuming from the one kept epoch gives what the unpruned run gives.
-    stdout(&rnnlm(&[&["train", "--epochs", "4", "--keep-checkpoints", "1", "--resume", "--artifacts", s(&one)][..], &SMALL].concat()));
+    stdout(&rnnlm(
+        &[&["train", "--epochs", "4", "--keep-checkpoints", "1", "--resume", "--artifacts", s(&one)][..], &SMALL]
+            .concat(),
+    ));
     assert_eq!(rd.checkpoint_epochs(), rd.complete_epochs(), "the stray files are gone");
-    stdout(&rnnlm(&[&["train", "--epochs", "4", "--keep-checkpoints", "all", "--resume", "--artifacts", s(&all)][..], &SMALL].concat()));
+    stdout(&rnnlm(
+        &[&["train", "--epochs", "4", "--keep-checkpoints", "all", "--resume", "--artifacts", s(&all)][..], &SMALL]
+            .concat(),
+    ));
     let a = artifacts::read_metrics(&RunDir::new(&all).metrics()).unwrap();
     let b = artifacts::read_metrics(&RunDir::new(&one).metrics()).unwrap();
     assert_eq!(a.len(), 4);
@@ -141,7 +151,8 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
     let list = kept.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
     let err = error(&rnnlm(&["eval", "--backend", "flex", "--checkpoint", &pruned, "--artifacts", s(&one)]));
     assert!(err.ends_with(&format!("has no checkpoint of epoch {pruned}; it keeps epochs {list}")), "{err}");
-    let err = error(&rnnlm(&["export", "--artifacts", s(&one), "--epoch", &pruned, "--out", s(&dir.path().join("x/m.npz"))]));
+    let err =
+        error(&rnnlm(&["export", "--artifacts", s(&one), "--epoch", &pruned, "--out", s(&dir.path().join("x/m.npz"))]));
     assert!(err.contains(&format!("has no checkpoint of epoch {pruned}; it keeps epochs")), "{err}");
     assert!(!dir.path().join("x").exists(), "nothing written");
 }
@@ -159,7 +170,9 @@ fn train_init_from_an_export_continues_with_the_same_loss() {
     // is validated at the exported weights, so it scores what the old run
     // scored at that epoch.
     let b = dir.path().join("b");
-    let line = last_line(&rnnlm(&[&["train", "--epochs", "1", "--lr", "1e-12", "--init", s(&npz), "--artifacts", s(&b)][..], &SMALL].concat()));
+    let line = last_line(&rnnlm(
+        &[&["train", "--epochs", "1", "--lr", "1e-12", "--init", s(&npz), "--artifacts", s(&b)][..], &SMALL].concat(),
+    ));
     let new = artifacts::read_metrics(&RunDir::new(&b).metrics()).unwrap();
     let old = rows[best - 1].valid_perplexity;
     assert!(((new[0].valid_perplexity - old) / old).abs() < 1e-5, "{line}: {} vs {old}", new[0].valid_perplexity);
@@ -178,7 +191,9 @@ fn bad_init_files_are_one_line_errors_and_nothing_is_written() {
     stdout(&rnnlm(&["export", "--artifacts", s(run), "--out", s(&good)]));
     let target = dir.path().join("never");
     let init = |file: &Path, extra: &[&str]| {
-        error(&rnnlm(&[&["train", "--epochs", "1", "--init", s(file), "--artifacts", s(&target)][..], extra, &SMALL].concat()))
+        error(&rnnlm(
+            &[&["train", "--epochs", "1", "--init", s(file), "--artifacts", s(&target)][..], extra, &SMALL].concat(),
+        ))
     };
 
     let err = init(&good, &["--hidden-size", "50"]);
@@ -209,7 +224,8 @@ fn bad_init_files_are_one_line_errors_and_nothing_is_written() {
     assert!(err.contains("has dtype '<f8'; rnnlm reads float32"), "{err}");
 
     // A vocabulary beside the file that is not the data's.
-    let mut words: Vec<String> = serde_json::from_slice(&std::fs::read(dir.path().join("good/vocab.json")).unwrap()).unwrap();
+    let mut words: Vec<String> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("good/vocab.json")).unwrap()).unwrap();
     words.swap(5, 6);
     std::fs::write(dir.path().join("good/vocab.json"), serde_json::to_vec(&words).unwrap()).unwrap();
     let err = init(&good, &[]);
@@ -230,7 +246,13 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
     assert!(err.contains("must end in .safetensors or .npz"), "{err}");
     let err = error(&rnnlm(&["export", "--artifacts", s(run), "--out", s(&run.join("m.npz"))]));
     assert!(err.contains("is a run folder"), "{err}");
-    let err = error(&rnnlm(&["export", "--artifacts", s(&dir.path().join("nothing")), "--out", s(&dir.path().join("m.npz"))]));
+    let err = error(&rnnlm(&[
+        "export",
+        "--artifacts",
+        s(&dir.path().join("nothing")),
+        "--out",
+        s(&dir.path().join("m.npz")),
+    ]));
     assert!(err.contains("cannot read"), "{err}");
     std::fs::write(dir.path().join("config.json"), "{\"mine\": 1}").unwrap();
     let err = error(&rnnlm(&["export", "--artifacts", s(run), "--out", s(&dir.path().join("m.npz"))]));

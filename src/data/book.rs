@@ -12,8 +12,7 @@ use super::fetch::{self, FetchError};
 pub const COMMIT: &str = "842ae31c2bb070f5116275606ed90396626a2c17";
 
 /// The repository's files at [`COMMIT`]; the file's path in it is appended.
-pub const DEFAULT_BASE_URL: &str =
-    "https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch-2/842ae31c2bb070f5116275606ed90396626a2c17";
+pub const DEFAULT_BASE_URL: &str = "https://raw.githubusercontent.com/oreilly-japan/deep-learning-from-scratch-2/842ae31c2bb070f5116275606ed90396626a2c17";
 
 /// The model's path in the book's repository (and under `BOOK_DIR`).
 pub const MODEL_IN_REPO: &str = "ch06/Rnnlm.pkl";

@@ -126,10 +126,8 @@ fn lock_dir(dir: &Path) -> Result<fs::File, FetchError> {
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(120)))
-        .build()
-        .into();
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(120))).build().into();
     let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     response

@@ -77,11 +77,9 @@ impl fmt::Display for DataError {
             DataError::Fetch(e) => e.fmt(f),
             DataError::Io { path, reason } => write!(f, "cannot use {}: {reason}", path.display()),
             DataError::Empty { path } => write!(f, "{} holds no words", path.display()),
-            DataError::UnknownWord { path, line, word } => write!(
-                f,
-                "{} line {line}: the word {word:?} is not in the train vocabulary",
-                path.display()
-            ),
+            DataError::UnknownWord { path, line, word } => {
+                write!(f, "{} line {line}: the word {word:?} is not in the train vocabulary", path.display())
+            }
         }
     }
 }
@@ -238,7 +236,12 @@ impl Ptb {
                 })
                 .collect()
         };
-        Ok(Ptb { train: ids(train, Split::Train)?, valid: ids(valid, Split::Valid)?, test: ids(test, Split::Test)?, vocab })
+        Ok(Ptb {
+            train: ids(train, Split::Train)?,
+            valid: ids(valid, Split::Valid)?,
+            test: ids(test, Split::Test)?,
+            vocab,
+        })
     }
 
     /// The first `corpus_size` tokens of train (the notebook's
@@ -248,7 +251,10 @@ impl Ptb {
         match corpus_size {
             0 => Ok(&self.train),
             n if n <= self.train.len() => Ok(&self.train[..n]),
-            n => Err(format!("--corpus-size {n} is larger than ptb.train.txt ({} tokens); use 0 for all of it", self.train.len())),
+            n => Err(format!(
+                "--corpus-size {n} is larger than ptb.train.txt ({} tokens); use 0 for all of it",
+                self.train.len()
+            )),
         }
     }
 

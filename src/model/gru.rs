@@ -70,7 +70,8 @@ impl GruCell {
         let zr = sigmoid(xwb.clone().slice([0..n, 0..2 * h]) + hw_zr);
         let z = zr.clone().slice([0..n, 0..h]);
         let r = zr.slice([0..n, h..2 * h]);
-        let h_hat = (xwb.slice([0..n, 2 * h..3 * h]) + (r * h_prev.clone()).matmul(wh.slice([0..h, 2 * h..3 * h]))).tanh();
+        let h_hat =
+            (xwb.slice([0..n, 2 * h..3 * h]) + (r * h_prev.clone()).matmul(wh.slice([0..h, 2 * h..3 * h]))).tanh();
         // (1 - z)·h + z·h̃, written as h + z·(h̃ - h)
         h_prev.clone() + z * (h_hat - h_prev)
     }

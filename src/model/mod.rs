@@ -24,7 +24,7 @@ mod softmax_with_loss;
 pub use gru::{GruCell, GruCellConfig, TimeGru, TimeGruConfig};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm, TimeLstmConfig};
 pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnCache, TimeRnnConfig, TimeRnnGrads};
-pub use rnnlm::{LayerState, ModelKind, ParamRef, RecurrentState, Recurrent, Rnnlm, RnnlmConfig, time_dropout};
+pub use rnnlm::{LayerState, ModelKind, ParamRef, Recurrent, RecurrentState, Rnnlm, RnnlmConfig, time_dropout};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.

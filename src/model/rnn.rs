@@ -43,11 +43,7 @@ impl RnnCellConfig {
     /// A cell with the given weights (row-major `wx [D,H]`, `wh [H,H]`, `b [H]`).
     pub fn init_with(&self, wx: &[f32], wh: &[f32], b: &[f32], device: &Device) -> RnnCell {
         let (d, h) = (self.input_size, self.hidden_size);
-        RnnCell {
-            wx: param(wx, [d, h], device),
-            wh: param(wh, [h, h], device),
-            b: param(b, [h], device),
-        }
+        RnnCell { wx: param(wx, [d, h], device), wh: param(wh, [h, h], device), b: param(b, [h], device) }
     }
 }
 
@@ -90,9 +86,7 @@ pub struct TimeRnn {
 impl TimeRnnConfig {
     /// The book's initialisation (see [`RnnCellConfig::init`]).
     pub fn init(&self, device: &Device) -> TimeRnn {
-        TimeRnn {
-            cell: RnnCellConfig::new(self.input_size, self.hidden_size).init(device),
-        }
+        TimeRnn { cell: RnnCellConfig::new(self.input_size, self.hidden_size).init(device) }
     }
 }
 
@@ -155,7 +149,8 @@ impl TimeRnn {
             h_prev.push(hs.clone().slice([0..n, 0..t - 1, 0..h_size]));
         }
         let h_prev = Tensor::cat(h_prev, 1);
-        let cache = TimeRnnCache { xs: xs.reshape([n * t, d]), h_prev: h_prev.reshape([n * t, h_size]), hs: hs.clone() };
+        let cache =
+            TimeRnnCache { xs: xs.reshape([n * t, d]), h_prev: h_prev.reshape([n * t, h_size]), hs: hs.clone() };
         (hs, h, cache)
     }
 

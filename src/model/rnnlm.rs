@@ -15,7 +15,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::module::{embedding, linear};
 use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
 
-use super::{GruCellConfig, head, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, param, randn, softmax_with_loss};
+use super::{
+    GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, head, param, randn,
+    softmax_with_loss,
+};
 use crate::weights::{Architecture, CellKind, RnnlmWeights};
 
 /// Configuration of a language model; the defaults are chapter 5's notebook.
@@ -70,7 +73,8 @@ impl RecurrentState {
     /// state's value to the next batch, but its gradient must stop at the
     /// batch boundary, so the graph that made it is cut.
     pub fn detach(self) -> Self {
-        let layers = self.layers.into_iter().map(|l| LayerState { h: l.h.detach(), c: l.c.map(Tensor::detach) }).collect();
+        let layers =
+            self.layers.into_iter().map(|l| LayerState { h: l.h.detach(), c: l.c.map(Tensor::detach) }).collect();
         Self { layers }
     }
 
@@ -94,11 +98,25 @@ impl RecurrentState {
 impl Recurrent {
     /// A `cell` layer from `input` to `hidden` units with the given row-major
     /// weights `wx [input, G·H]`, `wh [H, G·H]`, `b [G·H]`.
-    pub fn init_with(cell: CellKind, input: usize, hidden: usize, wx: &[f32], wh: &[f32], b: &[f32], device: &Device) -> Recurrent {
+    pub fn init_with(
+        cell: CellKind,
+        input: usize,
+        hidden: usize,
+        wx: &[f32],
+        wh: &[f32],
+        b: &[f32],
+        device: &Device,
+    ) -> Recurrent {
         match cell {
-            CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
-            CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
-            CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, hidden).init_with(wx, wh, b, device) }),
+            CellKind::Rnn => {
+                Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
+            }
+            CellKind::Lstm => {
+                Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
+            }
+            CellKind::Gru => {
+                Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
+            }
         }
     }
 
@@ -213,7 +231,8 @@ impl RnnlmConfig {
         let layers = (0..a.layers)
             .map(|k| {
                 let name = a.layer_name(k);
-                let (wx, wh, b) = (w.get(&format!("{name}.Wx")), w.get(&format!("{name}.Wh")), w.get(&format!("{name}.b")));
+                let (wx, wh, b) =
+                    (w.get(&format!("{name}.Wx")), w.get(&format!("{name}.Wh")), w.get(&format!("{name}.b")));
                 Recurrent::init_with(a.cell, a.layer_input(k), h, wx, wh, b, device)
             })
             .collect();
@@ -262,7 +281,12 @@ impl Rnnlm {
     ///
     /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
     /// - returns `[N, T, H]` and the state after the last step.
-    fn forward_hidden(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
+    fn forward_hidden(
+        &self,
+        xs: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+        masks: Option<Vec<Tensor<3>>>,
+    ) -> (Tensor<3>, RecurrentState) {
         if let Some(m) = &masks {
             assert_eq!(m.len(), self.dropout_sites(), "a mask per dropout site");
         }
@@ -296,7 +320,12 @@ impl Rnnlm {
     ///
     /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
     /// - returns logits `[N, T, V]` and the state after the last step.
-    pub fn forward_logits_masked(&self, xs: Tensor<2, Int>, state: Option<RecurrentState>, masks: Option<Vec<Tensor<3>>>) -> (Tensor<3>, RecurrentState) {
+    pub fn forward_logits_masked(
+        &self,
+        xs: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+        masks: Option<Vec<Tensor<3>>>,
+    ) -> (Tensor<3>, RecurrentState) {
         let (h, state) = self.forward_hidden(xs, state, masks);
         (linear(h, self.affine_weight(), Some(self.affine_b.val())), state) // [N, T, V]
     }
@@ -311,13 +340,24 @@ impl Rnnlm {
     ///
     /// - `xs`, `ts`: inputs and targets `[N, T]`; `state`: as [`Rnnlm::forward_logits`];
     /// - returns the loss `[1]` and the state after the last step.
-    pub fn forward(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>) -> (Tensor<1>, RecurrentState) {
+    pub fn forward(
+        &self,
+        xs: Tensor<2, Int>,
+        ts: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+    ) -> (Tensor<1>, RecurrentState) {
         let (logits, state) = self.forward_logits(xs, state);
         (softmax_with_loss(logits, ts), state)
     }
 
     /// [`Rnnlm::forward`] with the dropout masks given.
-    pub fn forward_masked(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>, masks: Vec<Tensor<3>>) -> (Tensor<1>, RecurrentState) {
+    pub fn forward_masked(
+        &self,
+        xs: Tensor<2, Int>,
+        ts: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+        masks: Vec<Tensor<3>>,
+    ) -> (Tensor<1>, RecurrentState) {
         let (logits, state) = self.forward_logits_masked(xs, state, Some(masks));
         (softmax_with_loss(logits, ts), state)
     }
@@ -387,7 +427,12 @@ impl Rnnlm {
     /// the book's `TimeRNN.backward` ([`TimeRnn::backward`]) sums them in one
     /// product, and the embedding's backward adds `dx` into the rows of the
     /// words seen (the book's `Embedding.backward`, `np.add.at`).
-    fn rnn_loss_and_gradients(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>, state: Option<RecurrentState>) -> (f64, GradientsParams, RecurrentState) {
+    fn rnn_loss_and_gradients(
+        &self,
+        xs: Tensor<2, Int>,
+        ts: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+    ) -> (f64, GradientsParams, RecurrentState) {
         let [n, t] = xs.dims();
         let ids = xs.inner();
         let embed_w = self.embed.weight.val().inner(); // [V, D]
@@ -546,7 +591,10 @@ impl ModelKind {
     /// The configuration of this model at the given sizes; `dropout` is used
     /// by BetterRnnlm only (the others have none).
     pub fn config(self, vocab_size: usize, wordvec_size: usize, hidden_size: usize, dropout: f64) -> RnnlmConfig {
-        let c = RnnlmConfig::new(vocab_size).with_cell(self.cell()).with_wordvec_size(wordvec_size).with_hidden_size(hidden_size);
+        let c = RnnlmConfig::new(vocab_size)
+            .with_cell(self.cell())
+            .with_wordvec_size(wordvec_size)
+            .with_hidden_size(hidden_size);
         match self {
             ModelKind::BetterLstm => c.with_layers(2).with_tied(true).with_dropout(dropout),
             _ => c,

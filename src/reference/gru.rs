@@ -50,7 +50,12 @@ impl<F: Real> Gru<F> {
 
     /// `dh_next` → `(dx, dh_prev)`; this step's parameter gradients are written
     /// to `grads`.
-    pub fn backward(&mut self, p: &CellParams<F>, dh_next: &Array2<F>, grads: &mut CellGrads<F>) -> (Array2<F>, Array2<F>) {
+    pub fn backward(
+        &mut self,
+        p: &CellParams<F>,
+        dh_next: &Array2<F>,
+        grads: &mut CellGrads<F>,
+    ) -> (Array2<F>, Array2<F>) {
         let Cache { x, h_prev, z, r, h_hat } = self.cache.as_ref().expect("forward before backward");
         let h = h_prev.ncols();
         let one = F::one();

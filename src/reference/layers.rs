@@ -95,11 +95,7 @@ pub struct CellGrads<F: Real> {
 
 impl<F: Real> CellGrads<F> {
     pub fn zeros_like(p: &CellParams<F>) -> Self {
-        Self {
-            wx: Array2::zeros(p.wx.raw_dim()),
-            wh: Array2::zeros(p.wh.raw_dim()),
-            b: Array1::zeros(p.b.raw_dim()),
-        }
+        Self { wx: Array2::zeros(p.wx.raw_dim()), wh: Array2::zeros(p.wh.raw_dim()), b: Array1::zeros(p.b.raw_dim()) }
     }
 
     /// Adds one step's gradients (a Time layer sums them over its steps).
@@ -137,7 +133,12 @@ impl<F: Real> Rnn<F> {
 
     /// `dh_next [N, H]` → `(dx [N, D], dh_prev [N, H])`; the parameter
     /// gradients of this step are written to `grads`.
-    pub fn backward(&mut self, p: &CellParams<F>, dh_next: &Array2<F>, grads: &mut CellGrads<F>) -> (Array2<F>, Array2<F>) {
+    pub fn backward(
+        &mut self,
+        p: &CellParams<F>,
+        dh_next: &Array2<F>,
+        grads: &mut CellGrads<F>,
+    ) -> (Array2<F>, Array2<F>) {
         let (x, h_prev, h_next) = self.cache.as_ref().expect("forward before backward");
         // derivative of tanh: 1 - tanh²
         let dt = dh_next * &h_next.mapv(|h| F::one() - h * h);

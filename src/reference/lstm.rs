@@ -34,7 +34,13 @@ impl<F: Real> Default for Lstm<F> {
 
 impl<F: Real> Lstm<F> {
     /// `x [N, D]`, `h_prev`, `c_prev [N, H]` → `(h_next, c_next)`.
-    pub fn forward(&mut self, p: &CellParams<F>, x: &Array2<F>, h_prev: &Array2<F>, c_prev: &Array2<F>) -> (Array2<F>, Array2<F>) {
+    pub fn forward(
+        &mut self,
+        p: &CellParams<F>,
+        x: &Array2<F>,
+        h_prev: &Array2<F>,
+        c_prev: &Array2<F>,
+    ) -> (Array2<F>, Array2<F>) {
         let h = h_prev.ncols();
         let a = x.dot(&p.wx) + h_prev.dot(&p.wh) + &p.b; // [N, 4H]
         let f = a.slice(s![.., 0..h]).mapv(sigmoid);
@@ -43,13 +49,28 @@ impl<F: Real> Lstm<F> {
         let o = a.slice(s![.., 3 * h..]).mapv(sigmoid);
         let c_next = &f * c_prev + &g * &i;
         let h_next = &o * &c_next.mapv(F::tanh);
-        self.cache = Some(Cache { x: x.clone(), h_prev: h_prev.clone(), c_prev: c_prev.clone(), f, g, i, o, c_next: c_next.clone() });
+        self.cache = Some(Cache {
+            x: x.clone(),
+            h_prev: h_prev.clone(),
+            c_prev: c_prev.clone(),
+            f,
+            g,
+            i,
+            o,
+            c_next: c_next.clone(),
+        });
         (h_next, c_next)
     }
 
     /// `(dh_next, dc_next)` → `(dx, dh_prev, dc_prev)`; this step's parameter
     /// gradients are written to `grads`.
-    pub fn backward(&mut self, p: &CellParams<F>, dh_next: &Array2<F>, dc_next: &Array2<F>, grads: &mut CellGrads<F>) -> (Array2<F>, Array2<F>, Array2<F>) {
+    pub fn backward(
+        &mut self,
+        p: &CellParams<F>,
+        dh_next: &Array2<F>,
+        dc_next: &Array2<F>,
+        grads: &mut CellGrads<F>,
+    ) -> (Array2<F>, Array2<F>, Array2<F>) {
         let Cache { x, h_prev, c_prev, f, g, i, o, c_next } = self.cache.as_ref().expect("forward before backward");
         let one = F::one();
         let tanh_c = c_next.mapv(F::tanh);
@@ -61,7 +82,8 @@ impl<F: Real> Lstm<F> {
         let dg = &ds * i * &g.mapv(|v| one - v * v);
         let di = &ds * g * &i.mapv(|v| v * (one - v));
         let do_ = dh_next * &tanh_c * &o.mapv(|v| v * (one - v));
-        let da = ndarray::concatenate(Axis(1), &[df.view(), dg.view(), di.view(), do_.view()]).expect("four [N, H] gates");
+        let da =
+            ndarray::concatenate(Axis(1), &[df.view(), dg.view(), di.view(), do_.view()]).expect("four [N, H] gates");
         grads.wh = h_prev.t().dot(&da);
         grads.wx = x.t().dot(&da);
         grads.b = da.sum_axis(Axis(0));

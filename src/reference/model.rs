@@ -278,13 +278,20 @@ impl<F: Real> Rnnlm<F> {
     /// The parameters as plain `f32` arrays.
     pub fn weights(&mut self) -> RnnlmWeights {
         let arch = self.arch;
-        let tensors = self.params_mut().into_iter().map(|a| a.iter().map(|x| x.to_f32().expect("finite")).collect()).collect();
+        let tensors =
+            self.params_mut().into_iter().map(|a| a.iter().map(|x| x.to_f32().expect("finite")).collect()).collect();
         RnnlmWeights { arch, tensors }
     }
 
     /// One training step as the book's trainer does it: forward, backward,
     /// clip, update. Returns the loss before the update.
-    pub fn train_step(&mut self, xs: &Array2<usize>, ts: &Array2<usize>, optimizer: &mut dyn super::Optimizer<F>, max_grad: Option<F>) -> F {
+    pub fn train_step(
+        &mut self,
+        xs: &Array2<usize>,
+        ts: &Array2<usize>,
+        optimizer: &mut dyn super::Optimizer<F>,
+        max_grad: Option<F>,
+    ) -> F {
         self.train = true;
         let loss = self.forward(xs, ts);
         self.backward(F::one());

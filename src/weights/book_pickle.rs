@@ -48,9 +48,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or_else(|| {
-            format!("truncated: {n} bytes wanted at offset {} of {}", self.pos, self.data.len())
-        })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.data.len())
+            .ok_or_else(|| format!("truncated: {n} bytes wanted at offset {} of {}", self.pos, self.data.len()))?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -116,14 +118,14 @@ fn parse(data: &[u8]) -> Result<Parsed, String> {
                 }
             }
             b'.' => return Ok(Parsed { value: pop(&mut stack)?, states }), // STOP
-            b']' => stack.push(Value::List(Vec::new())), // EMPTY_LIST
-            b')' => stack.push(Value::Tuple(Vec::new())), // EMPTY_TUPLE
+            b']' => stack.push(Value::List(Vec::new())),                   // EMPTY_LIST
+            b')' => stack.push(Value::Tuple(Vec::new())),                  // EMPTY_TUPLE
             b'(' => stack.push(Value::Mark),
             b'N' => stack.push(Value::None),
-            0x88 => stack.push(Value::Bool(true)),  // NEWTRUE
-            0x89 => stack.push(Value::Bool(false)), // NEWFALSE
-            b'K' => stack.push(Value::Int(r.u8()? as i64)),  // BININT1
-            b'M' => stack.push(Value::Int(r.u16()? as i64)), // BININT2
+            0x88 => stack.push(Value::Bool(true)),                  // NEWTRUE
+            0x89 => stack.push(Value::Bool(false)),                 // NEWFALSE
+            b'K' => stack.push(Value::Int(r.u8()? as i64)),         // BININT1
+            b'M' => stack.push(Value::Int(r.u16()? as i64)),        // BININT2
             b'J' => stack.push(Value::Int(r.u32()? as i32 as i64)), // BININT
             b'X' => {
                 // BINUNICODE
@@ -298,7 +300,8 @@ pub fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
 /// A book model file's weights, with the architecture its shapes give.
 pub fn read_weights(path: &std::path::Path) -> Result<crate::weights::RnnlmWeights, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let arrays = read_arrays(&bytes).map_err(|e| format!("{} is not a model saved by the book's save_params: {e}", path.display()))?;
+    let arrays = read_arrays(&bytes)
+        .map_err(|e| format!("{} is not a model saved by the book's save_params: {e}", path.display()))?;
     crate::weights::RnnlmWeights::from_book_arrays(arrays).map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -36,7 +36,10 @@ impl Format {
             Some("safetensors") => Ok(Format::Safetensors),
             Some("npz") => Ok(Format::Npz),
             Some("pkl") => Ok(Format::BookPickle),
-            _ => Err(format!("{}: the file name must end in .safetensors or .npz (or .pkl, the book's, to read)", path.display())),
+            _ => Err(format!(
+                "{}: the file name must end in .safetensors or .npz (or .pkl, the book's, to read)",
+                path.display()
+            )),
         }
     }
 }
@@ -58,8 +61,10 @@ pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> Re
 }
 
 fn safetensors_bytes(w: &RnnlmWeights, metadata: &[(String, String)]) -> Result<Vec<u8>, String> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> =
-        w.named().map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect())).collect();
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = w
+        .named()
+        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
     let views = bytes
         .iter()
         .map(|(name, shape, data)| Ok((name.as_str(), TensorView::new(Dtype::F32, shape.clone(), data)?)))
@@ -86,7 +91,9 @@ pub fn read(path: &Path) -> Result<Vec<Named>, String> {
     let format = Format::of(path)?;
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     match format {
-        Format::Safetensors => read_safetensors(&bytes).map_err(|e| format!("{} is not a readable safetensors file: {e}", path.display())),
+        Format::Safetensors => {
+            read_safetensors(&bytes).map_err(|e| format!("{} is not a readable safetensors file: {e}", path.display()))
+        }
         Format::Npz => read_npz(bytes).map_err(|e| format!("{} is not a readable .npz archive: {e}", path.display())),
         Format::BookPickle => {
             let w = super::book_pickle::read_weights(path)?;
@@ -155,14 +162,25 @@ mod tests {
     use crate::weights::CellKind;
 
     fn better() -> RnnlmWeights {
-        let arch = Architecture { cell: CellKind::Lstm, vocab_size: 30, wordvec_size: 6, hidden_size: 6, layers: 2, tied: true };
+        let arch = Architecture {
+            cell: CellKind::Lstm,
+            vocab_size: 30,
+            wordvec_size: 6,
+            hidden_size: 6,
+            layers: 2,
+            tied: true,
+        };
         RnnlmWeights::book_init(arch, 3)
     }
 
     #[test]
     fn both_formats_round_trip_every_model_exactly() {
         let dir = tempfile::tempdir().unwrap();
-        let models = [RnnlmWeights::simple(40, 5, 7, 1), better(), RnnlmWeights::book_init(Architecture::single(CellKind::Gru, 20, 4, 3), 2)];
+        let models = [
+            RnnlmWeights::simple(40, 5, 7, 1),
+            better(),
+            RnnlmWeights::book_init(Architecture::single(CellKind::Gru, 20, 4, 3), 2),
+        ];
         for w in models {
             for ext in ["safetensors", "npz"] {
                 let path = dir.path().join(format!("m.{ext}"));
@@ -195,10 +213,17 @@ mod tests {
         assert!(err.ends_with("rnn.Wx is [5, 7], a rnn V=40 D=5 H=8 model needs [5, 8]"), "{err}");
         let lstm = Architecture { cell: CellKind::Lstm, ..w.arch };
         let err = read_weights(&path, lstm).unwrap_err();
-        assert!(err.contains("has no tensor lstm.Wx, which a lstm V=40 D=5 H=7 model needs (it holds affine.W [7, 40], "), "{err}");
+        assert!(
+            err.contains("has no tensor lstm.Wx, which a lstm V=40 D=5 H=7 model needs (it holds affine.W [7, 40], "),
+            "{err}"
+        );
         let tied = Architecture { tied: true, ..RnnlmWeights::simple(40, 7, 7, 1).arch };
         write(&path, &RnnlmWeights::simple(40, 7, 7, 1), &[]).unwrap();
-        assert!(read_weights(&path, tied).unwrap_err().contains("holds affine.W, which a rnn V=40 D=7 H=7 tied model does not have"));
+        assert!(
+            read_weights(&path, tied)
+                .unwrap_err()
+                .contains("holds affine.W, which a rnn V=40 D=7 H=7 tied model does not have")
+        );
     }
 
     #[test]
@@ -235,7 +260,9 @@ mod tests {
 
         let path = dir.path().join("m.safetensors");
         let data = vec![0u8; 16];
-        let bytes = safetensors::serialize([("embed.W", TensorView::new(Dtype::F16, vec![4, 2], &data).unwrap())], None).unwrap();
+        let bytes =
+            safetensors::serialize([("embed.W", TensorView::new(Dtype::F16, vec![4, 2], &data).unwrap())], None)
+                .unwrap();
         std::fs::write(&path, bytes).unwrap();
         assert!(read_any(&path).unwrap_err().contains("embed.W is F16; rnnlm reads float32"));
 

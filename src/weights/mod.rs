@@ -78,7 +78,10 @@ impl Architecture {
     /// Refuses shapes that cannot be built.
     pub fn validate(&self) -> Result<(), String> {
         if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 || self.layers == 0 {
-            return Err(format!("every size must be at least 1 (V={} D={} H={} layers {})", self.vocab_size, self.wordvec_size, self.hidden_size, self.layers));
+            return Err(format!(
+                "every size must be at least 1 (V={} D={} H={} layers {})",
+                self.vocab_size, self.wordvec_size, self.hidden_size, self.layers
+            ));
         }
         if self.tied && self.wordvec_size != self.hidden_size {
             return Err(format!(
@@ -209,7 +212,10 @@ impl RnnlmWeights {
         for ((name, shape), values) in params.iter().zip(&self.tensors) {
             let expected: usize = shape.iter().product();
             if values.len() != expected {
-                return Err(format!("parameter {name} has {} values, its shape {shape:?} needs {expected}", values.len()));
+                return Err(format!(
+                    "parameter {name} has {} values, its shape {shape:?} needs {expected}",
+                    values.len()
+                ));
             }
         }
         Ok(())
@@ -228,7 +234,9 @@ impl RnnlmWeights {
             n => return Err(format!("{n} arrays: the book's models have 6 (SimpleRnnlm, Rnnlm) or 8 (BetterRnnlm)")),
         };
         if embed.len() != 2 || wx.len() != 2 || wh.len() != 2 || wh[0] == 0 {
-            return Err(format!("the first arrays are {embed:?}, {wx:?}, {wh:?}: not an embedding [V, D] and a recurrent layer's Wx, Wh"));
+            return Err(format!(
+                "the first arrays are {embed:?}, {wx:?}, {wh:?}: not an embedding [V, D] and a recurrent layer's Wx, Wh"
+            ));
         }
         let h = wh[0];
         let cell = match wh[1] / h {
@@ -241,7 +249,10 @@ impl RnnlmWeights {
         arch.validate()?;
         for ((name, shape), a) in arch.params().iter().zip(&arrays) {
             if &a.shape != shape {
-                return Err(format!("{name} is {:?} in the file, a {cell} model with V={} D={} H={h} needs {shape:?}", a.shape, arch.vocab_size, arch.wordvec_size));
+                return Err(format!(
+                    "{name} is {:?} in the file, a {cell} model with V={} D={} H={h} needs {shape:?}",
+                    a.shape, arch.vocab_size, arch.wordvec_size
+                ));
             }
         }
         let w = Self { arch, tensors: arrays.into_iter().map(|a| a.values).collect() };
@@ -252,7 +263,11 @@ impl RnnlmWeights {
     /// Weights from named tensors (a file's, in any order), checked against
     /// `arch`: every parameter present with its shape, no other tensor, every
     /// value finite. The error names `source` and the first mismatch.
-    pub fn from_named(mut named: Vec<(String, Vec<usize>, Vec<f32>)>, arch: Architecture, source: &str) -> Result<Self, String> {
+    pub fn from_named(
+        mut named: Vec<(String, Vec<usize>, Vec<f32>)>,
+        arch: Architecture,
+        source: &str,
+    ) -> Result<Self, String> {
         arch.validate()?;
         let held = named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
         let mut tensors = Vec::new();
@@ -286,10 +301,8 @@ impl RnnlmWeights {
         let embed = shape("embed.W").filter(|s| s.len() == 2).ok_or_else(|| {
             format!("{source} has no 2-D embed.W: not the weights of one of the book's language models")
         })?;
-        let layers: Vec<(&str, &[usize])> = named
-            .iter()
-            .filter_map(|(n, s, _)| Some((n.strip_suffix(".Wh")?, s.as_slice())))
-            .collect();
+        let layers: Vec<(&str, &[usize])> =
+            named.iter().filter_map(|(n, s, _)| Some((n.strip_suffix(".Wh")?, s.as_slice()))).collect();
         let Some(&(first, wh)) = layers.first() else {
             return Err(format!("{source} has no recurrent layer (no tensor named like rnn.Wh, lstm.Wh, gru1.Wh)"));
         };
@@ -297,7 +310,11 @@ impl RnnlmWeights {
             "rnn" => CellKind::Rnn,
             "lstm" => CellKind::Lstm,
             "gru" => CellKind::Gru,
-            other => return Err(format!("{source}: {first}.Wh is not a layer of the book's (rnn, lstm or gru, not {other})")),
+            other => {
+                return Err(format!(
+                    "{source}: {first}.Wh is not a layer of the book's (rnn, lstm or gru, not {other})"
+                ));
+            }
         };
         if wh.len() != 2 {
             return Err(format!("{source}: {first}.Wh is {wh:?}, not a matrix"));
@@ -347,11 +364,27 @@ mod tests {
 
     #[test]
     fn better_rnnlm_has_the_books_parameters() {
-        let arch = Architecture { cell: CellKind::Lstm, vocab_size: 50, wordvec_size: 8, hidden_size: 8, layers: 2, tied: true };
+        let arch = Architecture {
+            cell: CellKind::Lstm,
+            vocab_size: 50,
+            wordvec_size: 8,
+            hidden_size: 8,
+            layers: 2,
+            tied: true,
+        };
         let names: Vec<_> = arch.params().into_iter().map(|(n, s)| format!("{n}{s:?}")).collect();
         assert_eq!(
             names,
-            ["embed.W[50, 8]", "lstm1.Wx[8, 32]", "lstm1.Wh[8, 32]", "lstm1.b[32]", "lstm2.Wx[8, 32]", "lstm2.Wh[8, 32]", "lstm2.b[32]", "affine.b[50]"]
+            [
+                "embed.W[50, 8]",
+                "lstm1.Wx[8, 32]",
+                "lstm1.Wh[8, 32]",
+                "lstm1.b[32]",
+                "lstm2.Wx[8, 32]",
+                "lstm2.Wh[8, 32]",
+                "lstm2.b[32]",
+                "affine.b[50]"
+            ]
         );
         RnnlmWeights::book_init(arch, 0).validate().unwrap();
         let untied_d = Architecture { wordvec_size: 9, ..arch };
