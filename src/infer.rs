@@ -63,7 +63,7 @@ pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Dev
             p[s as usize] = 0.0;
         }
         let total: f64 = p.iter().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Err("every word the model can produce is skipped".into());
         }
         let mut r = rng.random::<f64>() * total;

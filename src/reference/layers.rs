@@ -261,10 +261,14 @@ impl<F: Real> TimeAffine<F> {
     }
 }
 
+/// What the loss keeps for its backward: the softmax `[N·T, V]`, the
+/// targets, and the input's shape `(N, T, V)`.
+type SoftmaxCache<F> = (Array2<F>, Vec<usize>, (usize, usize, usize));
+
 /// `TimeSoftmaxWithLoss`: softmax over V and cross-entropy, averaged over all
 /// N·T positions.
 pub struct TimeSoftmaxWithLoss<F: Real> {
-    cache: Option<(Array2<F>, Vec<usize>, (usize, usize, usize))>, // softmax [N·T, V], targets, shape
+    cache: Option<SoftmaxCache<F>>,
 }
 
 impl<F: Real> Default for TimeSoftmaxWithLoss<F> {

@@ -133,7 +133,7 @@ fn exp(x: f32) -> f32 {
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 0.5; // Cephes' 5.0000001e-1, which is 0.5 in f32
     let er = p * r * r + r + 1.0;
     // 2^n: n + 127 lands in the low mantissa bits of 2^23 + n + 127, and the
     // shift moves it into the exponent field (float tricks only, no int
