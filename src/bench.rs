@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::check::{ids_tensor, random_ids};
+use crate::check::fixtures::{ids_tensor, random_ids};
 use crate::model::{ModelKind, RecurrentState};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
