@@ -28,7 +28,7 @@ impl fmt::Display for Backend {
 }
 
 impl Backend {
-    /// The fastest CPU backend in this build (see the README's "Speed").
+    /// The fastest CPU backend in this build (see the docs/speed.md).
     pub fn fastest_cpu() -> Self {
         if cfg!(feature = "flex") { Backend::Flex } else { Backend::Ndarray }
     }
@@ -61,35 +61,6 @@ impl Backend {
             Backend::Ndarray => ndarray_device(),
             Backend::Wgpu => wgpu_device(),
         }
-    }
-}
-
-/// Whether the device keeps tensors in host memory (Flex, ndarray), where a
-/// tensor's buffer can be taken, read and written by host code and given back.
-pub fn in_host_memory(device: &Device) -> bool {
-    is_flex(device) || is_ndarray(device)
-}
-
-/// Whether the device is burn-ndarray's.
-fn is_ndarray(device: &Device) -> bool {
-    #[cfg(feature = "ndarray")]
-    #[allow(deprecated)]
-    return device.clone().without_autodiff() == Device::ndarray();
-    #[cfg(not(feature = "ndarray"))]
-    {
-        let _ = device;
-        false
-    }
-}
-
-/// Whether the device is Flex's.
-pub fn is_flex(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    return device.clone().without_autodiff() == Device::flex();
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
     }
 }
 

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod data;
+pub mod device;
 pub mod export;
 pub mod infer;
 pub mod metric;

@@ -9,7 +9,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use crate::backend::in_host_memory;
+use crate::device::in_host_memory;
 
 /// The book's `Adam` (`common/optimizer.py`) as a Burn [`Optimizer`]: at step t,
 /// `lr_t = lr·sqrt(1-β2^t)/(1-β1^t)`, `m += (1-β1)(g-m)`, `v += (1-β2)(g²-v)`,

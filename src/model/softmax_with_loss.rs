@@ -16,7 +16,7 @@
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
-use crate::backend::is_flex;
+use crate::device::is_flex;
 
 mod host;
 
