@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifacts::{self, RunDir};
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::model::ModelKind;
+use crate::run::{RunDir, metrics, vocab};
 use crate::train::{self, TrainConfig};
 use crate::weights::Architecture;
 use crate::weights::files::{self, Format};
@@ -65,7 +65,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     let (cfg, model, epoch) = train::load_trained(run, epoch, &device)?;
     let weights = model.weights();
     let run_dir = RunDir::new(run);
-    let words = artifacts::read_vocab(&run_dir.vocab())?;
+    let words = vocab::read_vocab(&run_dir.vocab())?;
     if words.len() != weights.arch.vocab_size {
         return Err(format!(
             "{} has {} words, the model V={}",
@@ -76,7 +76,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     }
     let valid_perplexity = match run_dir.metrics().exists() {
         true => {
-            artifacts::read_metrics(&run_dir.metrics())?.iter().find(|r| r.epoch == epoch).map(|r| r.valid_perplexity)
+            metrics::read_metrics(&run_dir.metrics())?.iter().find(|r| r.epoch == epoch).map(|r| r.valid_perplexity)
         }
         false => None,
     };
@@ -91,8 +91,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     };
 
     let json = serde_json::to_vec_pretty(&info).expect("export info serializes");
-    let vocab = serde_json::to_vec(&words).expect("vocabulary serializes");
-    write_atomic(&vocab_path, &vocab).map_err(|e| format!("cannot write {}: {e}", vocab_path.display()))?;
+    vocab::write_vocab(&vocab_path, &words)?;
     write_atomic(&config_path, &json).map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
     let metadata = [
         ("model".to_string(), info.model.to_string()),
@@ -111,13 +110,4 @@ fn read_info(path: &Path) -> Result<ExportInfo, String> {
 /// The folder a file is in (`.` for a bare file name).
 fn folder_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
-}
-
-/// The vocabulary in `vocab.json` beside a weights file, if there is one.
-pub fn vocab_beside(weights: &Path) -> Result<Option<Vec<String>>, String> {
-    let path = folder_of(weights).join("vocab.json");
-    if !path.exists() {
-        return Ok(None);
-    }
-    artifacts::read_vocab(&path).map(Some)
 }

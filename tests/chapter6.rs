@@ -6,13 +6,13 @@ mod common;
 
 use std::process::Command;
 
-use rnnlm::artifacts::{self, RunDir};
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::Ptb;
 use rnnlm::model::ModelKind;
 use rnnlm::reference;
-use rnnlm::train::{self, Display, OptimizerKind, TrainConfig, TrainPreset};
+use rnnlm::run::{self, RunDir, metrics};
+use rnnlm::train::{self, OptimizerKind, Progress, TrainConfig, TrainPreset};
 
 fn ptb() -> Ptb {
     Ptb::load(&common::ptb_dir()).unwrap()
@@ -44,7 +44,7 @@ fn lstm_and_gru_train_as_the_reference_does() {
     for model in [ModelKind::Lstm, ModelKind::Gru] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = short_run(model, 2);
-        let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+        let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
         assert_eq!(rows.len(), 2);
 
         let corpus = data.training_corpus(cfg.corpus_size).unwrap();
@@ -58,21 +58,25 @@ fn lstm_and_gru_train_as_the_reference_does() {
         for (b, r) in rows.iter().zip(&ref_rows) {
             println!(
                 "{model} epoch {}: burn {:.3}/{:.3}, reference {:.3}/{:.3}",
-                b.epoch, b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity
+                b.epoch,
+                b.train_perplexity,
+                b.valid_perplexity,
+                r.train_perplexity(),
+                r.valid_perplexity()
             );
             assert!(
-                rel(b.train_perplexity, r.train_perplexity) < 0.005,
+                rel(b.train_perplexity, r.train_perplexity()) < 0.005,
                 "{model} epoch {}: burn {} vs reference {}",
                 b.epoch,
                 b.train_perplexity,
-                r.train_perplexity
+                r.train_perplexity()
             );
             assert!(
-                rel(b.valid_perplexity, r.valid_perplexity) < 0.005,
+                rel(b.valid_perplexity, r.valid_perplexity()) < 0.005,
                 "{model} epoch {}: burn {} vs reference {}",
                 b.epoch,
                 b.valid_perplexity,
-                r.valid_perplexity
+                r.valid_perplexity()
             );
         }
         // It learns: training perplexity falls, validation is far below the
@@ -87,9 +91,9 @@ fn resuming_a_run_of_another_model_is_refused() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig { corpus_size: 2_000, ..short_run(ModelKind::Rnn, 1) };
-    train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+    train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     let other = TrainConfig { model: ModelKind::Lstm, epochs: 2, ..cfg.clone() };
-    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Display::EpochLines).unwrap_err();
+    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Progress::EpochLines).unwrap_err();
     assert!(err.contains("holds a run of another configuration (model is \"rnn\" there, \"lstm\" here)"), "{err}");
 }
 
@@ -127,7 +131,7 @@ fn dropout_belongs_to_better_lstm_and_tying_needs_equal_sizes() {
         ),
     ] {
         let err =
-            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
+            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Progress::EpochLines).unwrap_err();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists());
@@ -148,7 +152,7 @@ fn better_lstm_trains_with_dropout_and_the_books_schedule() {
         ..TrainPreset::Ch6Better.config(10_000)
     };
     let cfg = TrainConfig { batch_size: 10, time_size: 5, ..cfg };
-    let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+    let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     assert_eq!(rows.len(), 3);
     for r in &rows {
         assert!(
@@ -157,7 +161,7 @@ fn better_lstm_trains_with_dropout_and_the_books_schedule() {
         );
     }
     let best = rows.iter().min_by(|a, b| a.valid_perplexity.total_cmp(&b.valid_perplexity)).unwrap().epoch;
-    assert_eq!(train::best_epoch(&RunDir::new(dir.path())).unwrap(), best);
+    assert_eq!(RunDir::new(dir.path()).best_epoch().unwrap(), best);
     let (_, _, epoch) = train::load_trained(dir.path(), None, &common::flex()).unwrap();
     assert_eq!(epoch, best, "eval and generate use the best epoch by default");
 }
@@ -175,12 +179,12 @@ fn piped_lstm_training_prints_one_line_per_epoch() {
     assert!(stdout.lines().nth(1).unwrap().starts_with("training Rnnlm (lstm) on "), "{stdout}");
     let epochs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("| epoch ")).collect();
     assert_eq!(epochs.len(), 2, "{stdout}");
-    assert_eq!(artifacts::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap().len(), 2);
+    assert_eq!(metrics::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap().len(), 2);
 }
 
 /// The book's own trained chapter-6 model, evaluated here and by the book's
 /// `ch06/eval.py` on the same file: `cd ch06 && python eval.py` printed
-/// "test perplexity:  136.07758971706056" (README, "Chapter 6"). Float16 weights read
+/// "test perplexity:  136.07758971706056" (docs/chapter6.md). Float16 weights read
 /// as f32 on both sides; the two differ only in f32 summation order.
 #[test]
 fn the_books_trained_rnnlm_evaluates_to_the_books_number() {
@@ -257,7 +261,7 @@ fn better_lstm_without_dropout_trains_as_the_reference_does() {
         max_grad: 0.25,
         ..short_run(ModelKind::BetterLstm, 1)
     };
-    let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+    let rows = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     let corpus = data.training_corpus(cfg.corpus_size).unwrap();
     let train_b = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).unwrap();
     let valid_b = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size).unwrap();
@@ -268,26 +272,29 @@ fn better_lstm_without_dropout_trains_as_the_reference_does() {
     let (b, r) = (&rows[0], &ref_rows[0]);
     println!(
         "better-lstm epoch 1: burn {:.3}/{:.3}, reference {:.3}/{:.3}",
-        b.train_perplexity, b.valid_perplexity, r.train_perplexity, r.valid_perplexity
+        b.train_perplexity,
+        b.valid_perplexity,
+        r.train_perplexity(),
+        r.valid_perplexity()
     );
     assert!(
-        rel(b.train_perplexity, r.train_perplexity) < 1e-3,
+        rel(b.train_perplexity, r.train_perplexity()) < 1e-3,
         "burn {} vs reference {}",
         b.train_perplexity,
-        r.train_perplexity
+        r.train_perplexity()
     );
     assert!(
-        rel(b.valid_perplexity, r.valid_perplexity) < 1e-3,
+        rel(b.valid_perplexity, r.valid_perplexity()) < 1e-3,
         "burn {} vs reference {}",
         b.valid_perplexity,
-        r.valid_perplexity
+        r.valid_perplexity()
     );
     assert!(b.valid_perplexity < 2_000.0, "{rows:?}");
 }
 
 #[test]
 fn the_learning_rate_falls_by_4_after_each_epoch_that_does_not_improve() {
-    let row = |epoch, valid_perplexity| artifacts::EpochMetrics {
+    let row = |epoch, valid_perplexity| run::EpochMetrics {
         epoch,
         train_loss: 0.0,
         train_perplexity: 0.0,

@@ -7,12 +7,12 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use rnnlm::artifacts::{self, RunDir};
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::Ptb;
 use rnnlm::reference;
-use rnnlm::train::{self, Display, TrainConfig};
+use rnnlm::run::{self, RunDir, metrics};
+use rnnlm::train::{self, Progress, TrainConfig};
 use rnnlm::weights::RnnlmWeights;
 
 fn notebook_config(epochs: usize) -> TrainConfig {
@@ -33,12 +33,12 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let cfg = notebook_config(3);
-    let rows = train::train(&cfg, Backend::Flex, &data, &run, false, Display::EpochLines).unwrap();
+    let rows = train::train(&cfg, Backend::Flex, &data, &run, false, Progress::EpochLines).unwrap();
     assert_eq!(rows.len(), 3);
 
     // The notebook printed 1506.5, 392.5, 263.2 for epochs 1-3 from its own
     // random initialisation. The manual-backward reference over seeds 0-4
-    // (`rnnlm reference --epochs 3 --seed S`, README) gave 1148-1288,
+    // (`rnnlm reference --epochs 3 --seed S`, docs/chapter5.md) gave 1148-1288,
     // 389-398 and 260-273: from epoch 2 on within 4% of the notebook, epoch 1
     // 15-24% below it. The bands are those spreads with a margin: 30% for
     // epoch 1, 6% after.
@@ -63,24 +63,24 @@ fn three_epochs_match_the_notebook_and_the_reference() {
     let ref_rows = reference::train::train(&mut model, &train_b, &valid_b, &mut adam, 5.0, 3, |_| {}).unwrap();
     for (b, r) in rows.iter().zip(&ref_rows) {
         assert!(
-            rel(b.train_perplexity, r.train_perplexity) < 0.005,
+            rel(b.train_perplexity, r.train_perplexity()) < 0.005,
             "epoch {}: burn {} vs reference {}",
             b.epoch,
             b.train_perplexity,
-            r.train_perplexity
+            r.train_perplexity()
         );
         assert!(
-            rel(b.valid_perplexity, r.valid_perplexity) < 0.005,
+            rel(b.valid_perplexity, r.valid_perplexity()) < 0.005,
             "epoch {}: burn {} vs reference {}",
             b.epoch,
             b.valid_perplexity,
-            r.valid_perplexity
+            r.valid_perplexity()
         );
     }
 
     // Artifacts
     let rd = RunDir::new(&run);
-    let saved = artifacts::read_metrics(&rd.metrics()).unwrap();
+    let saved = metrics::read_metrics(&rd.metrics()).unwrap();
     assert_eq!(saved.len(), 3);
     assert_eq!(saved[2].train_perplexity, rows[2].train_perplexity);
     assert_eq!(&std::fs::read(rd.plot()).unwrap()[..4], b"\x89PNG");
@@ -119,12 +119,12 @@ fn two_epochs_then_resume_equals_four_straight() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
     let straight =
-        train::train(&notebook_config(4), Backend::Flex, &data, &dir.path().join("a"), false, Display::EpochLines)
+        train::train(&notebook_config(4), Backend::Flex, &data, &dir.path().join("a"), false, Progress::EpochLines)
             .unwrap();
     let b = dir.path().join("b");
-    let first = train::train(&notebook_config(2), Backend::Flex, &data, &b, false, Display::EpochLines).unwrap();
+    let first = train::train(&notebook_config(2), Backend::Flex, &data, &b, false, Progress::EpochLines).unwrap();
     assert_eq!(first.len(), 2);
-    let resumed = train::train(&notebook_config(4), Backend::Flex, &data, &b, true, Display::EpochLines).unwrap();
+    let resumed = train::train(&notebook_config(4), Backend::Flex, &data, &b, true, Progress::EpochLines).unwrap();
     assert_eq!(resumed.len(), 4);
     for epoch in [2, 3] {
         let (s, r) = (&straight[epoch], &resumed[epoch]);
@@ -144,7 +144,7 @@ fn two_epochs_then_resume_equals_four_straight() {
             s.valid_perplexity
         );
     }
-    assert_eq!(artifacts::read_metrics(&RunDir::new(&b).metrics()).unwrap().len(), 4);
+    assert_eq!(metrics::read_metrics(&RunDir::new(&b).metrics()).unwrap().len(), 4);
 }
 
 fn small_config(epochs: usize) -> TrainConfig {
@@ -155,12 +155,13 @@ fn small_config(epochs: usize) -> TrainConfig {
 fn resuming_another_configuration_is_refused() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     let other = TrainConfig { hidden_size: 50, epochs: 2, ..small_config(1) };
-    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Display::EpochLines).unwrap_err();
+    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Progress::EpochLines).unwrap_err();
     assert!(err.contains("holds a run of another configuration (hidden_size is 100 there, 50 here)"), "{err}");
     // Starting a new run over it is refused too: nothing already written is lost.
-    let err = train::train(&small_config(2), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap_err();
+    let err =
+        train::train(&small_config(2), Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap_err();
     assert!(err.contains("already holds a run; continue it with --resume"), "{err}");
     assert_eq!(RunDir::new(dir.path()).complete_epochs(), [1]);
 }
@@ -169,11 +170,11 @@ fn resuming_another_configuration_is_refused() {
 fn an_unreadable_checkpoint_is_an_error() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
-    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap();
+    train::train(&small_config(1), Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     let model = RunDir::new(dir.path()).model_checkpoint(1);
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 3]).unwrap();
-    let err = train::train(&small_config(2), Backend::Flex, &data, dir.path(), true, Display::EpochLines).unwrap_err();
+    let err = train::train(&small_config(2), Backend::Flex, &data, dir.path(), true, Progress::EpochLines).unwrap_err();
     assert!(err.starts_with(&format!("checkpoint {} cannot be read", model.display())), "{err}");
 }
 
@@ -182,7 +183,7 @@ fn a_diverging_loss_stops_training_with_the_iteration() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig { lr: 1e37, ..small_config(2) };
-    let err = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Display::EpochLines).unwrap_err();
+    let err = train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap_err();
     assert!(
         err.starts_with("the loss became NaN at epoch 1, iteration ")
             || err.starts_with("the loss became inf at epoch 1, iteration "),
@@ -206,7 +207,7 @@ fn impossible_hyperparameters_are_refused() {
         ),
     ] {
         let err =
-            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Display::EpochLines).unwrap_err();
+            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Progress::EpochLines).unwrap_err();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists(), "nothing written for a refused run");
@@ -218,7 +219,7 @@ fn rnnlm() -> Command {
     cmd
 }
 
-fn assert_same_epochs(a: &[artifacts::EpochMetrics], b: &[artifacts::EpochMetrics], what: &str) {
+fn assert_same_epochs(a: &[run::EpochMetrics], b: &[run::EpochMetrics], what: &str) {
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(b) {
         assert!(
@@ -266,13 +267,13 @@ fn piped_training_on_wgpu_prints_one_line_per_epoch_and_matches_flex() {
     }
 }
 
-fn piped_training_on(backend: Option<&str>) -> Vec<artifacts::EpochMetrics> {
+fn piped_training_on(backend: Option<&str>) -> Vec<run::EpochMetrics> {
     piped_training(backend).1
 }
 
 /// `rnnlm train` with stdout piped, 2 short epochs; returns its first line
 /// and the metrics it wrote.
-fn piped_training(backend: Option<&str>) -> (String, Vec<artifacts::EpochMetrics>) {
+fn piped_training(backend: Option<&str>) -> (String, Vec<run::EpochMetrics>) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = rnnlm();
     cmd.args(["train", "--epochs", "2", "--corpus-size", "2000", "--artifacts"]).arg(dir.path().join("run"));
@@ -290,7 +291,7 @@ fn piped_training(backend: Option<&str>) -> (String, Vec<artifacts::EpochMetrics
     }
     assert_eq!(stdout.lines().count(), 4, "the backend line, a header line and the epoch lines only:\n{stdout}");
     let first = stdout.lines().next().unwrap_or_default().to_string();
-    (first, artifacts::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap())
+    (first, metrics::read_metrics(&RunDir::new(dir.path().join("run")).metrics()).unwrap())
 }
 
 #[test]
@@ -322,7 +323,7 @@ fn kill_9_during_training_then_resume_works() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows = artifacts::read_metrics(&rd.metrics()).unwrap();
+    let rows = metrics::read_metrics(&rd.metrics()).unwrap();
     assert_eq!(rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), (1..=last + 1).collect::<Vec<_>>());
     // no temporary files left behind under a checkpoint's name
     for entry in std::fs::read_dir(rd.checkpoints()).unwrap() {

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use rnnlm::artifacts::{self, RunDir};
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::Ptb;
 use rnnlm::export::ExportInfo;
 use rnnlm::infer;
 use rnnlm::model::RnnlmConfig;
+use rnnlm::run::{RunDir, metrics};
 use rnnlm::train;
 use rnnlm::weights::files;
 
@@ -92,7 +92,7 @@ fn an_export_read_back_gives_the_runs_perplexity_in_both_formats() {
     let info: ExportInfo = serde_json::from_slice(&std::fs::read(out.path().join("config.json")).unwrap()).unwrap();
     assert_eq!(info.epoch, 2, "the last export wrote the config");
     assert_eq!((info.book_class.as_str(), info.architecture), ("SimpleRnnlm", from_npz.arch));
-    let rows = artifacts::read_metrics(&RunDir::new(run).metrics()).unwrap();
+    let rows = metrics::read_metrics(&RunDir::new(run).metrics()).unwrap();
     assert_eq!(info.valid_perplexity, Some(rows[1].valid_perplexity));
 }
 
@@ -100,10 +100,10 @@ fn an_export_read_back_gives_the_runs_perplexity_in_both_formats() {
 fn the_run_keeps_the_last_two_epochs_and_the_best_and_every_metric() {
     let run = RunDir::new(run());
     let complete = run.complete_epochs();
-    let best = train::best_epoch(&run).unwrap();
+    let best = run.best_epoch().unwrap();
     assert!(complete.ends_with(&[2, 3]) && complete.contains(&best) && complete.len() <= 3, "{complete:?}");
     assert_eq!(run.checkpoint_epochs(), complete, "no stray files");
-    assert_eq!(artifacts::read_metrics(&run.metrics()).unwrap().len(), 3);
+    assert_eq!(metrics::read_metrics(&run.metrics()).unwrap().len(), 3);
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
     stdout(&rnnlm(
         &[&["train", "--epochs", "3", "--keep-checkpoints", "1", "--artifacts", s(&one)][..], &SMALL].concat(),
     ));
-    let best = train::best_epoch(&RunDir::new(&one)).unwrap();
+    let best = RunDir::new(&one).best_epoch().unwrap();
     let mut expected = vec![best, 3];
     expected.dedup();
     assert_eq!(RunDir::new(&one).complete_epochs(), expected);
@@ -139,8 +139,8 @@ fn retention_is_chosen_and_resume_works_after_pruning() {
         &[&["train", "--epochs", "4", "--keep-checkpoints", "all", "--resume", "--artifacts", s(&all)][..], &SMALL]
             .concat(),
     ));
-    let a = artifacts::read_metrics(&RunDir::new(&all).metrics()).unwrap();
-    let b = artifacts::read_metrics(&RunDir::new(&one).metrics()).unwrap();
+    let a = metrics::read_metrics(&RunDir::new(&all).metrics()).unwrap();
+    let b = metrics::read_metrics(&RunDir::new(&one).metrics()).unwrap();
     assert_eq!(a.len(), 4);
     assert_eq!(a[3].valid_perplexity, b[3].valid_perplexity);
     assert_eq!(RunDir::new(&all).complete_epochs(), [1, 2, 3, 4]);
@@ -163,8 +163,8 @@ fn train_init_from_an_export_continues_with_the_same_loss() {
     let dir = tempfile::tempdir().unwrap();
     let npz = dir.path().join("export/model.npz");
     stdout(&rnnlm(&["export", "--artifacts", s(run), "--out", s(&npz)]));
-    let best = train::best_epoch(&RunDir::new(run)).unwrap();
-    let rows = artifacts::read_metrics(&RunDir::new(run).metrics()).unwrap();
+    let best = RunDir::new(run).best_epoch().unwrap();
+    let rows = metrics::read_metrics(&RunDir::new(run).metrics()).unwrap();
 
     // A learning rate too small to move the weights: epoch 1 of the new run
     // is validated at the exported weights, so it scores what the old run
@@ -173,7 +173,7 @@ fn train_init_from_an_export_continues_with_the_same_loss() {
     let line = last_line(&rnnlm(
         &[&["train", "--epochs", "1", "--lr", "1e-12", "--init", s(&npz), "--artifacts", s(&b)][..], &SMALL].concat(),
     ));
-    let new = artifacts::read_metrics(&RunDir::new(&b).metrics()).unwrap();
+    let new = metrics::read_metrics(&RunDir::new(&b).metrics()).unwrap();
     let old = rows[best - 1].valid_perplexity;
     assert!(((new[0].valid_perplexity - old) / old).abs() < 1e-5, "{line}: {} vs {old}", new[0].valid_perplexity);
 

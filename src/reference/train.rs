@@ -6,7 +6,6 @@ use std::time::Instant;
 use ndarray::Array2;
 
 use super::{Optimizer, Rnnlm};
-use crate::artifacts::EpochMetrics;
 use crate::data::batches::{BatchIds, StreamBatches};
 
 fn to_array(ids: &[u32], n: usize, t: usize) -> Array2<usize> {
@@ -27,6 +26,26 @@ pub fn eval_loss(model: &mut Rnnlm<f32>, batches: &StreamBatches) -> f64 {
     total / batches.iters() as f64
 }
 
+/// One epoch's mean losses, as the book's loop prints them (perplexity is
+/// their `exp`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epoch {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub valid_loss: f64,
+    pub seconds: f64,
+}
+
+impl Epoch {
+    pub fn train_perplexity(&self) -> f64 {
+        self.train_loss.exp()
+    }
+
+    pub fn valid_perplexity(&self) -> f64 {
+        self.valid_loss.exp()
+    }
+}
+
 /// Trains `model` for `epochs` epochs as the notebook does (state carried,
 /// never reset, time_idx back to 0 each epoch), evaluating `valid` after each.
 /// `on_epoch` sees each epoch's metrics as soon as they exist.
@@ -37,8 +56,8 @@ pub fn train(
     optimizer: &mut dyn Optimizer<f32>,
     max_grad: f32,
     epochs: usize,
-    mut on_epoch: impl FnMut(&EpochMetrics),
-) -> Result<Vec<EpochMetrics>, String> {
+    mut on_epoch: impl FnMut(&Epoch),
+) -> Result<Vec<Epoch>, String> {
     let mut rows = Vec::new();
     for epoch in 1..=epochs {
         let start = Instant::now();
@@ -57,14 +76,7 @@ pub fn train(
         let carried = model.state();
         let valid_loss = eval_loss(model, valid);
         model.set_state(carried);
-        let row = EpochMetrics {
-            epoch,
-            train_loss,
-            train_perplexity: train_loss.exp(),
-            valid_loss,
-            valid_perplexity: valid_loss.exp(),
-            seconds: start.elapsed().as_secs_f64(),
-        };
+        let row = Epoch { epoch, train_loss, valid_loss, seconds: start.elapsed().as_secs_f64() };
         on_epoch(&row);
         rows.push(row);
     }

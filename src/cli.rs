@@ -1,0 +1,374 @@
+//! The command line: one clap struct per command, whose `///` comments are
+//! its `--help`, and the small steps from flags to the library's values (a
+//! `TrainConfig` from a preset and the flags that replace its values, the
+//! model a `--artifacts`/`--weights`/`--book-model` names). `main.rs` runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use rnnlm::backend::Backend;
+use rnnlm::bench;
+use rnnlm::data::book;
+use rnnlm::data::ptb::{self, Ptb};
+use rnnlm::model::ModelKind;
+use rnnlm::train::{self, ClipMode, OptimizerKind, TrainConfig, TrainPreset};
+
+/// The recurrent language models of "Deep Learning from Scratch 2", chapters 5 and 6, on Burn.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Train a language model on Penn Treebank with burn-train's Learner (defaults: the chapter-5 notebook's run).
+    Train(TrainArgs),
+    /// Run the book's training loop on the manual-backward reference.
+    Reference(ReferenceArgs),
+    /// Perplexity of a trained model on a PTB split (the book's eval_perplexity).
+    Eval(EvalArgs),
+    /// Sample text from a trained model, one word at a time.
+    Generate(GenerateArgs),
+    /// Time full training iterations and print tokens per second.
+    Bench(BenchArgs),
+    /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names, with vocab.json and config.json beside.
+    Export(ExportArgs),
+    /// Compare the Burn model with the manual-backward reference, and the
+    /// reference with finite differences; exit 1 if any tolerance fails.
+    Check(CheckArgs),
+}
+
+/// Which trained model to use: a run folder, or a model file.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub(crate) struct ModelSource {
+    /// The run folder written by `train`.
+    #[arg(long)]
+    pub(crate) artifacts: Option<PathBuf>,
+    /// A weights file: .safetensors or .npz named as the book's parameters (as `export` writes), or a .pkl of the book's; the architecture is read from its names and shapes, the vocabulary from a vocab.json beside it, else PTB's.
+    #[arg(long)]
+    pub(crate) weights: Option<PathBuf>,
+    /// A model saved by the book's `save_params` (a .pkl such as the book's ch06/Rnnlm.pkl): the same as --weights.
+    #[arg(long)]
+    pub(crate) book_pkl: Option<PathBuf>,
+    /// The book's own trained chapter-6 model, ch06/Rnnlm.pkl: read from $BOOK_DIR/ch06/Rnnlm.pkl if BOOK_DIR is set, else from data/book/Rnnlm.pkl, downloaded there on first use from the book's repository (or $BOOK_URL) and checked against its SHA-256.
+    #[arg(long)]
+    pub(crate) book_model: bool,
+}
+
+impl ModelSource {
+    /// The model on `device`, and a description of where it came from.
+    pub(crate) fn load(
+        &self,
+        checkpoint: Option<usize>,
+        device: &burn::tensor::Device,
+    ) -> Result<(rnnlm::model::Rnnlm, String), String> {
+        if let Some(dir) = &self.artifacts {
+            let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
+            return Ok((model, format!("epoch {epoch} of {}", dir.display())));
+        }
+        let file = self.file()?.ok_or("give --artifacts, --weights, --book-pkl or --book-model")?;
+        if checkpoint.is_some() {
+            return Err("--checkpoint picks an epoch of a run folder; a weights file holds one model".into());
+        }
+        let w = rnnlm::weights::files::read_any(&file)?;
+        // Dropout acts in training only: evaluation and sampling run without it.
+        let model = rnnlm::model::RnnlmConfig::for_architecture(w.arch).init_with(&w, device)?;
+        let what = match ModelKind::of(w.arch) {
+            Some(kind) => {
+                let a = w.arch;
+                format!("{} ({kind}, V={} D={} H={})", kind.book_name(), a.vocab_size, a.wordvec_size, a.hidden_size)
+            }
+            None => w.arch.to_string(),
+        };
+        Ok((model, format!("{what} from {}", file.display())))
+    }
+
+    /// The weights file given, or the book's model (fetched on first use).
+    pub(crate) fn file(&self) -> Result<Option<PathBuf>, String> {
+        if self.book_model {
+            return book::trained_model().map(Some).map_err(|e| format!("--book-model: {e}"));
+        }
+        Ok(self.weights.clone().or_else(|| self.book_pkl.clone()))
+    }
+
+    /// The vocabulary the model's ids index.
+    pub(crate) fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
+        let words = match &self.artifacts {
+            Some(dir) => Some(rnnlm::run::vocab::read_vocab(&rnnlm::run::RunDir::new(dir).vocab())?),
+            None => match self.file()? {
+                Some(file) => rnnlm::run::vocab::vocab_beside(&file)?,
+                None => None,
+            },
+        };
+        match words {
+            Some(words) => Ok(ptb::Vocab::from_id_to_word(words)),
+            // The book's ptb.load_data builds the same vocabulary from ptb.train.txt.
+            None => Ok(data.load()?.vocab),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EvalArgs {
+    #[command(flatten)]
+    pub(crate) source: ModelSource,
+    /// Which split to score.
+    #[arg(long, value_enum, default_value_t = ptb::Split::Valid)]
+    pub(crate) split: ptb::Split,
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
+    #[arg(long, visible_alias = "epoch")]
+    pub(crate) checkpoint: Option<usize>,
+    /// Rows per evaluation batch.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) batch_size: usize,
+    /// Time steps per evaluation batch.
+    #[arg(long, default_value_t = 35)]
+    pub(crate) time_size: usize,
+    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GenerateArgs {
+    #[command(flatten)]
+    pub(crate) source: ModelSource,
+    /// The first word (must be in the vocabulary).
+    #[arg(long)]
+    pub(crate) start: String,
+    /// Words to generate after it.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) words: usize,
+    /// Softmax temperature: below 1 greedier, above 1 more random.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) temperature: f64,
+    /// Seed of the sampling: the same seed gives the same text.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Also allow `<unk>` and `N`, which the book skips.
+    #[arg(long)]
+    pub(crate) no_skip: bool,
+    /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
+    #[arg(long, visible_alias = "epoch")]
+    pub(crate) checkpoint: Option<usize>,
+    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExportArgs {
+    /// The run folder written by `train`.
+    #[arg(long)]
+    pub(crate) artifacts: PathBuf,
+    /// The epoch whose checkpoint to export [default: the best by validation perplexity, as --best].
+    #[arg(long, conflicts_with = "best")]
+    pub(crate) epoch: Option<usize>,
+    /// Export the epoch with the best validation perplexity (the default; the run folder always keeps it).
+    #[arg(long)]
+    pub(crate) best: bool,
+    /// The file to write: .safetensors or .npz (float32, the book's names: embed.W, rnn.Wx, ...); vocab.json and config.json are written beside it.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// Backend to time [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+    /// Model and batch sizes.
+    #[arg(long, value_enum, default_value_t = bench::Preset::Seed)]
+    pub(crate) preset: bench::Preset,
+    /// The model (better-lstm: dropout 0.5, needs equal D and H, as both presets have).
+    #[arg(long, value_enum, default_value_t = ModelKind::Rnn)]
+    pub(crate) model: ModelKind,
+    /// How the gradients are computed: as `train` does (the affine layer and the loss by hand), or all through autodiff.
+    #[arg(long, value_enum, default_value_t = bench::GradientPath::Train)]
+    pub(crate) gradients: bench::GradientPath,
+    /// Timed iterations (after 5 untimed warm-up ones).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) iters: usize,
+    /// Also time one epoch of the Learner (`train`) at the seed preset, to show the framework's overhead (needs PTB).
+    #[arg(long)]
+    pub(crate) learner: bool,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+/// Where the data comes from.
+#[derive(Args, Debug)]
+pub(crate) struct DataArgs {
+    /// Folder holding ptb.{train,valid,test}.txt [default: $PTB_DIR, else data/ptb]; missing files are downloaded there.
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Where missing files are downloaded from, a mirror of tomsercu/lstm's data/ folder [default: $PTB_URL, else tomsercu/lstm on GitHub].
+    #[arg(long)]
+    pub(crate) data_url: Option<String>,
+}
+
+impl DataArgs {
+    pub(crate) fn load(&self) -> Result<Ptb, String> {
+        ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref())).map_err(|e| e.to_string())
+    }
+}
+
+/// The run's model and hyperparameters: a preset of the book's, any of
+/// whose values a flag replaces.
+#[derive(Args, Debug)]
+pub(crate) struct HyperParams {
+    /// The book's run to start from: ch5 (the chapter-5 notebook: SimpleRnnlm, Adam, 10,000 words), ch6-rnnlm (train_rnnlm.py: LSTM 100, SGD lr 20, whole corpus, 4 epochs) or ch6-better (train_better_rnnlm.py: BetterRnnlm 650, dropout 0.5, lr / 4 when validation stalls, 40 epochs).
+    #[arg(long, value_enum, default_value_t = TrainPreset::Ch5)]
+    pub(crate) preset: TrainPreset,
+    /// The model: rnn (SimpleRnnlm), lstm (Rnnlm), gru, better-lstm (BetterRnnlm) [default: the preset's].
+    #[arg(long, value_enum)]
+    pub(crate) model: Option<ModelKind>,
+    /// Rows per batch (N) [default: the preset's; ch5 10, ch6 20].
+    #[arg(long)]
+    pub(crate) batch_size: Option<usize>,
+    /// Time steps per batch (T), the truncated-BPTT length [default: the preset's; ch5 5, ch6 35].
+    #[arg(long)]
+    pub(crate) time_size: Option<usize>,
+    /// Size of a word vector (D) [default: the preset's; 100, ch6-better 650].
+    #[arg(long)]
+    pub(crate) wordvec_size: Option<usize>,
+    /// Size of the hidden state (H) [default: the preset's; 100, ch6-better 650].
+    #[arg(long)]
+    pub(crate) hidden_size: Option<usize>,
+    /// Dropout ratio of better-lstm [default: 0.5 for better-lstm, else 0].
+    #[arg(long)]
+    pub(crate) dropout: Option<f64>,
+    /// The update rule [default: the preset's; ch5 adam, ch6 sgd].
+    #[arg(long, value_enum)]
+    pub(crate) optimizer: Option<OptimizerKind>,
+    /// Learning rate [default: the preset's; ch5 0.001, ch6 20].
+    #[arg(long)]
+    pub(crate) lr: Option<f64>,
+    /// Divide the learning rate by 4 after an epoch whose validation perplexity is not the best so far (the book's train_better_rnnlm.py) [default: on for ch6-better].
+    #[arg(long)]
+    pub(crate) lr_decay: Option<bool>,
+    /// Gradients are clipped to this norm [default: the preset's; ch5 5.0, ch6 0.25].
+    #[arg(long)]
+    pub(crate) max_grad: Option<f64>,
+    /// Train on the first N tokens of ptb.train.txt (0: all 929,589); the vocabulary is always the full one [default: ch5 10,000, ch6 0].
+    #[arg(long)]
+    pub(crate) corpus_size: Option<usize>,
+    /// Epochs to train [default: the preset's; ch5 20 (the notebook set 1000 and printed 17), ch6-rnnlm 4, ch6-better 40].
+    #[arg(long)]
+    pub(crate) epochs: Option<usize>,
+    /// Seed of the weight initialisation [default: 0].
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Validation batch rows [default: 10, as the book's eval_perplexity].
+    #[arg(long)]
+    pub(crate) eval_batch_size: Option<usize>,
+    /// Validation time steps [default: 35, as the book's eval_perplexity].
+    #[arg(long)]
+    pub(crate) eval_time_size: Option<usize>,
+}
+
+impl HyperParams {
+    pub(crate) fn config(&self, vocab_size: usize, clip: ClipMode) -> TrainConfig {
+        let mut c = self.preset.config(vocab_size);
+        if let Some(model) = self.model {
+            c.model = model;
+            // Dropout belongs to BetterRnnlm: a change of model takes the model's own default.
+            c.dropout = if model == ModelKind::BetterLstm { 0.5 } else { 0.0 };
+        }
+        fn set<T: Copy>(field: &mut T, value: Option<T>) {
+            if let Some(v) = value {
+                *field = v;
+            }
+        }
+        set(&mut c.batch_size, self.batch_size);
+        set(&mut c.time_size, self.time_size);
+        set(&mut c.wordvec_size, self.wordvec_size);
+        set(&mut c.hidden_size, self.hidden_size);
+        set(&mut c.dropout, self.dropout);
+        set(&mut c.optimizer, self.optimizer);
+        set(&mut c.lr, self.lr);
+        set(&mut c.lr_decay, self.lr_decay);
+        set(&mut c.max_grad, self.max_grad);
+        set(&mut c.corpus_size, self.corpus_size);
+        set(&mut c.epochs, self.epochs);
+        set(&mut c.seed, self.seed);
+        set(&mut c.eval_batch_size, self.eval_batch_size);
+        set(&mut c.eval_time_size, self.eval_time_size);
+        c.clip = clip;
+        c
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    pub(crate) hyper: HyperParams,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Gradient clipping: one norm over all gradients (the book's clip_grads) or each tensor on its own (Burn's).
+    #[arg(long, value_enum, default_value_t = ClipMode::Global)]
+    pub(crate) clip: ClipMode,
+    /// Folder for this run's config, metrics.csv, perplexity.png and checkpoints.
+    #[arg(long, default_value = "artifacts/simple-rnnlm")]
+    pub(crate) artifacts: PathBuf,
+    /// Continue the run in --artifacts from its last complete checkpoint.
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Start from the weights in this file (.safetensors or .npz as `export` writes, or a .pkl of the book's) instead of the book's random initialisation; names and shapes must match the model, and a vocab.json beside it the data's. A copy is kept in the run folder as init.safetensors.
+    #[arg(long, conflicts_with = "resume")]
+    pub(crate) init: Option<PathBuf>,
+    /// Checkpoints to keep: the last N epochs' and the best epoch's (which eval, generate and export use by default), or all. metrics.csv keeps every epoch.
+    #[arg(long, default_value_t = rnnlm::run::KeepCheckpoints::default())]
+    pub(crate) keep_checkpoints: rnnlm::run::KeepCheckpoints,
+    /// Backend to train on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ReferenceArgs {
+    #[command(flatten)]
+    pub(crate) hyper: HyperParams,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Backend to run the Burn model on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<Backend>,
+    /// Skip the comparison at the notebook's sizes (V = 10,000).
+    #[arg(long)]
+    pub(crate) small_only: bool,
+    /// Optimizer steps in the trajectory comparison.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) steps: usize,
+    /// Seed of the weights and data.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// The models to check [default: all: rnn, lstm, gru, better-lstm].
+    #[arg(long, value_enum, num_args = 1.., value_delimiter = ',')]
+    pub(crate) model: Vec<ModelKind>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_flag_defaults_are_the_notebooks_configuration() {
+        let Command::Train(args) = Cli::parse_from(["rnnlm", "train"]).command else { panic!("train parses") };
+        assert_eq!(args.hyper.config(10_000, args.clip), TrainConfig::notebook(10_000));
+        assert!(!args.resume);
+        assert_eq!(args.artifacts, PathBuf::from("artifacts/simple-rnnlm"));
+    }
+}

@@ -1,0 +1,113 @@
+//! An epoch's checkpoint: Burn's records of the model, the optimizer and the
+//! scheduler, written atomically, and the hidden state carried into the next
+//! epoch (the book's stateful Time layers), which Burn does not keep.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::model::RecurrentState;
+use crate::weights::{Architecture, CellKind};
+
+/// Burn's file checkpointer writes in place; this one writes atomically, so a
+/// crash (even `kill -9`) mid-write leaves the previous epochs readable and no
+/// half file under a checkpoint's name.
+pub struct AtomicCheckpointer {
+    /// The run's `checkpoint/` folder.
+    pub dir: PathBuf,
+    /// `model`, `optim` or `scheduler`: the file is `NAME-EPOCH.bpk`.
+    pub name: &'static str,
+}
+
+impl AtomicCheckpointer {
+    fn path(&self, epoch: usize) -> PathBuf {
+        self.dir.join(format!("{}-{epoch}.bpk", self.name))
+    }
+}
+
+impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
+    fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        let bytes = record.checkpoint_into_bytes().map_err(CheckpointerError::Record)?;
+        write_atomic(&self.path(epoch), &bytes).map_err(CheckpointerError::IOError)
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        match std::fs::remove_file(self.path(epoch)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CheckpointerError::IOError(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
+        let bytes = std::fs::read(self.path(epoch)).map_err(CheckpointerError::IOError)?;
+        R::checkpoint_from_bytes(Bytes::from_bytes_vec(bytes)).map_err(CheckpointerError::Record)
+    }
+}
+
+/// The carried state on disk: every layer's `h` (and an LSTM's `c`), each
+/// `[N, H]`: `{"shape": [N, H], "tensors": [[...], ...]}`.
+#[derive(Serialize, Deserialize)]
+struct SavedState {
+    shape: [usize; 2],
+    tensors: Vec<Vec<f32>>,
+}
+
+pub fn save_state(path: &Path, state: RecurrentState) -> Result<(), String> {
+    let tensors = state.tensors();
+    let shape = tensors[0].dims();
+    let tensors = tensors
+        .into_iter()
+        .map(|t| t.try_into_vec_as::<f32>().map_err(|e| format!("cannot read the hidden state: {e:?}")))
+        .collect::<Result<_, _>>()?;
+    let json = serde_json::to_vec(&SavedState { shape, tensors }).expect("state serializes");
+    write_atomic(path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The carried state saved at `path`, checked against the model it is for
+/// (`arch`, with batches of `batch_size` rows).
+pub fn load_state(
+    path: &Path,
+    arch: &Architecture,
+    batch_size: usize,
+    device: &Device,
+) -> Result<RecurrentState, String> {
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| unreadable(path, e))?;
+    let shape = [batch_size, arch.hidden_size];
+    let count = arch.layers * if arch.cell == CellKind::Lstm { 2 } else { 1 };
+    if saved.shape != shape
+        || saved.tensors.len() != count
+        || saved.tensors.iter().any(|t| t.len() != shape[0] * shape[1])
+    {
+        return Err(unreadable(
+            path,
+            format!(
+                "it holds {} state tensors of shape {:?}, this run needs {count} of {shape:?}",
+                saved.tensors.len(),
+                saved.shape
+            ),
+        ));
+    }
+    let tensors = saved.tensors.into_iter().map(|v| Tensor::from_data(TensorData::new(v, shape), device)).collect();
+    Ok(RecurrentState::from_tensors(arch.cell, tensors))
+}
+
+/// The one-line error for a checkpoint file that cannot be used.
+pub fn unreadable(path: &Path, why: impl std::fmt::Display) -> String {
+    format!("checkpoint {} cannot be read: {why}", path.display())
+}
+
+/// A checkpoint file's bytes, as Burn's records decode them.
+pub fn read_bytes(path: &Path) -> Result<Bytes, String> {
+    std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| unreadable(path, e))
+}
+
+/// Decodes the optimizer's record of `path` (Burn panics on one it cannot
+/// decode; this says which file instead).
+pub fn check_optimizer_readable(path: &Path) -> Result<(), String> {
+    use burn::optim::OptimizerRecord;
+    OptimizerRecord::checkpoint_from_bytes(read_bytes(path)?).map(|_| ()).map_err(|e| unreadable(path, e))
+}

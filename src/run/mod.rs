@@ -1,0 +1,159 @@
+//! The run folder: what a training run leaves, and reading it back.
+//!
+//! ```text
+//! config.json        the run's configuration (train::TrainConfig)
+//! vocab.json         the words in id order (vocab.rs)
+//! metrics.csv        one row per epoch (metrics.rs)
+//! perplexity.png     train and valid perplexity per epoch (plot.rs)
+//! init.safetensors   the starting weights, when the run began from --init
+//! checkpoint/        model-E.bpk, optim-E.bpk, scheduler-E.bpk, state-E.json for
+//!                    the epochs kept (checkpoint.rs; which ones: retention.rs)
+//! ```
+//!
+//! Every file is written atomically (see [`crate::atomic`]), so a crash never
+//! leaves one half-written. Nothing here knows how a model trains: the
+//! training loop ([`crate::train`]) writes through these, and evaluation,
+//! generation and export read through them.
+
+use std::path::PathBuf;
+
+pub mod checkpoint;
+pub mod metrics;
+pub mod plot;
+pub mod retention;
+pub mod vocab;
+
+pub use metrics::EpochMetrics;
+pub use retention::KeepCheckpoints;
+
+/// The paths of a run folder.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+    pub fn plot(&self) -> PathBuf {
+        self.root.join("perplexity.png")
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoint")
+    }
+    pub fn vocab(&self) -> PathBuf {
+        self.root.join("vocab.json")
+    }
+    /// The weights a run started from when given `--init` (a run without it
+    /// starts from the book's initialisation with its seed).
+    pub fn init_weights(&self) -> PathBuf {
+        self.root.join("init.safetensors")
+    }
+    /// The carried hidden state at the end of epoch `epoch`.
+    pub fn state(&self, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("state-{epoch}.json"))
+    }
+    pub fn model_checkpoint(&self, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("model-{epoch}.bpk"))
+    }
+    pub fn optim_checkpoint(&self, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("optim-{epoch}.bpk"))
+    }
+    pub fn scheduler_checkpoint(&self, epoch: usize) -> PathBuf {
+        self.checkpoints().join(format!("scheduler-{epoch}.bpk"))
+    }
+
+    /// Epoch `epoch`'s checkpoint files, the model's first.
+    fn epoch_files(&self, epoch: usize) -> [PathBuf; 4] {
+        [
+            self.model_checkpoint(epoch),
+            self.optim_checkpoint(epoch),
+            self.scheduler_checkpoint(epoch),
+            self.state(epoch),
+        ]
+    }
+
+    /// The epochs for which every checkpoint file exists, in increasing order.
+    pub fn complete_epochs(&self) -> Vec<usize> {
+        let mut epochs = self.checkpoint_epochs();
+        epochs.retain(|&e| self.epoch_files(e).iter().all(|p| p.exists()));
+        epochs
+    }
+
+    /// Every epoch with any checkpoint file, complete or not, in increasing order.
+    pub fn checkpoint_epochs(&self) -> Vec<usize> {
+        let Ok(entries) = std::fs::read_dir(self.checkpoints()) else { return Vec::new() };
+        let mut epochs: Vec<usize> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stem = ["model-", "optim-", "scheduler-", "state-"].iter().find_map(|p| name.strip_prefix(p))?;
+                stem.strip_suffix(".bpk").or_else(|| stem.strip_suffix(".json"))?.parse().ok()
+            })
+            .collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        epochs
+    }
+
+    /// Deletes epoch `epoch`'s checkpoint files, the model's first: from its
+    /// removal on the epoch no longer counts as complete, so a crash part-way
+    /// leaves stray files (removed by the next pruning), never an epoch that
+    /// looks complete and is not.
+    pub fn remove_epoch(&self, epoch: usize) -> std::io::Result<()> {
+        for path in self.epoch_files(epoch) {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RunDir {
+    /// The epoch `eval`, `generate` and `export` use by default: the complete
+    /// epoch with the lowest validation perplexity (the model the book's
+    /// chapter-6 script keeps), or the last complete one when no metrics were
+    /// written.
+    pub fn best_epoch(&self) -> Result<usize, String> {
+        let complete = self.complete_epochs();
+        let last =
+            *complete.last().ok_or_else(|| format!("{} has no complete checkpoint", self.checkpoints().display()))?;
+        if !self.metrics().exists() {
+            return Ok(last);
+        }
+        let rows = metrics::read_metrics(&self.metrics())?;
+        Ok(retention::best(&rows, &complete).unwrap_or(last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_an_epoch_leaves_the_others_and_parses_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        for e in [1, 2, 10] {
+            for p in [run.model_checkpoint(e), run.optim_checkpoint(e), run.scheduler_checkpoint(e), run.state(e)] {
+                std::fs::write(p, b"x").unwrap();
+            }
+        }
+        std::fs::write(run.optim_checkpoint(11), b"x").unwrap();
+        assert_eq!(run.checkpoint_epochs(), [1, 2, 10, 11]);
+        assert_eq!(run.complete_epochs(), [1, 2, 10]);
+        run.remove_epoch(2).unwrap();
+        run.remove_epoch(11).unwrap();
+        assert_eq!(run.checkpoint_epochs(), [1, 10]);
+    }
+}

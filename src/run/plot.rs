@@ -1,0 +1,86 @@
+//! `perplexity.png`: train and valid perplexity per epoch, as the notebook
+//! plotted its `ppl_list`.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::EpochMetrics;
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // ab_glyph needs the font's bytes; DejaVu Sans ships inside the binary.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draws train and valid perplexity per epoch (log scale) to a PNG, as the
+/// notebook plotted its `ppl_list`.
+pub fn plot_perplexity(path: &Path, rows: &[EpochMetrics]) -> Result<(), String> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    register_font();
+    let tmp = path.with_extension("png.tmp.png");
+    {
+        let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
+        let e = |err: &dyn std::fmt::Display| format!("cannot draw {}: {err}", path.display());
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let last = rows.last().map(|r| r.epoch).unwrap_or(1).max(2);
+        let values =
+            rows.iter().flat_map(|r| [r.train_perplexity, r.valid_perplexity]).filter(|v| v.is_finite() && *v > 0.0);
+        let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let (lo, hi) = if lo > hi { (1.0, 10.0) } else { (lo * 0.8, hi * 1.25) };
+        let mut chart = ChartBuilder::on(&root)
+            .caption("SimpleRnnlm on Penn Treebank", ("sans-serif", 24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1usize..last, (lo..hi).log_scale())
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("perplexity")
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(|x| e(&x))?;
+        let series = [
+            ("train", BLUE, rows.iter().map(|r| (r.epoch, r.train_perplexity)).collect::<Vec<_>>()),
+            ("valid", RED, rows.iter().map(|r| (r.epoch, r.valid_perplexity)).collect::<Vec<_>>()),
+        ];
+        for (name, color, points) in series {
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(|x| e(&x))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|err| format!("cannot write {}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::metrics::tests::row;
+
+    #[test]
+    fn the_plot_is_a_png() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("perplexity.png");
+        plot_perplexity(&path, &[row(1), row(2), row(3)]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

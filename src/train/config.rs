@@ -1,0 +1,207 @@
+//! What defines a run: the model and its sizes, the optimizer, clipping,
+//! the data, the schedule (`TrainConfig`, saved as the run's `config.json`),
+//! and the book's runs as presets of it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ModelKind, RnnlmConfig};
+use crate::run::{KeepCheckpoints, RunDir};
+use crate::weights::RnnlmWeights;
+
+/// How gradients are clipped before the update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClipMode {
+    /// One norm over all gradients together, as the book's `clip_grads`.
+    Global,
+    /// Each tensor by its own norm (Burn's `GradientClippingConfig::Norm`).
+    PerTensor,
+}
+
+/// The update rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// The book's Adam (chapter 5).
+    #[default]
+    Adam,
+    /// The book's SGD, `param -= lr·grad` (chapter 6).
+    Sgd,
+}
+
+fn rnn() -> ModelKind {
+    ModelKind::Rnn
+}
+
+/// The book's training runs (`--preset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainPreset {
+    /// Chapter 5's notebook: SimpleRnnlm, Adam, the first 10,000 words.
+    Ch5,
+    /// `ch06/train_rnnlm.py`: Rnnlm (LSTM 100/100), SGD lr 20, clip 0.25,
+    /// batches of 20 x 35, the whole corpus, 4 epochs.
+    Ch6Rnnlm,
+    /// `ch06/train_better_rnnlm.py`: BetterRnnlm (650/650, dropout 0.5, tied),
+    /// SGD lr 20 divided by 4 whenever validation does not improve, 40 epochs.
+    Ch6Better,
+}
+
+impl TrainPreset {
+    /// The preset's configuration for a vocabulary of `vocab_size` words.
+    pub fn config(self, vocab_size: usize) -> TrainConfig {
+        let ch6 = TrainConfig {
+            model: ModelKind::Lstm,
+            batch_size: 20,
+            time_size: 35,
+            optimizer: OptimizerKind::Sgd,
+            lr: 20.0,
+            max_grad: 0.25,
+            corpus_size: 0,
+            epochs: 4,
+            ..TrainConfig::notebook(vocab_size)
+        };
+        match self {
+            TrainPreset::Ch5 => TrainConfig::notebook(vocab_size),
+            TrainPreset::Ch6Rnnlm => ch6,
+            TrainPreset::Ch6Better => TrainConfig {
+                model: ModelKind::BetterLstm,
+                wordvec_size: 650,
+                hidden_size: 650,
+                dropout: 0.5,
+                lr_decay: true,
+                epochs: 40,
+                ..ch6
+            },
+        }
+    }
+}
+
+/// Everything that defines a run; saved as `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Which of the book's models (a run folder of an earlier version, which
+    /// had only SimpleRnnlm, reads as rnn).
+    #[serde(default = "rnn")]
+    pub model: ModelKind,
+    pub vocab_size: usize,
+    pub wordvec_size: usize,
+    pub hidden_size: usize,
+    pub batch_size: usize,
+    pub time_size: usize,
+    /// Dropout ratio (BetterRnnlm only).
+    #[serde(default)]
+    pub dropout: f64,
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    /// Divide the learning rate by 4 after an epoch whose validation
+    /// perplexity is not the best so far (the book's `train_better_rnnlm.py`).
+    #[serde(default)]
+    pub lr_decay: bool,
+    pub max_grad: f64,
+    pub clip: ClipMode,
+    /// Tokens of ptb.train.txt used for training (0: all).
+    pub corpus_size: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Validation batches: the book's `eval_perplexity` uses 10 x 35.
+    pub eval_batch_size: usize,
+    pub eval_time_size: usize,
+    /// The weights file the run started from (`--init`), as given; its
+    /// tensors are kept in the run folder's `init.safetensors`. None: the
+    /// book's initialisation with `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
+    /// Checkpoints kept: the last N epochs' and the best, or all.
+    #[serde(default)]
+    pub keep_checkpoints: KeepCheckpoints,
+}
+
+impl TrainConfig {
+    /// The notebook's run: N 10, T 5, D = H 100, Adam lr 0.001, clipping at
+    /// 5.0, the first 10,000 words, validation in batches of 10 x 35, 20 epochs.
+    pub fn notebook(vocab_size: usize) -> Self {
+        TrainConfig {
+            model: ModelKind::Rnn,
+            vocab_size,
+            wordvec_size: 100,
+            hidden_size: 100,
+            batch_size: 10,
+            time_size: 5,
+            dropout: 0.0,
+            optimizer: OptimizerKind::Adam,
+            lr: 0.001,
+            lr_decay: false,
+            max_grad: 5.0,
+            clip: ClipMode::Global,
+            corpus_size: 10_000,
+            epochs: 20,
+            seed: 0,
+            eval_batch_size: 10,
+            eval_time_size: 35,
+            init: None,
+            keep_checkpoints: KeepCheckpoints::default(),
+        }
+    }
+
+    /// Refuses hyperparameters that cannot train.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("--batch-size", self.batch_size),
+            ("--time-size", self.time_size),
+            ("--wordvec-size", self.wordvec_size),
+            ("--hidden-size", self.hidden_size),
+            ("--epochs", self.epochs),
+            ("--eval-batch-size", self.eval_batch_size),
+            ("--eval-time-size", self.eval_time_size),
+        ];
+        for (flag, value) in positive {
+            if value == 0 {
+                return Err(format!("{flag} must be at least 1"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("--lr must be a positive number, not {}", self.lr));
+        }
+        if !(self.max_grad.is_finite() && self.max_grad > 0.0) {
+            return Err(format!("--max-grad must be a positive number, not {}", self.max_grad));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("--dropout must be at least 0 and below 1, not {}", self.dropout));
+        }
+        if self.dropout > 0.0 && self.model != ModelKind::BetterLstm {
+            return Err(format!("--dropout is for --model better-lstm; {} has no dropout layers", self.model));
+        }
+        self.model().architecture().validate()
+    }
+
+    /// The first field in which a saved run differs from this one, ignoring
+    /// what a resume may change or need not repeat: `epochs` (resuming may ask
+    /// for more), `keep_checkpoints`, and `init` (the checkpoint replaces the
+    /// starting weights).
+    pub fn difference(&self, saved: &TrainConfig) -> Option<String> {
+        let a = serde_json::to_value(self).expect("config serializes");
+        let b = serde_json::to_value(saved).expect("config serializes");
+        let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
+        a.iter()
+            .filter(|(k, _)| !["epochs", "keep_checkpoints", "init"].contains(&k.as_str()))
+            .find(|(k, v)| b.get(k.as_str()) != Some(v))
+            .map(|(k, v)| format!("{k} is {} there, {v} here", b.get(k.as_str()).cloned().unwrap_or_default()))
+    }
+
+    pub fn model(&self) -> RnnlmConfig {
+        self.model.config(self.vocab_size, self.wordvec_size, self.hidden_size, self.dropout)
+    }
+
+    /// The book's initial weights of this run's model.
+    pub fn initial_weights(&self) -> RnnlmWeights {
+        RnnlmWeights::book_init(self.model().architecture(), self.seed)
+    }
+}
+
+/// Reads a run's `config.json`.
+pub fn read_config(run_dir: &RunDir) -> Result<TrainConfig, String> {
+    let path = run_dir.config();
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a run configuration: {e}", path.display()))
+}

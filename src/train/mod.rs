@@ -1,0 +1,252 @@
+//! Training with burn-train's Learner, reproducing the book's loop:
+//! truncated BPTT with the hidden state carried from batch to batch, the
+//! book's Adam or SGD, global-norm gradient clipping, perplexity per epoch.
+//!
+//! - [`config`]: what defines a run (`TrainConfig`, the book's presets);
+//! - [`step`]: the Learner's steps and the run state they share, with the
+//!   order of events in one epoch;
+//! - [`schedule`]: the book's `lr /= 4`;
+//! - [`progress`]: the dashboard or one line per epoch;
+//! - here: [`train`] (a new run, a resumed one, one from `--init`) and
+//!   [`load_trained`], a trained epoch back out of a run folder.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
+use burn::train::metric::LossMetric;
+use burn::train::{Learner, SupervisedTraining};
+
+mod config;
+mod progress;
+mod schedule;
+mod step;
+
+pub use config::{ClipMode, OptimizerKind, TrainConfig, TrainPreset, read_config};
+pub use progress::Progress;
+pub use schedule::decayed_lr;
+pub use step::{SharedRun, TrainingModel};
+
+use crate::atomic::write_atomic;
+use crate::backend::Backend;
+use crate::data::batches::{StreamBatches, TbpttBatcher};
+use crate::data::ptb::Ptb;
+use crate::metric::LossPerplexity;
+use crate::model::Rnnlm;
+use crate::optim::BookAdam;
+use crate::run::checkpoint::{self, AtomicCheckpointer};
+use crate::run::{EpochMetrics, RunDir, metrics, retention, vocab};
+use crate::weights::{RnnlmWeights, files};
+use progress::EpochLinesOnly;
+use schedule::BookDecay;
+use step::{Retention, RunState, load_checkpoint};
+
+/// Trains (or resumes) a run in `dir` and returns every epoch's metrics.
+pub fn train(
+    cfg: &TrainConfig,
+    backend: Backend,
+    data: &Ptb,
+    dir: &Path,
+    resume: bool,
+    progress: Progress,
+) -> Result<Vec<EpochMetrics>, String> {
+    cfg.validate()?;
+    if cfg.vocab_size != data.vocab.len() {
+        return Err(format!("the configuration has V={}, the data {}", cfg.vocab_size, data.vocab.len()));
+    }
+    let corpus = data.training_corpus(cfg.corpus_size)?;
+    let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
+    let valid_batches = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size)
+        .map_err(|e| format!("validation: {e}"))?;
+    let run_dir = RunDir::new(dir);
+    // Before anything is written: a missing GPU must not leave a half-made run folder.
+    let device = backend.device()?;
+
+    // Read and checked before anything is written.
+    let init = match (&cfg.init, resume) {
+        (Some(path), false) => Some(read_init(Path::new(path), cfg, data)?),
+        _ => None,
+    };
+    let (start_epoch, rows) =
+        if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
+    if start_epoch >= cfg.epochs {
+        return Err(format!("{} already holds {start_epoch} epochs; ask for more with --epochs", dir.display()));
+    }
+
+    if backend.is_cpu() {
+        // burn-optim restores optimizer state on Device::default(), which in a
+        // build with wgpu is the GPU (and a panic where there is none): pin it.
+        // SAFETY: set before any thread that reads the environment is started.
+        unsafe { std::env::set_var("BURN_DEVICE", backend.to_string()) };
+    }
+    let ad_device = device.clone().autodiff();
+    let model = match &init {
+        Some(w) => cfg.model().init_with(w, &ad_device)?,
+        None => cfg.model().init_with(&cfg.initial_weights(), &ad_device)?,
+    };
+    let train_h = match start_epoch {
+        0 => None,
+        e => Some(checkpoint::load_state(&run_dir.state(e), &cfg.model().architecture(), cfg.batch_size, &ad_device)?),
+    };
+    if start_epoch > 0 {
+        // Burn panics on a checkpoint it cannot decode; decode it here first.
+        load_checkpoint(&run_dir, start_epoch, &model)?;
+        checkpoint::check_optimizer_readable(&run_dir.optim_checkpoint(start_epoch))?;
+    }
+
+    let run = SharedRun(Arc::new(Mutex::new(RunState {
+        train_h,
+        epoch: start_epoch + 1,
+        train_iters: train_batches.iters(),
+        valid_iters: valid_batches.iters(),
+        rows,
+        print_lines: progress == Progress::EpochLines,
+        ..RunState::new(run_dir.clone())
+    })));
+    let clip = (cfg.clip == ClipMode::Global).then_some(cfg.max_grad);
+    let model = TrainingModel { model, run: run.clone(), clip };
+
+    let mut optim = match cfg.optimizer {
+        OptimizerKind::Adam => ModuleOptimizer::from(BookAdam::default()),
+        OptimizerKind::Sgd => burn::optim::SgdConfig::new().init(),
+    };
+    if cfg.clip == ClipMode::PerTensor {
+        optim = optim.with_grad_clipping(GradientClippingConfig::Norm(cfg.max_grad as f32).init());
+    }
+    let learner = match cfg.lr_decay {
+        true => Learner::new(model, optim, BookDecay { base: cfg.lr, run: run.clone() }),
+        false => Learner::new(model, optim, cfg.lr),
+    };
+
+    // One batch per item, in order, on the main thread: the carried state
+    // needs the notebook's order (worker threads would deliver out of order).
+    let loader_train =
+        DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(ad_device.clone()).build(train_batches);
+    let loader_valid =
+        DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(device.clone()).build(valid_batches);
+
+    let checkpoints = run_dir.checkpoints();
+    let ckpt = |name| AtomicCheckpointer { dir: checkpoints.clone(), name };
+    let mut training = SupervisedTraining::new(dir, loader_train, loader_valid)
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new())
+        .metric_train_numeric(LossPerplexity::new())
+        .metric_valid_numeric(LossPerplexity::new())
+        // burn-train's file logger writes a line per iteration to experiment.log;
+        // errors reach the user through `train`'s result instead.
+        .with_application_logger(None)
+        .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
+        .with_checkpointing_strategy(Retention { run: run.clone(), keep: cfg.keep_checkpoints })
+        .num_epochs(cfg.epochs);
+    if start_epoch > 0 {
+        training = training.checkpoint(start_epoch);
+    }
+    if progress == Progress::EpochLines {
+        training = training.renderer(Box::new(EpochLinesOnly));
+    }
+    run.0.lock().expect("run state").interrupter = Some(training.interrupter());
+
+    let result = training.launch(learner);
+    let state = run.0.lock().expect("run state");
+    if let Some(failure) = &state.failure {
+        return Err(failure.clone());
+    }
+    if let Some(error) = result.error {
+        return Err(format!("training failed: {error}"));
+    }
+    // Burn's checkpoint threads have finished with the last epoch.
+    retention::prune_checkpoints(&run_dir, &state.rows, cfg.keep_checkpoints)?;
+    Ok(state.rows.clone())
+}
+
+/// The weights of `--init`: the file's tensors checked against this run's
+/// model, and its vocabulary (a `vocab.json` beside it, as `export` writes)
+/// against the data's, since the ids must mean the same words.
+fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights, String> {
+    let w = files::read_weights(path, cfg.model().architecture()).map_err(|e| {
+        format!("--init: {e} (give the sizes it was trained with: --model, --wordvec-size, --hidden-size)")
+    })?;
+    if let Some(words) = vocab::vocab_beside(path)?
+        && let Some(i) = (0..words.len().max(data.vocab.len())).find(|&i| words.get(i) != data.vocab.id_to_word.get(i))
+    {
+        let word = |w: Option<&String>| w.map_or("nothing".to_string(), |w| format!("{w:?}"));
+        return Err(format!(
+            "--init: the vocabulary beside {} differs from the data's at id {i} ({} there, {} here)",
+            path.display(),
+            word(words.get(i)),
+            word(data.vocab.id_to_word.get(i))
+        ));
+    }
+    Ok(w)
+}
+
+fn prepare_new(
+    cfg: &TrainConfig,
+    run_dir: &RunDir,
+    data: &Ptb,
+    init: Option<&RnnlmWeights>,
+) -> Result<(usize, Vec<EpochMetrics>), String> {
+    if run_dir.config().exists() || run_dir.checkpoints().exists() {
+        return Err(format!(
+            "{} already holds a run; continue it with --resume, or choose another --artifacts folder",
+            run_dir.root.display()
+        ));
+    }
+    if let Some(w) = init {
+        // The run folder alone reproduces the run, wherever --init pointed.
+        let source = cfg.init.clone().unwrap_or_default();
+        files::write(&run_dir.init_weights(), w, &[("source".to_string(), source)])?;
+    }
+    let json = serde_json::to_vec_pretty(cfg).expect("config serializes");
+    write_atomic(&run_dir.config(), &json).map_err(|e| format!("cannot write {}: {e}", run_dir.config().display()))?;
+    vocab::write_vocab(&run_dir.vocab(), &data.vocab.id_to_word)?;
+    Ok((0, Vec::new()))
+}
+
+fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<EpochMetrics>), String> {
+    let saved = read_config(run_dir)?;
+    if let Some(diff) = cfg.difference(&saved) {
+        return Err(format!(
+            "{} holds a run of another configuration ({diff}); resume with its settings or choose another --artifacts folder",
+            run_dir.root.display()
+        ));
+    }
+    let Some(&epoch) = run_dir.complete_epochs().last() else {
+        return Err(format!("{} has no complete checkpoint to resume from", run_dir.checkpoints().display()));
+    };
+    let mut rows = if run_dir.metrics().exists() { metrics::read_metrics(&run_dir.metrics())? } else { Vec::new() };
+    // Epochs after the checkpoint (a crash after their metrics were written)
+    // are trained again.
+    rows.retain(|r| r.epoch <= epoch);
+    Ok((epoch, rows))
+}
+
+/// A trained model from a run folder: the weights saved at the end of
+/// `epoch`, or by default of the epoch with the best validation perplexity.
+/// Returns the run's configuration, the model (on `device`) and the epoch.
+pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, Rnnlm, usize), String> {
+    let run_dir = RunDir::new(dir);
+    let cfg = read_config(&run_dir)?;
+    let epoch = match epoch {
+        Some(e) if run_dir.model_checkpoint(e).exists() => e,
+        Some(e) => {
+            let kept: Vec<String> = run_dir.complete_epochs().iter().map(|e| e.to_string()).collect();
+            return Err(match kept.len() {
+                0 => format!("{} has no checkpoint of epoch {e}, nor of any other", run_dir.checkpoints().display()),
+                _ => format!(
+                    "{} has no checkpoint of epoch {e}; it keeps epochs {}",
+                    run_dir.checkpoints().display(),
+                    kept.join(", ")
+                ),
+            });
+        }
+        None => run_dir.best_epoch()?,
+    };
+    // Fresh weights of the right shapes, then the saved values over them.
+    let model = cfg.model().init_with(&cfg.initial_weights(), device)?;
+    let model = load_checkpoint(&run_dir, epoch, &model)?;
+    Ok((cfg, model, epoch))
+}

@@ -1,0 +1,55 @@
+//! How a run shows its progress: Burn's terminal dashboard when stdout is a
+//! terminal, else one `| epoch N | ...` line per epoch.
+
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::MetricDefinition;
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining,
+};
+
+/// The renderer used when stdout is not a terminal: Burn's fallback prints a
+/// progress line per iteration and no metric values; this prints nothing, and
+/// the training prints one summary line per epoch instead.
+pub(super) struct EpochLinesOnly;
+
+impl MetricsRendererTraining for EpochLinesOnly {
+    fn update_train(&mut self, _state: MetricState) {}
+    fn update_valid(&mut self, _state: MetricState) {}
+}
+
+impl MetricsRendererEvaluation for EpochLinesOnly {
+    fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+}
+
+impl TrainingProgressLogger for EpochLinesOnly {
+    fn start(&mut self, _: usize, _: usize, _: Option<usize>, _: Option<&str>) {}
+    fn update_epoch(&mut self, _: usize) {}
+    fn start_split(&mut self, _: &str, _: usize) {}
+    fn update_split(&mut self, _: usize) {}
+    fn end_split(&mut self) {}
+    fn end(&mut self) {}
+    fn log_event_training(&mut self, _: String) {}
+}
+
+impl EvaluationProgressLogger for EpochLinesOnly {
+    fn start_global_progress(&mut self, _: usize) {}
+    fn start_test(&mut self, _: &str, _: usize) {}
+    fn update_test_progress(&mut self, _: usize) {}
+    fn end_test(&mut self) {}
+    fn end_global_progress(&mut self) {}
+    fn log_event_evaluation(&mut self, _: String) {}
+}
+
+impl MetricsRenderer for EpochLinesOnly {
+    fn manual_close(&mut self) {}
+    fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+/// How `train` shows progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Burn's terminal dashboard (stdout is a terminal).
+    Dashboard,
+    /// One `| epoch N | ...` line per epoch.
+    EpochLines,
+}
