@@ -98,6 +98,13 @@ fn resuming_a_run_of_another_model_is_refused() {
 }
 
 #[test]
+fn the_plot_is_titled_with_the_model_trained() {
+    assert_eq!(short_run(ModelKind::Rnn, 1).title(), "SimpleRnnlm (rnn) on Penn Treebank");
+    assert_eq!(TrainPreset::Ch6Better.config(10_000).title(), "BetterRnnlm (better-lstm) on Penn Treebank");
+    assert_eq!(short_run(ModelKind::Gru, 1).title(), "Rnnlm (GRU) (gru) on Penn Treebank");
+}
+
+#[test]
 fn presets_are_the_books_scripts() {
     let rnnlm = TrainPreset::Ch6Rnnlm.config(10_000);
     assert_eq!((rnnlm.model, rnnlm.wordvec_size, rnnlm.hidden_size), (ModelKind::Lstm, 100, 100));

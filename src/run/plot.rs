@@ -15,9 +15,9 @@ fn register_font() {
     });
 }
 
-/// Draws train and valid perplexity per epoch (log scale) to a PNG, as the
-/// notebook plotted its `ppl_list`.
-pub fn plot_perplexity(path: &Path, rows: &[EpochMetrics]) -> Result<(), String> {
+/// Draws train and valid perplexity per epoch (log scale) to a PNG under
+/// `title` (the model trained), as the notebook plotted its `ppl_list`.
+pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> Result<(), String> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -33,7 +33,7 @@ pub fn plot_perplexity(path: &Path, rows: &[EpochMetrics]) -> Result<(), String>
         let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
         let (lo, hi) = if lo > hi { (1.0, 10.0) } else { (lo * 0.8, hi * 1.25) };
         let mut chart = ChartBuilder::on(&root)
-            .caption("SimpleRnnlm on Penn Treebank", ("sans-serif", 24))
+            .caption(title, ("sans-serif", 24))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(70)
@@ -78,9 +78,13 @@ mod tests {
     fn the_plot_is_a_png() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("perplexity.png");
-        plot_perplexity(&path, &[row(1), row(2), row(3)]).unwrap();
+        plot_perplexity(&path, "Rnnlm (lstm) on Penn Treebank", &[row(1), row(2), row(3)]).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // The title is drawn: another title, another picture.
+        let other = dir.path().join("other.png");
+        plot_perplexity(&other, "BetterRnnlm (better-lstm) on Penn Treebank", &[row(1), row(2), row(3)]).unwrap();
+        assert_ne!(std::fs::read(&other).unwrap(), bytes);
     }
 }

@@ -193,6 +193,12 @@ impl TrainConfig {
         self.model.config(self.vocab_size, self.wordvec_size, self.hidden_size, self.dropout)
     }
 
+    /// What the run trains, as the plot's title says it: the book's class
+    /// name, the `--model`, and the corpus.
+    pub fn title(&self) -> String {
+        format!("{} ({}) on Penn Treebank", self.model.book_name(), self.model)
+    }
+
     /// The book's initial weights of this run's model.
     pub fn initial_weights(&self) -> RnnlmWeights {
         RnnlmWeights::book_init(self.model().architecture(), self.seed)

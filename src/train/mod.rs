@@ -103,6 +103,7 @@ pub fn train(
         train_iters: train_batches.iters(),
         valid_iters: valid_batches.iters(),
         rows,
+        plot_title: cfg.title(),
         print_lines: progress == Progress::EpochLines,
         ..RunState::new(run_dir.clone())
     })));

@@ -61,6 +61,8 @@ pub(super) struct RunState {
     pub(super) epoch_start: Instant,
     pub(super) rows: Vec<EpochMetrics>,
     pub(super) dir: RunDir,
+    /// The plot's title: the model trained ([`TrainConfig::title`]).
+    pub(super) plot_title: String,
     pub(super) print_lines: bool,
     pub(super) interrupter: Option<Interrupter>,
     pub(super) failure: Option<String>,
@@ -81,6 +83,7 @@ impl RunState {
             epoch_start: Instant::now(),
             rows: Vec::new(),
             dir,
+            plot_title: String::new(),
             print_lines: false,
             interrupter: None,
             failure: None,
@@ -113,7 +116,7 @@ impl RunState {
         self.rows.push(row);
         metrics::write_metrics(&self.dir.metrics(), &self.rows)
             .map_err(|e| format!("cannot write {}: {e}", self.dir.metrics().display()))?;
-        plot::plot_perplexity(&self.dir.plot(), &self.rows)?;
+        plot::plot_perplexity(&self.dir.plot(), &self.plot_title, &self.rows)?;
         self.epoch += 1;
         self.train_seen = 0;
         self.valid_seen = 0;
