@@ -10,8 +10,8 @@
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rnnlm::arch::ModelKind;
 use rnnlm::check::{self, Sizes};
-use rnnlm::model::ModelKind;
 use rnnlm::reference;
 
 fn main() {

@@ -10,8 +10,9 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::arch::ModelKind;
 use crate::check::fixtures::{ids_tensor, random_ids};
-use crate::model::{ModelKind, RecurrentState};
+use crate::model::RecurrentState;
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::bench;
 use rnnlm::data::book;
 use rnnlm::data::ptb::{self, Ptb};
-use rnnlm::model::ModelKind;
 use rnnlm::train::{self, ClipMode, OptimizerKind, TrainConfig, TrainPreset};
 
 /// The recurrent language models of "Deep Learning from Scratch 2", chapters 5 and 6, on Burn.

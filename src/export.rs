@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::arch::Architecture;
+use crate::arch::ModelKind;
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
-use crate::model::ModelKind;
 use crate::run::{RunDir, metrics, vocab};
 use crate::train::{self, TrainConfig};
-use crate::weights::Architecture;
 use crate::weights::files::{self, Format};
 
 /// What `config.json` beside an exported file says about it.

@@ -4,6 +4,7 @@
 //! Data flows one way: [`data`] → [`model`] → [`train`] → [`run`] (the run folder). The
 //! [`reference`] shares no code with [`model`]; [`check`] compares the two.
 
+pub mod arch;
 pub mod atomic;
 pub mod backend;
 pub mod bench;

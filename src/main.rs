@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use rnnlm::arch::ModelKind;
 use rnnlm::backend;
 use rnnlm::data::batches::StreamBatches;
-use rnnlm::model::ModelKind;
 use rnnlm::reference;
 use rnnlm::run::EpochMetrics;
 use rnnlm::train::{self, ClipMode, OptimizerKind, Progress, TrainConfig};

@@ -4,9 +4,9 @@
 mod common;
 
 use burn::tensor::Device;
+use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::check::{self, CheckOptimizer, Report, Sizes};
-use rnnlm::model::ModelKind;
 
 fn assert_within(report: &Report) {
     print!("{}", check::format_report(report));

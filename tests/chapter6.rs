@@ -6,10 +6,10 @@ mod common;
 
 use std::process::Command;
 
+use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::data::ptb::Ptb;
-use rnnlm::model::ModelKind;
 use rnnlm::reference;
 use rnnlm::run::{self, RunDir, metrics};
 use rnnlm::train::{self, OptimizerKind, Progress, TrainConfig, TrainPreset};

@@ -6,8 +6,9 @@ mod common;
 use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer};
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::SeedableRng;
+use rnnlm::arch::ModelKind;
 use rnnlm::check::{self, Sizes, ids_tensor, random_ids};
-use rnnlm::model::{ModelKind, Rnnlm};
+use rnnlm::model::Rnnlm;
 use rnnlm::optim::{BookAdam, clip_grads_global_with};
 
 /// One Adam step on one tensor, three times over (so the moments are not

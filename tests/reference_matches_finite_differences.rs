@@ -1,7 +1,7 @@
 //! The manual-backward reference against central finite differences in f64.
 
+use rnnlm::arch::ModelKind;
 use rnnlm::check::{self, FD_TOLERANCE};
-use rnnlm::model::ModelKind;
 
 #[test]
 fn every_reference_layer_matches_finite_differences() {

@@ -12,10 +12,11 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rnnlm::arch::CellKind;
 use rnnlm::backend::Backend;
 use rnnlm::check::{self, ids_tensor, random_ids, rel_err};
 use rnnlm::model::{RecurrentState, RnnlmConfig};
-use rnnlm::weights::{CellKind, RnnlmWeights};
+use rnnlm::weights::RnnlmWeights;
 
 fn host(t: Tensor<2>) -> Vec<f64> {
     t.try_into_vec_as::<f32>().expect("readable").iter().map(|&x| f64::from(x)).collect()

@@ -14,9 +14,10 @@ use super::fixtures::{
     random_masks, read, tensor,
 };
 use super::{Report, TRAJECTORY_TOLERANCE, nan_max, rel_err};
-use crate::model::{ModelKind, RecurrentState};
+use crate::arch::ModelKind;
+use crate::model::RecurrentState;
 use crate::optim::{BookAdam, clip_grads_global};
-use crate::reference::{self, layers};
+use crate::reference::{self, cell};
 
 /// Burn's loss and gradients against the reference's for `model`, both
 /// ways Burn computes them (`forward_masked` then autodiff's `backward`, and
@@ -176,8 +177,8 @@ pub fn trajectory(
 /// of `loss = Σ hs ⊙ R` (R random), including those of the inputs and of the
 /// starting state.
 pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: f64, seed: u64) -> Report {
+    use crate::arch::CellKind;
     use crate::model::{LayerState, Recurrent};
-    use crate::weights::CellKind;
     let mut report = Report::default();
     let (n, t, d, h) = (s.batch, s.time, s.wordvec, s.hidden);
     let device = device.clone().autodiff();
@@ -214,7 +215,7 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         }
 
         // The reference: forward from the same state, backward from R.
-        let params = layers::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
+        let params = cell::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
         let mut reference = reference::TimeRecurrent::new(cell, params);
         let state = if lstm { vec![arr2(&h0, n, h), arr2(&c0, n, h)] } else { vec![arr2(&h0, n, h)] };
         reference.set_state(Some(state));

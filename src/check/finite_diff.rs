@@ -8,7 +8,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::fixtures::{Sizes, check_weights, flat, model_config, random_ids};
 use super::{FD_EPSILON, FD_TOLERANCE, Report, rel_err};
-use crate::model::ModelKind;
+use crate::arch::ModelKind;
 use crate::reference;
 
 mod layers;
@@ -86,7 +86,7 @@ pub fn reference_model_vs_finite_differences(model: ModelKind, seed: u64) -> Rep
     let state = (0..w.arch.layers)
         .map(|_| {
             Some(
-                (0..if w.arch.cell == crate::weights::CellKind::Lstm { 2 } else { 1 })
+                (0..if w.arch.cell == crate::arch::CellKind::Lstm { 2 } else { 1 })
                     .map(|_| randn2(&mut rng, n, h) * 0.5)
                     .collect(),
             )

@@ -10,7 +10,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::model::{ModelKind, Rnnlm, RnnlmConfig};
+use crate::arch::ModelKind;
+use crate::model::{Rnnlm, RnnlmConfig};
 use crate::weights::RnnlmWeights;
 
 /// The sizes of a comparison.
@@ -93,7 +94,7 @@ pub fn burn_grads(model: &Rnnlm, grads: &Gradients) -> Vec<Vec<f64>> {
 /// Random keep-masks for every dropout site of `model` (empty without
 /// dropout): the reference takes them as booleans, Burn as 0/1 floats.
 pub(super) fn random_masks(
-    arch: &crate::weights::Architecture,
+    arch: &crate::arch::Architecture,
     sites: usize,
     s: Sizes,
     rng: &mut StdRng,

@@ -17,7 +17,7 @@ pub use fixtures::{CHECK_DROPOUT, Sizes, burn_grads, check_weights, ids_tensor, 
 
 use burn::tensor::Device;
 
-use crate::model::ModelKind;
+use crate::arch::ModelKind;
 
 /// Finite differences in f64 must agree with the reference's backward to
 /// this relative error.

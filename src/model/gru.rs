@@ -12,6 +12,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+use super::cell::{self, Cell};
 use super::{param, randn};
 
 /// Configuration of one GRU step.
@@ -82,13 +83,24 @@ impl GruCell {
     }
 }
 
-/// Configuration of the time-unrolled GRU.
-#[derive(Config, Debug)]
-pub struct TimeGruConfig {
-    /// D: size of the input vectors.
-    pub input_size: usize,
-    /// H: size of the hidden state.
-    pub hidden_size: usize,
+impl Cell for GruCell {
+    type State = Tensor<2>; // h [N, H]
+
+    fn wx(&self) -> Tensor<2> {
+        self.wx.val()
+    }
+
+    fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
+        Tensor::zeros([n, self.hidden_size()], device)
+    }
+
+    fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
+        GruCell::step(self, xw, h_prev)
+    }
+
+    fn output(h: &Tensor<2>) -> Tensor<2> {
+        h.clone()
+    }
 }
 
 /// The GRU cell unrolled over T steps, sharing one set of weights.
@@ -98,30 +110,12 @@ pub struct TimeGru {
     pub cell: GruCell,
 }
 
-impl TimeGruConfig {
-    /// The book's initialisation (see [`GruCellConfig::init`]).
-    pub fn init(&self, device: &Device) -> TimeGru {
-        TimeGru { cell: GruCellConfig::new(self.input_size, self.hidden_size).init(device) }
-    }
-}
-
 impl TimeGru {
     /// Runs the cell over every time step.
     ///
     /// - `xs`: `[N, T, D]`; `h0`: `[N, H]` or `None` for zeros;
     /// - returns all hidden states `[N, T, H]` and the last one `[N, H]`.
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
-        let [n, t, d] = xs.dims();
-        let h_size = self.cell.hidden_size();
-        // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, 3H] -> [N, T, 3H]
-        let xw = xs.reshape([n * t, d]).matmul(self.cell.wx.val()).reshape([n, t, 3 * h_size]);
-        let mut h = h0.unwrap_or_else(|| Tensor::zeros([n, h_size], &xw.device()));
-        let mut hs = Vec::with_capacity(t);
-        for step in 0..t {
-            let xw_t = xw.clone().slice([0..n, step..step + 1, 0..3 * h_size]).reshape([n, 3 * h_size]);
-            h = self.cell.step(xw_t, h);
-            hs.push(h.clone());
-        }
-        (Tensor::stack(hs, 1), h) // [N, T, H], [N, H]
+        cell::time_forward(&self.cell, xs, h0)
     }
 }

@@ -12,6 +12,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+use super::cell::{self, Cell};
 use super::{param, randn};
 
 /// Configuration of one LSTM step.
@@ -101,13 +102,24 @@ impl LstmCell {
     }
 }
 
-/// Configuration of the time-unrolled LSTM.
-#[derive(Config, Debug)]
-pub struct TimeLstmConfig {
-    /// D: size of the input vectors.
-    pub input_size: usize,
-    /// H: size of the hidden state.
-    pub hidden_size: usize,
+impl Cell for LstmCell {
+    type State = LstmState;
+
+    fn wx(&self) -> Tensor<2> {
+        self.wx.val()
+    }
+
+    fn zero_state(&self, n: usize, device: &Device) -> LstmState {
+        LstmState::zeros(n, self.hidden_size(), device)
+    }
+
+    fn step(&self, xw: Tensor<2>, state: LstmState) -> LstmState {
+        LstmCell::step(self, xw, state)
+    }
+
+    fn output(state: &LstmState) -> Tensor<2> {
+        state.h.clone()
+    }
 }
 
 /// The LSTM cell unrolled over T steps, sharing one set of weights.
@@ -117,30 +129,12 @@ pub struct TimeLstm {
     pub cell: LstmCell,
 }
 
-impl TimeLstmConfig {
-    /// The book's initialisation (see [`LstmCellConfig::init`]).
-    pub fn init(&self, device: &Device) -> TimeLstm {
-        TimeLstm { cell: LstmCellConfig::new(self.input_size, self.hidden_size).init(device) }
-    }
-}
-
 impl TimeLstm {
     /// Runs the cell over every time step.
     ///
     /// - `xs`: `[N, T, D]`; `state`: `(h, c)` before step 0, or `None` for zeros;
     /// - returns all hidden states `[N, T, H]` and the state after the last step.
     pub fn forward(&self, xs: Tensor<3>, state: Option<LstmState>) -> (Tensor<3>, LstmState) {
-        let [n, t, d] = xs.dims();
-        let h_size = self.cell.hidden_size();
-        // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, 4H] -> [N, T, 4H]
-        let xw = xs.reshape([n * t, d]).matmul(self.cell.wx.val()).reshape([n, t, 4 * h_size]);
-        let mut state = state.unwrap_or_else(|| LstmState::zeros(n, h_size, &xw.device()));
-        let mut hs = Vec::with_capacity(t);
-        for step in 0..t {
-            let xw_t = xw.clone().slice([0..n, step..step + 1, 0..4 * h_size]).reshape([n, 4 * h_size]);
-            state = self.cell.step(xw_t, state);
-            hs.push(state.h.clone());
-        }
-        (Tensor::stack(hs, 1), state) // [N, T, H], (h, c)
+        cell::time_forward(&self.cell, xs, state)
     }
 }

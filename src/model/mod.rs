@@ -1,11 +1,14 @@
 //! The book's recurrent language models as Burn modules.
 //!
-//! One file per recurrent cell, each with its time-unrolled layer: `rnn`
-//! (`h' = tanh(h·Wh + x·Wx + b)`), `lstm` and `gru`; `rnnlm` is the language
-//! model over a choice of them (Embedding → recurrent layers → Affine → softmax
-//! cross-entropy), `softmax_with_loss` its loss, and `head` the affine layer
-//! and the loss with the book's backward, for training. The modules are
-//! backend-agnostic: the backend is the `Device` their parameters live on.
+//! One file per recurrent cell, each writing only its step and its
+//! time-unrolled layer: `rnn` (`h' = tanh(h·Wh + x·Wx + b)`, and the book's
+//! `TimeRNN.backward`), `lstm` and `gru`; `cell` is what they share (the
+//! `Cell` trait, and the loop over time, written once); `recurrent` a layer
+//! of any cell and the state it carries; `rnnlm` the language model over them
+//! (Embedding → recurrent layers → Affine → softmax cross-entropy),
+//! `softmax_with_loss` its loss; `training_path` a training step's loss and
+//! gradients with `head`, the affine layer and the loss by hand. The modules
+//! are backend-agnostic: the backend is the `Device` their parameters live on.
 //!
 //! None of them holds a state between calls. The book's Time layers are
 //! stateful (`self.h`); here the state is an input and an output, and the caller
@@ -15,16 +18,20 @@
 use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
+mod cell;
 mod gru;
 mod head;
 mod lstm;
+mod recurrent;
 mod rnn;
 mod rnnlm;
 mod softmax_with_loss;
-pub use gru::{GruCell, GruCellConfig, TimeGru, TimeGruConfig};
-pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm, TimeLstmConfig};
-pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnCache, TimeRnnConfig, TimeRnnGrads};
-pub use rnnlm::{LayerState, ModelKind, ParamRef, Recurrent, RecurrentState, Rnnlm, RnnlmConfig, time_dropout};
+mod training_path;
+pub use gru::{GruCell, GruCellConfig, TimeGru};
+pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
+pub use recurrent::{LayerState, Recurrent, RecurrentState};
+pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnCache, TimeRnnGrads};
+pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig, time_dropout};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.

@@ -6,6 +6,7 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
+use super::cell::{self, Cell};
 use super::{param, randn};
 
 /// Configuration of one RNN step.
@@ -67,13 +68,24 @@ impl RnnCell {
     }
 }
 
-/// Configuration of the time-unrolled RNN.
-#[derive(Config, Debug)]
-pub struct TimeRnnConfig {
-    /// D: size of the input vectors.
-    pub input_size: usize,
-    /// H: size of the hidden state.
-    pub hidden_size: usize,
+impl Cell for RnnCell {
+    type State = Tensor<2>; // h [N, H]
+
+    fn wx(&self) -> Tensor<2> {
+        self.wx.val()
+    }
+
+    fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
+        Tensor::zeros([n, self.hidden_size()], device)
+    }
+
+    fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
+        RnnCell::step(self, xw, h_prev)
+    }
+
+    fn output(h: &Tensor<2>) -> Tensor<2> {
+        h.clone()
+    }
 }
 
 /// The RNN cell unrolled over T steps, sharing one set of weights.
@@ -81,13 +93,6 @@ pub struct TimeRnnConfig {
 pub struct TimeRnn {
     /// The cell applied at every step.
     pub cell: RnnCell,
-}
-
-impl TimeRnnConfig {
-    /// The book's initialisation (see [`RnnCellConfig::init`]).
-    pub fn init(&self, device: &Device) -> TimeRnn {
-        TimeRnn { cell: RnnCellConfig::new(self.input_size, self.hidden_size).init(device) }
-    }
 }
 
 /// `tanh(h_prev·Wh + xw + b)`: the cell's formula, on the weights given
@@ -129,8 +134,7 @@ impl TimeRnn {
     /// Gradients flow into `h0` if it is part of a graph: a caller carrying the
     /// state between batches detaches it first (truncated BPTT).
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
-        let c = &self.cell;
-        unroll(xs, h0, c.wx.val(), c.wh.val(), c.b.val())
+        cell::time_forward(&self.cell, xs, h0)
     }
 
     /// [`TimeRnn::forward`] outside any graph, keeping what
@@ -142,7 +146,10 @@ impl TimeRnn {
         let xs = xs.inner();
         let h0 = h0.map(Tensor::inner).unwrap_or_else(|| Tensor::zeros([n, h_size], &xs.device()));
         let c = &self.cell;
-        let (hs, h) = unroll(xs.clone(), Some(h0.clone()), c.wx.val().inner(), c.wh.val().inner(), c.b.val().inner());
+        let (wh, b) = (c.wh.val().inner(), c.b.val().inner());
+        // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, H] -> [N, T, H]
+        let xw = xs.clone().reshape([n * t, d]).matmul(c.wx.val().inner()).reshape([n, t, h_size]);
+        let (hs, h) = cell::unroll(xw, h0.clone(), Clone::clone, |xw_t, h| step(xw_t, h, wh.clone(), b.clone()));
         // [h0, h_0 .. h_{T-2}]: the state each step started from
         let mut h_prev = vec![h0.unsqueeze_dim::<3>(1)];
         if t > 1 {
@@ -185,22 +192,4 @@ impl TimeRnn {
             b: dt.sum_dim(0).reshape([h]),
         }
     }
-}
-
-/// The cell over every step of `xs [N, T, D]` from `h0` (zeros when `None`),
-/// on the weights given: all hidden states `[N, T, H]` and the last `[N, H]`.
-fn unroll(xs: Tensor<3>, h0: Option<Tensor<2>>, wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> (Tensor<3>, Tensor<2>) {
-    let [n, t, d] = xs.dims();
-    let h_size = wh.dims()[0];
-    let device = xs.device();
-    // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, H] -> [N, T, H]
-    let xw = xs.reshape([n * t, d]).matmul(wx).reshape([n, t, h_size]);
-    let mut h = h0.unwrap_or_else(|| Tensor::zeros([n, h_size], &device));
-    let mut hs = Vec::with_capacity(t);
-    for s in 0..t {
-        let xw_t = xw.clone().slice([0..n, s..s + 1, 0..h_size]).reshape([n, h_size]);
-        h = step(xw_t, h, wh.clone(), b.clone());
-        hs.push(h.clone());
-    }
-    (Tensor::stack(hs, 1), h) // [N, T, H], [N, H]
 }

@@ -12,14 +12,12 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Embedding;
 use burn::optim::GradientsParams;
-use burn::tensor::module::{embedding, linear};
-use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
+use burn::tensor::module::linear;
+use burn::tensor::{Device, Distribution, Int, Tensor};
 
-use super::{
-    GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn, head, param, randn,
-    softmax_with_loss,
-};
-use crate::weights::{Architecture, CellKind, RnnlmWeights};
+use super::{Recurrent, RecurrentState, param, randn, softmax_with_loss};
+use crate::arch::{Architecture, CellKind, ModelKind};
+use crate::weights::RnnlmWeights;
 
 /// Configuration of a language model; the defaults are chapter 5's notebook.
 #[derive(Config, Debug)]
@@ -44,110 +42,6 @@ pub struct RnnlmConfig {
     /// The affine layer's weight is the embedding matrix transposed (needs D = H).
     #[config(default = false)]
     pub tied: bool,
-}
-
-/// One time-unrolled recurrent layer.
-#[derive(Module, Debug)]
-pub enum Recurrent {
-    Rnn(TimeRnn),
-    Lstm(TimeLstm),
-    Gru(TimeGru),
-}
-
-/// What one recurrent layer carries from a batch to the next: the hidden
-/// state `h` `[N, H]`, and for an LSTM its cell state `c`.
-#[derive(Clone, Debug)]
-pub struct LayerState {
-    pub h: Tensor<2>,
-    pub c: Option<Tensor<2>>,
-}
-
-/// The state of every recurrent layer, bottom first.
-#[derive(Clone, Debug)]
-pub struct RecurrentState {
-    pub layers: Vec<LayerState>,
-}
-
-impl RecurrentState {
-    /// The same values without their history. Truncated BPTT carries the
-    /// state's value to the next batch, but its gradient must stop at the
-    /// batch boundary, so the graph that made it is cut.
-    pub fn detach(self) -> Self {
-        let layers =
-            self.layers.into_iter().map(|l| LayerState { h: l.h.detach(), c: l.c.map(Tensor::detach) }).collect();
-        Self { layers }
-    }
-
-    /// Every tensor, in order: each layer's `h`, then its `c` if it has one.
-    pub fn tensors(&self) -> Vec<Tensor<2>> {
-        self.layers.iter().flat_map(|l| std::iter::once(l.h.clone()).chain(l.c.clone())).collect()
-    }
-
-    /// The state whose [`RecurrentState::tensors`] are `tensors`, for layers of `cell`.
-    pub fn from_tensors(cell: CellKind, tensors: Vec<Tensor<2>>) -> Self {
-        let mut it = tensors.into_iter();
-        let mut layers = Vec::new();
-        while let Some(h) = it.next() {
-            let c = (cell == CellKind::Lstm).then(|| it.next().expect("an LSTM layer has h and c"));
-            layers.push(LayerState { h, c });
-        }
-        Self { layers }
-    }
-}
-
-impl Recurrent {
-    /// A `cell` layer from `input` to `hidden` units with the given row-major
-    /// weights `wx [input, G·H]`, `wh [H, G·H]`, `b [G·H]`.
-    pub fn init_with(
-        cell: CellKind,
-        input: usize,
-        hidden: usize,
-        wx: &[f32],
-        wh: &[f32],
-        b: &[f32],
-        device: &Device,
-    ) -> Recurrent {
-        match cell {
-            CellKind::Rnn => {
-                Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
-            }
-            CellKind::Lstm => {
-                Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
-            }
-            CellKind::Gru => {
-                Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, hidden).init_with(wx, wh, b, device) })
-            }
-        }
-    }
-
-    /// Runs the layer over `xs [N, T, D]` from `state` (zeros when `None`);
-    /// returns `hs [N, T, H]` and the state after the last step.
-    pub fn forward(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState) {
-        match self {
-            Recurrent::Rnn(layer) => {
-                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
-                (hs, LayerState { h, c: None })
-            }
-            Recurrent::Gru(layer) => {
-                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
-                (hs, LayerState { h, c: None })
-            }
-            Recurrent::Lstm(layer) => {
-                let state = state.map(|s| LstmState { h: s.h, c: s.c.expect("an LSTM state has a cell state") });
-                let (hs, s) = layer.forward(xs, state);
-                (hs, LayerState { h: s.h, c: Some(s.c) })
-            }
-        }
-    }
-
-    /// The layer's `Wx`, `Wh` and `b`.
-    pub fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>) {
-        match self {
-            Recurrent::Rnn(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
-            Recurrent::Lstm(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
-            Recurrent::Gru(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
-        }
-    }
 }
 
 /// Embedding → (Dropout → recurrent layer) × layers → Dropout → Affine, scored
@@ -198,16 +92,7 @@ impl RnnlmConfig {
     pub fn init(&self, device: &Device) -> Rnnlm {
         let a = self.architecture();
         let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
-        let layers = (0..a.layers)
-            .map(|k| {
-                let input = a.layer_input(k);
-                match a.cell {
-                    CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, h).init(device) }),
-                    CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, h).init(device) }),
-                    CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, h).init(device) }),
-                }
-            })
-            .collect();
+        let layers = (0..a.layers).map(|k| Recurrent::init(a.cell, a.layer_input(k), h, device)).collect();
         Rnnlm {
             embed: Embedding { weight: randn([v, d], 100.0, device) },
             layers,
@@ -249,11 +134,7 @@ impl RnnlmConfig {
 impl Rnnlm {
     /// The architecture this model was built with.
     pub fn architecture(&self) -> Architecture {
-        let cell = match self.layers.first().expect("at least one layer") {
-            Recurrent::Rnn(_) => CellKind::Rnn,
-            Recurrent::Lstm(_) => CellKind::Lstm,
-            Recurrent::Gru(_) => CellKind::Gru,
-        };
+        let cell = self.layers.first().expect("at least one layer").cell();
         let [v, d] = self.embed.weight.dims();
         Architecture {
             cell,
@@ -281,7 +162,7 @@ impl Rnnlm {
     ///
     /// - `xs`: word ids `[N, T]`; `state`: every layer's state, or `None` for zeros;
     /// - returns `[N, T, H]` and the state after the last step.
-    fn forward_hidden(
+    pub(super) fn forward_hidden(
         &self,
         xs: Tensor<2, Int>,
         state: Option<RecurrentState>,
@@ -305,7 +186,7 @@ impl Rnnlm {
     }
 
     /// The affine layer's weight `[H, V]`.
-    fn affine_weight(&self) -> Tensor<2> {
+    pub(super) fn affine_weight(&self) -> Tensor<2> {
         match &self.affine_w {
             Some(w) => w.val(),
             // Weight tying: the scores use the embedding matrix transposed, so
@@ -360,116 +241,6 @@ impl Rnnlm {
     ) -> (Tensor<1>, RecurrentState) {
         let (logits, state) = self.forward_logits_masked(xs, state, Some(masks));
         (softmax_with_loss(logits, ts), state)
-    }
-
-    /// A training step's loss and gradients, as `forward` then `backward`
-    /// give them, computed faster: the affine layer and the loss by hand
-    /// ([`super::head`]), so that the `[N·T, V]` scores never enter the
-    /// graph; RNN layers without dropout by hand too (the book's backward,
-    /// [`TimeRnn::backward`]), LSTM and GRU layers through Burn's autodiff.
-    /// Autodiff's layers receive `dh` as the gradient of `Σ h·dh` (`dh` held
-    /// constant); `dW` and `db` go to the optimizer directly (with weight
-    /// tying, `dWᵀ` is added to the embedding's gradient, the book's
-    /// `remove_duplicate`).
-    ///
-    /// - `xs`, `ts`: inputs and targets `[N, T]`; `state`, `masks`: as
-    ///   [`Rnnlm::forward_logits_masked`];
-    /// - returns the loss, the gradients of every parameter, and the state
-    ///   after the last step.
-    pub fn loss_and_gradients(
-        &self,
-        xs: Tensor<2, Int>,
-        ts: Tensor<2, Int>,
-        state: Option<RecurrentState>,
-        masks: Option<Vec<Tensor<3>>>,
-    ) -> (f64, GradientsParams, RecurrentState) {
-        if self.dropout == 0.0 && self.layers.iter().all(|l| matches!(l, Recurrent::Rnn(_))) {
-            return self.rnn_loss_and_gradients(xs, ts, state);
-        }
-        let (h, state) = self.forward_hidden(xs, state, masks);
-        let [n, t, hidden] = h.dims();
-        let h = h.reshape([n * t, hidden]); // [N·T, H]
-        let head = head::affine_softmax_with_loss(
-            h.clone().inner(),
-            self.affine_weight().inner(),
-            self.affine_b.val().inner(),
-            ts.reshape([n * t]).inner(),
-        );
-        let dh = Tensor::from_inner(head.dh); // a constant in the graph
-        let mut grads = GradientsParams::from_grads((h * dh).sum().backward(), self);
-        self.register_head_grads(&mut grads, head.dw, head.db);
-        (head.loss, grads, state)
-    }
-
-    /// Hands the affine layer's `dW` `[H, V]` and `db` `[V]` to `grads`. With
-    /// weight tying, `dWᵀ` is added to the embedding's gradient already there
-    /// (the book's `remove_duplicate`).
-    fn register_head_grads(&self, grads: &mut GradientsParams, dw: Tensor<2>, db: Tensor<1>) {
-        match &self.affine_w {
-            Some(w) => grads.register(w.id, dw),
-            None => {
-                let id = self.embed.weight.id;
-                let dw_t = dw.transpose(); // [V, D]
-                let sum = match grads.remove::<2>(id) {
-                    Some(g) => g + dw_t,
-                    None => dw_t,
-                };
-                grads.register(id, sum);
-            }
-        }
-        grads.register(self.affine_b.id, db);
-    }
-
-    /// [`Rnnlm::loss_and_gradients`] for chapter 5's model (RNN layers, no
-    /// dropout) with no graph at all: every layer's backward is the book's,
-    /// written with tensor ops. Autodiff would record each of the T steps'
-    /// products and element-wise ops and add up T partial gradients of `Wh`;
-    /// the book's `TimeRNN.backward` ([`TimeRnn::backward`]) sums them in one
-    /// product, and the embedding's backward adds `dx` into the rows of the
-    /// words seen (the book's `Embedding.backward`, `np.add.at`).
-    fn rnn_loss_and_gradients(
-        &self,
-        xs: Tensor<2, Int>,
-        ts: Tensor<2, Int>,
-        state: Option<RecurrentState>,
-    ) -> (f64, GradientsParams, RecurrentState) {
-        let [n, t] = xs.dims();
-        let ids = xs.inner();
-        let embed_w = self.embed.weight.val().inner(); // [V, D]
-        let [v, d] = embed_w.dims();
-        let mut x = embedding(embed_w.clone(), ids.clone()); // [N, T, D]
-        let mut states = state.map(|s| s.layers.into_iter());
-        let (mut caches, mut out_states) = (Vec::new(), Vec::new());
-        for layer in &self.layers {
-            let Recurrent::Rnn(rnn) = layer else { unreachable!("RNN layers only") };
-            let (hs, h, cache) = rnn.forward_keep(x, states.as_mut().and_then(|s| s.next()).map(|s| s.h));
-            caches.push((rnn, cache));
-            // Handed on as a constant: truncated BPTT cuts the state's history
-            // at the batch boundary anyway.
-            out_states.push(LayerState { h: Tensor::from_inner(h), c: None });
-            x = hs; // [N, T, H]
-        }
-        let hidden = x.dims()[2];
-        let head = head::affine_softmax_with_loss(
-            x.reshape([n * t, hidden]),
-            self.affine_weight().inner(),
-            self.affine_b.val().inner(),
-            ts.reshape([n * t]).inner(),
-        );
-        let mut grads = GradientsParams::new();
-        let mut dx = head.dh.reshape([n, t, hidden]); // [N, T, H]
-        for (rnn, cache) in caches.into_iter().rev() {
-            let g = rnn.backward(cache, dx);
-            grads.register(rnn.cell.wx.id, g.wx);
-            grads.register(rnn.cell.wh.id, g.wh);
-            grads.register(rnn.cell.b.id, g.b);
-            dx = g.dxs; // the gradient of the layer's input: the layer below's output
-        }
-        let rows = Tensor::<2>::zeros([v, d], &embed_w.device());
-        let d_embed = rows.select_assign(0, ids.reshape([n * t]), dx.reshape([n * t, d]), IndexingUpdateOp::Add);
-        grads.register(self.embed.weight.id, d_embed);
-        self.register_head_grads(&mut grads, head.dw, head.db);
-        (head.loss, grads, RecurrentState { layers: out_states })
     }
 
     /// Every parameter, in the book's order ([`Architecture::params`]).
@@ -543,68 +314,16 @@ impl ParamRef<'_> {
     }
 }
 
-/// The book's models, by name (`--model`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// Chapter 5's SimpleRnnlm: one RNN layer.
-    Rnn,
-    /// Chapter 6's Rnnlm: one LSTM layer.
-    Lstm,
-    /// Rnnlm with a GRU layer instead.
-    Gru,
-    /// Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding.
-    BetterLstm,
-}
-
 impl ModelKind {
-    /// Every model, in the book's order.
-    pub const ALL: [ModelKind; 4] = [ModelKind::Rnn, ModelKind::Lstm, ModelKind::Gru, ModelKind::BetterLstm];
-
-    /// The recurrent layer.
-    pub fn cell(self) -> CellKind {
-        match self {
-            ModelKind::Rnn => CellKind::Rnn,
-            ModelKind::Lstm | ModelKind::BetterLstm => CellKind::Lstm,
-            ModelKind::Gru => CellKind::Gru,
-        }
-    }
-
-    /// Which of the book's models has these parameters, if any.
-    pub fn of(a: Architecture) -> Option<ModelKind> {
-        ModelKind::ALL.into_iter().find(|k| {
-            let c = k.config(a.vocab_size, a.wordvec_size, a.hidden_size, 0.0);
-            (c.cell, c.layers, c.tied) == (a.cell, a.layers, a.tied)
-        })
-    }
-
-    /// The book's class name.
-    pub fn book_name(self) -> &'static str {
-        match self {
-            ModelKind::Rnn => "SimpleRnnlm",
-            ModelKind::Lstm => "Rnnlm",
-            ModelKind::Gru => "Rnnlm (GRU)",
-            ModelKind::BetterLstm => "BetterRnnlm",
-        }
-    }
-
     /// The configuration of this model at the given sizes; `dropout` is used
     /// by BetterRnnlm only (the others have none).
     pub fn config(self, vocab_size: usize, wordvec_size: usize, hidden_size: usize, dropout: f64) -> RnnlmConfig {
-        let c = RnnlmConfig::new(vocab_size)
+        RnnlmConfig::new(vocab_size)
             .with_cell(self.cell())
             .with_wordvec_size(wordvec_size)
-            .with_hidden_size(hidden_size);
-        match self {
-            ModelKind::BetterLstm => c.with_layers(2).with_tied(true).with_dropout(dropout),
-            _ => c,
-        }
-    }
-}
-
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use clap::ValueEnum;
-        f.write_str(self.to_possible_value().expect("no skipped variants").get_name())
+            .with_hidden_size(hidden_size)
+            .with_layers(self.layers())
+            .with_tied(self.tied())
+            .with_dropout(if self == ModelKind::BetterLstm { dropout } else { 0.0 })
     }
 }

@@ -9,7 +9,7 @@
 use ndarray::{Array2, Array3, ArrayView2, Axis, s};
 
 use super::Real;
-use super::layers::{CellGrads, CellParams, sigmoid};
+use super::cell::{CellGrads, CellParams, sigmoid};
 
 /// Columns `k·H .. (k+1)·H` of a packed matrix: gate `k`'s block.
 fn gate<F: Real>(w: &Array2<F>, k: usize, h: usize) -> ArrayView2<'_, F> {

@@ -4,9 +4,11 @@
 //! parameters in `grads`, and returns the gradient with respect to its input.
 //!
 //! Shapes follow the book: N batch, T time steps, D word-vector size, H hidden
-//! size, V vocabulary size.
+//! size, V vocabulary size. The recurrent layers have files of their own
+//! (`rnn.rs`, `lstm.rs`, `gru.rs`, as in `crate::model`); these are the rest:
+//! Embedding, Affine, the loss and Dropout.
 
-use ndarray::{Array1, Array2, Array3, Axis, s};
+use ndarray::{Array1, Array2, Array3, Axis};
 
 use super::Real;
 
@@ -71,155 +73,6 @@ impl<F: Real> TimeEmbedding<F> {
         let d = dout.dim().2;
         let flat = dout.to_owned().into_shape_with_order((n * t, d)).expect("N*T rows");
         self.embed.backward(&flat);
-    }
-}
-
-/// Parameters of one recurrent layer, shared by all its time steps. The gates
-/// of a step are packed side by side: G = 1 for the RNN, 4 for the LSTM
-/// (f, g, i, o), 3 for the GRU (z, r, h̃).
-pub struct CellParams<F: Real> {
-    /// `[D, G·H]`
-    pub wx: Array2<F>,
-    /// `[H, G·H]`
-    pub wh: Array2<F>,
-    /// `[G·H]`
-    pub b: Array1<F>,
-}
-
-/// Gradients of [`CellParams`].
-pub struct CellGrads<F: Real> {
-    pub wx: Array2<F>,
-    pub wh: Array2<F>,
-    pub b: Array1<F>,
-}
-
-impl<F: Real> CellGrads<F> {
-    pub fn zeros_like(p: &CellParams<F>) -> Self {
-        Self { wx: Array2::zeros(p.wx.raw_dim()), wh: Array2::zeros(p.wh.raw_dim()), b: Array1::zeros(p.b.raw_dim()) }
-    }
-
-    /// Adds one step's gradients (a Time layer sums them over its steps).
-    pub fn add(&mut self, step: &CellGrads<F>) {
-        self.wx += &step.wx;
-        self.wh += &step.wh;
-        self.b += &step.b;
-    }
-}
-
-/// The logistic sigmoid, as the book's `1 / (1 + exp(-x))`.
-pub fn sigmoid<F: Real>(x: F) -> F {
-    F::one() / (F::one() + (-x).exp())
-}
-
-/// `RNN`: one time step, `h_next = tanh(h_prev·Wh + x·Wx + b)`.
-pub struct Rnn<F: Real> {
-    cache: Option<(Array2<F>, Array2<F>, Array2<F>)>, // x, h_prev, h_next
-}
-
-impl<F: Real> Default for Rnn<F> {
-    fn default() -> Self {
-        Self { cache: None }
-    }
-}
-
-impl<F: Real> Rnn<F> {
-    /// `x [N, D]`, `h_prev [N, H]` → `h_next [N, H]`.
-    pub fn forward(&mut self, p: &CellParams<F>, x: &Array2<F>, h_prev: &Array2<F>) -> Array2<F> {
-        let t = h_prev.dot(&p.wh) + x.dot(&p.wx) + &p.b;
-        let h_next = t.mapv(F::tanh);
-        self.cache = Some((x.clone(), h_prev.clone(), h_next.clone()));
-        h_next
-    }
-
-    /// `dh_next [N, H]` → `(dx [N, D], dh_prev [N, H])`; the parameter
-    /// gradients of this step are written to `grads`.
-    pub fn backward(
-        &mut self,
-        p: &CellParams<F>,
-        dh_next: &Array2<F>,
-        grads: &mut CellGrads<F>,
-    ) -> (Array2<F>, Array2<F>) {
-        let (x, h_prev, h_next) = self.cache.as_ref().expect("forward before backward");
-        // derivative of tanh: 1 - tanh²
-        let dt = dh_next * &h_next.mapv(|h| F::one() - h * h);
-        grads.b = dt.sum_axis(Axis(0));
-        grads.wh = h_prev.t().dot(&dt);
-        grads.wx = x.t().dot(&dt);
-        let dh_prev = dt.dot(&p.wh.t());
-        let dx = dt.dot(&p.wx.t());
-        (dx, dh_prev)
-    }
-}
-
-/// `TimeRNN`: T `RNN` steps over `[N, T, D]`, with the book's state handling.
-///
-/// With `stateful`, the last hidden state of one `forward` is the first of the
-/// next (truncated BPTT: `backward` stops at the batch boundary, because the
-/// carried `h` is a plain array with no history). `reset_state` starts over from
-/// zeros; `set_state` puts a given state in.
-pub struct TimeRnn<F: Real> {
-    pub params: CellParams<F>,
-    pub grads: CellGrads<F>,
-    layers: Vec<Rnn<F>>,
-    pub h: Option<Array2<F>>,
-    /// Gradient with respect to the state the last forward started from.
-    pub dh: Option<Array2<F>>,
-    pub stateful: bool,
-}
-
-impl<F: Real> TimeRnn<F> {
-    pub fn new(params: CellParams<F>, stateful: bool) -> Self {
-        let grads = CellGrads::zeros_like(&params);
-        Self { params, grads, layers: Vec::new(), h: None, dh: None, stateful }
-    }
-
-    pub fn set_state(&mut self, h: Array2<F>) {
-        self.h = Some(h);
-    }
-
-    pub fn reset_state(&mut self) {
-        self.h = None;
-    }
-
-    /// `xs [N, T, D]` → `hs [N, T, H]`.
-    pub fn forward(&mut self, xs: &Array3<F>) -> Array3<F> {
-        let (n, t, _) = xs.dim();
-        let h_size = self.params.wh.nrows();
-        let mut h = match (&self.h, self.stateful) {
-            (Some(h), true) => h.clone(),
-            _ => Array2::zeros((n, h_size)),
-        };
-        let mut hs = Array3::zeros((n, t, h_size));
-        self.layers = Vec::with_capacity(t);
-        for step in 0..t {
-            let mut layer = Rnn::default();
-            h = layer.forward(&self.params, &xs.slice(s![.., step, ..]).to_owned(), &h);
-            hs.slice_mut(s![.., step, ..]).assign(&h);
-            self.layers.push(layer);
-        }
-        self.h = Some(h);
-        hs
-    }
-
-    /// `dhs [N, T, H]` → `dxs [N, T, D]`. Walks the steps backwards, adding the
-    /// gradient coming from step t+1 (`dh`) to the one from the output at t.
-    pub fn backward(&mut self, dhs: &Array3<F>) -> Array3<F> {
-        let (n, t, h_size) = dhs.dim();
-        let d = self.params.wx.nrows();
-        let mut dxs = Array3::zeros((n, t, d));
-        let mut dh = Array2::zeros((n, h_size));
-        let mut total = CellGrads::zeros_like(&self.params);
-        let mut step_grads = CellGrads::zeros_like(&self.params);
-        for step in (0..t).rev() {
-            let upstream = &dhs.slice(s![.., step, ..]) + &dh;
-            let (dx, dh_prev) = self.layers[step].backward(&self.params, &upstream, &mut step_grads);
-            dxs.slice_mut(s![.., step, ..]).assign(&dx);
-            total.add(&step_grads);
-            dh = dh_prev;
-        }
-        self.grads = total;
-        self.dh = Some(dh);
-        dxs
     }
 }
 

@@ -8,7 +8,7 @@
 use ndarray::{Array2, Array3, Axis, s};
 
 use super::Real;
-use super::layers::{CellGrads, CellParams, sigmoid};
+use super::cell::{CellGrads, CellParams, sigmoid};
 
 struct Cache<F: Real> {
     x: Array2<F>,

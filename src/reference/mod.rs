@@ -6,11 +6,13 @@
 //! ([`crate::weights::RnnlmWeights`]) go in. It is generic over `f32` and `f64`;
 //! finite differences run in `f64`.
 
+pub mod cell;
 pub mod gru;
 pub mod layers;
 pub mod lstm;
 mod model;
 mod optim;
+pub mod rnn;
 pub mod train;
 
 pub use model::{Rnnlm, TimeRecurrent};

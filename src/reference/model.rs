@@ -1,10 +1,13 @@
 use ndarray::{Array1, Array2, Array3, ArrayD};
 
 use super::Real;
+use super::cell::CellParams;
 use super::gru::TimeGru;
-use super::layers::{CellParams, TimeAffine, TimeDropout, TimeEmbedding, TimeRnn, TimeSoftmaxWithLoss};
+use super::layers::{TimeAffine, TimeDropout, TimeEmbedding, TimeSoftmaxWithLoss};
 use super::lstm::TimeLstm;
-use crate::weights::{Architecture, CellKind, RnnlmWeights};
+use super::rnn::TimeRnn;
+use crate::arch::{Architecture, CellKind};
+use crate::weights::RnnlmWeights;
 
 fn array2<F: Real>(values: &[f32], rows: usize, cols: usize) -> Array2<F> {
     Array2::from_shape_vec((rows, cols), values.iter().map(|&x| F::from_f32(x).expect("finite")).collect())

@@ -8,9 +8,9 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use serde::{Deserialize, Serialize};
 
+use crate::arch::{Architecture, CellKind};
 use crate::atomic::write_atomic;
 use crate::model::RecurrentState;
-use crate::weights::{Architecture, CellKind};
 
 /// Burn's file checkpointer writes in place; this one writes atomically, so a
 /// crash (even `kill -9`) mid-write leaves the previous epochs readable and no

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ModelKind, RnnlmConfig};
+use crate::arch::ModelKind;
+use crate::model::RnnlmConfig;
 use crate::run::{KeepCheckpoints, RunDir};
 use crate::weights::RnnlmWeights;
 

@@ -159,7 +159,7 @@ pub fn read_any(path: &Path) -> Result<RnnlmWeights, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::CellKind;
+    use crate::arch::CellKind;
 
     fn better() -> RnnlmWeights {
         let arch = Architecture {

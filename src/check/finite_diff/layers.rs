@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use super::{dot, numerical, randn1, randn2, randn3, slice};
 use crate::check::fixtures::{Sizes, flat, random_ids};
 use crate::check::{FD_TOLERANCE, Report, rel_err};
-use crate::reference::{gru, layers, lstm};
+use crate::reference::{cell, gru, layers, lstm, rnn};
 
 /// A row of the report: an analytic gradient against the numerical one.
 fn row(report: &mut Report, what: &str, analytic: &[f64], numeric: &[f64]) {
@@ -18,8 +18,8 @@ fn row(report: &mut Report, what: &str, analytic: &[f64], numeric: &[f64]) {
 
 /// A cell's weights for `g` gates: `Wx [D, gH]` and `Wh [H, gH]` of scale
 /// 0.5 (gate pre-activations spread over the sigmoid's curve), `b [gH]` of 0.1.
-fn cell_params(rng: &mut StdRng, d: usize, h: usize, g: usize) -> layers::CellParams<f64> {
-    layers::CellParams { wx: randn2(rng, d, g * h) * 0.5, wh: randn2(rng, h, g * h) * 0.5, b: randn1(rng, g * h) * 0.1 }
+fn cell_params(rng: &mut StdRng, d: usize, h: usize, g: usize) -> cell::CellParams<f64> {
+    cell::CellParams { wx: randn2(rng, d, g * h) * 0.5, wh: randn2(rng, h, g * h) * 0.5, b: randn1(rng, g * h) * 0.1 }
 }
 
 /// Every reference layer against central finite differences in f64, at the
@@ -43,7 +43,7 @@ pub fn reference_vs_finite_differences(seed: u64) -> Report {
 }
 
 struct RnnCase {
-    p: layers::CellParams<f64>,
+    p: cell::CellParams<f64>,
     x: Array2<f64>,
     h: Array2<f64>,
     r: Array2<f64>, // upstream gradient: loss = sum(h_next ⊙ r)
@@ -54,9 +54,9 @@ fn rnn(rng: &mut StdRng, s: Sizes, report: &mut Report) {
     let (n, d, h) = (s.batch, s.wordvec, s.hidden);
     let mut c =
         RnnCase { p: cell_params(rng, d, h, 1), x: randn2(rng, n, d), h: randn2(rng, n, h), r: randn2(rng, n, h) };
-    let rnn_loss: fn(&mut RnnCase) -> f64 = |c| dot(&layers::Rnn::default().forward(&c.p, &c.x, &c.h), &c.r);
-    let mut cell = layers::Rnn::default();
-    let mut grads = layers::CellGrads::zeros_like(&c.p);
+    let rnn_loss: fn(&mut RnnCase) -> f64 = |c| dot(&rnn::Rnn::default().forward(&c.p, &c.x, &c.h), &c.r);
+    let mut cell = rnn::Rnn::default();
+    let mut grads = cell::CellGrads::zeros_like(&c.p);
     cell.forward(&c.p, &c.x, &c.h);
     let (dx, dh) = cell.backward(&c.p, &c.r, &mut grads);
     row(report, "RNN dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), rnn_loss));
@@ -67,7 +67,7 @@ fn rnn(rng: &mut StdRng, s: Sizes, report: &mut Report) {
 }
 
 struct TimeRnnCase {
-    layer: layers::TimeRnn<f64>,
+    layer: rnn::TimeRnn<f64>,
     xs: Array3<f64>,
     h0: Array2<f64>,
     r: Array3<f64>,
@@ -86,7 +86,7 @@ fn time_rnn(rng: &mut StdRng, s: Sizes, report: &mut Report) {
     let (n, t, d, h) = (s.batch, s.time, s.wordvec, s.hidden);
     let params = cell_params(rng, d, h, 1);
     let mut c = TimeRnnCase {
-        layer: layers::TimeRnn::new(params, true),
+        layer: rnn::TimeRnn::new(params, true),
         xs: randn3(rng, n, t, d),
         h0: randn2(rng, n, h),
         r: randn3(rng, n, t, h),
@@ -102,7 +102,7 @@ fn time_rnn(rng: &mut StdRng, s: Sizes, report: &mut Report) {
 }
 
 struct LstmCase {
-    p: layers::CellParams<f64>,
+    p: cell::CellParams<f64>,
     x: Array2<f64>,
     h: Array2<f64>,
     c: Array2<f64>,
@@ -129,7 +129,7 @@ fn lstm_step(rng: &mut StdRng, s: Sizes, report: &mut Report) {
         rc: randn2(rng, n, h),
     };
     let mut cell = lstm::Lstm::default();
-    let mut grads = layers::CellGrads::zeros_like(&c.p);
+    let mut grads = cell::CellGrads::zeros_like(&c.p);
     cell.forward(&c.p, &c.x, &c.h, &c.c);
     let (dx, dh, dc) = cell.backward(&c.p, &c.rh, &c.rc, &mut grads);
     row(report, "LSTM dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), LstmCase::loss));
@@ -179,7 +179,7 @@ fn time_lstm(rng: &mut StdRng, s: Sizes, report: &mut Report) {
 }
 
 struct GruCase {
-    p: layers::CellParams<f64>,
+    p: cell::CellParams<f64>,
     x: Array2<f64>,
     h: Array2<f64>,
     r: Array2<f64>,
@@ -197,7 +197,7 @@ fn gru_step(rng: &mut StdRng, s: Sizes, report: &mut Report) {
     let mut c =
         GruCase { p: cell_params(rng, d, h, 3), x: randn2(rng, n, d), h: randn2(rng, n, h), r: randn2(rng, n, h) };
     let mut cell = gru::Gru::default();
-    let mut grads = layers::CellGrads::zeros_like(&c.p);
+    let mut grads = cell::CellGrads::zeros_like(&c.p);
     cell.forward(&c.p, &c.x, &c.h);
     let (dx, dh) = cell.backward(&c.p, &c.r, &mut grads);
     row(report, "GRU dx", &flat(&dx), &numerical(&mut c, |c| slice(&mut c.x), GruCase::loss));

@@ -1,0 +1,190 @@
+//! What a model is, in words every part of the crate reads: the cell
+//! ([`CellKind`]), the parameters' sizes and names ([`Architecture`]), and the
+//! book's four models ([`ModelKind`]). The Burn model, the reference and the
+//! weight files all describe a model this way; none of them owns it.
+
+use serde::{Deserialize, Serialize};
+
+/// The recurrent layer of a language model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellKind {
+    /// `h' = tanh(h·Wh + x·Wx + b)` (chapter 5).
+    Rnn,
+    /// Long short-term memory, gates f, g, i, o (chapter 6).
+    Lstm,
+    /// Gated recurrent unit, gates z, r, h̃ (chapter 6's appendix).
+    Gru,
+}
+
+impl CellKind {
+    /// How many H-wide blocks the packed `Wx`, `Wh` and `b` hold.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Rnn => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+        }
+    }
+
+    /// The name of the layer's parameters (`rnn.Wx`, `lstm.Wx`, `gru.Wx`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Rnn => "rnn",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+}
+
+impl std::fmt::Display for CellKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that decides which parameters a model has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    pub cell: CellKind,
+    /// V: number of words.
+    pub vocab_size: usize,
+    /// D: size of a word vector.
+    pub wordvec_size: usize,
+    /// H: size of the hidden state.
+    pub hidden_size: usize,
+    /// Recurrent layers stacked (BetterRnnlm: 2).
+    pub layers: usize,
+    /// The affine layer reuses the embedding matrix, transposed (needs D = H).
+    pub tied: bool,
+}
+
+impl Architecture {
+    /// One recurrent layer, untied: `SimpleRnnlm` (rnn) and chapter 6's `Rnnlm` (lstm).
+    pub fn single(cell: CellKind, vocab_size: usize, wordvec_size: usize, hidden_size: usize) -> Self {
+        Self { cell, vocab_size, wordvec_size, hidden_size, layers: 1, tied: false }
+    }
+
+    /// Refuses shapes that cannot be built.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 || self.layers == 0 {
+            return Err(format!(
+                "every size must be at least 1 (V={} D={} H={} layers {})",
+                self.vocab_size, self.wordvec_size, self.hidden_size, self.layers
+            ));
+        }
+        if self.tied && self.wordvec_size != self.hidden_size {
+            return Err(format!(
+                "tied weights need --wordvec-size equal to --hidden-size (the affine layer is the embedding transposed), not D={} H={}",
+                self.wordvec_size, self.hidden_size
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name of recurrent layer `k` (0-based): `lstm` alone, `lstm1`, `lstm2` stacked.
+    pub fn layer_name(&self, k: usize) -> String {
+        match self.layers {
+            1 => self.cell.name().to_string(),
+            _ => format!("{}{}", self.cell.name(), k + 1),
+        }
+    }
+
+    /// Input size of recurrent layer `k`: D for the first, H above it.
+    pub fn layer_input(&self, k: usize) -> usize {
+        if k == 0 { self.wordvec_size } else { self.hidden_size }
+    }
+
+    /// Every parameter's name and shape, in the book's order (`model.params`
+    /// after `remove_duplicate`): the embedding, each recurrent layer's
+    /// `Wx, Wh, b`, then the affine layer's `W` (absent when tied) and `b`.
+    pub fn params(&self) -> Vec<(String, Vec<usize>)> {
+        let (v, d, h, g) = (self.vocab_size, self.wordvec_size, self.hidden_size, self.cell.gates());
+        let mut p = vec![("embed.W".to_string(), vec![v, d])];
+        for k in 0..self.layers {
+            let name = self.layer_name(k);
+            p.push((format!("{name}.Wx"), vec![self.layer_input(k), g * h]));
+            p.push((format!("{name}.Wh"), vec![h, g * h]));
+            p.push((format!("{name}.b"), vec![g * h]));
+        }
+        if !self.tied {
+            p.push(("affine.W".to_string(), vec![h, v]));
+        }
+        p.push(("affine.b".to_string(), vec![v]));
+        p
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    /// `lstm V=10000 D=100 H=100`, `2 x lstm V=10000 D=650 H=650 tied`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.layers > 1 {
+            write!(f, "{} x ", self.layers)?;
+        }
+        write!(f, "{} V={} D={} H={}", self.cell, self.vocab_size, self.wordvec_size, self.hidden_size)?;
+        if self.tied {
+            f.write_str(" tied")?;
+        }
+        Ok(())
+    }
+}
+
+/// The book's models, by name (`--model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Chapter 5's SimpleRnnlm: one RNN layer.
+    Rnn,
+    /// Chapter 6's Rnnlm: one LSTM layer.
+    Lstm,
+    /// Rnnlm with a GRU layer instead.
+    Gru,
+    /// Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding.
+    BetterLstm,
+}
+
+impl ModelKind {
+    /// Every model, in the book's order.
+    pub const ALL: [ModelKind; 4] = [ModelKind::Rnn, ModelKind::Lstm, ModelKind::Gru, ModelKind::BetterLstm];
+
+    /// The recurrent layer.
+    pub fn cell(self) -> CellKind {
+        match self {
+            ModelKind::Rnn => CellKind::Rnn,
+            ModelKind::Lstm | ModelKind::BetterLstm => CellKind::Lstm,
+            ModelKind::Gru => CellKind::Gru,
+        }
+    }
+
+    /// Which of the book's models has these parameters, if any.
+    pub fn of(a: Architecture) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| (k.cell(), k.layers(), k.tied()) == (a.cell, a.layers, a.tied))
+    }
+
+    /// Recurrent layers stacked: two for BetterRnnlm, else one.
+    pub fn layers(self) -> usize {
+        if self == ModelKind::BetterLstm { 2 } else { 1 }
+    }
+
+    /// Whether the affine layer's weight is the embedding's, transposed.
+    pub fn tied(self) -> bool {
+        self == ModelKind::BetterLstm
+    }
+
+    /// The book's class name.
+    pub fn book_name(self) -> &'static str {
+        match self {
+            ModelKind::Rnn => "SimpleRnnlm",
+            ModelKind::Lstm => "Rnnlm",
+            ModelKind::Gru => "Rnnlm (GRU)",
+            ModelKind::BetterLstm => "BetterRnnlm",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clap::ValueEnum;
+        f.write_str(self.to_possible_value().expect("no skipped variants").get_name())
+    }
+}
