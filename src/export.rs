@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Architecture;
 use crate::arch::ModelKind;
-use crate::atomic::write_atomic;
+use crate::atomic::{folder_of, write_atomic};
 use crate::backend::Backend;
 use crate::run::{RunDir, metrics, vocab};
 use crate::train::{self, TrainConfig};
@@ -105,9 +105,4 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
 fn read_info(path: &Path) -> Result<ExportInfo, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-}
-
-/// The folder a file is in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }

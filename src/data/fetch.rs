@@ -62,7 +62,7 @@ impl fmt::Display for FetchError {
 
 impl std::error::Error for FetchError {}
 
-pub(crate) fn io_err(path: &Path, e: impl fmt::Display) -> FetchError {
+fn io_err(path: &Path, e: impl fmt::Display) -> FetchError {
     FetchError::Io { path: path.to_path_buf(), reason: e.to_string() }
 }
 
@@ -91,7 +91,7 @@ pub fn ensure(path: &Path, remote: &Remote) -> Result<Vec<u8>, FetchError> {
     if path.exists() {
         return read_verified(path, remote.sha256);
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = crate::atomic::folder_of(path);
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let _lock = lock_dir(dir)?;
     if path.exists() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::atomic::write_atomic;
+use crate::atomic::{folder_of, write_atomic};
 
 /// Reads a `vocab.json`.
 pub fn read_vocab(path: &Path) -> Result<Vec<String>, String> {
@@ -21,8 +21,7 @@ pub fn write_vocab(path: &Path, words: &[String]) -> Result<(), String> {
 /// The vocabulary in the `vocab.json` beside a weights file, if there is one
 /// (as `export` writes it).
 pub fn vocab_beside(weights: &Path) -> Result<Option<Vec<String>>, String> {
-    let folder = weights.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let path = folder.join("vocab.json");
+    let path = folder_of(weights).join("vocab.json");
     if !path.exists() {
         return Ok(None);
     }
