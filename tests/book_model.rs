@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{closed_port_url, files_in};
 use rnnlm::data::book;
 
 /// What the book's `ch06/eval.py` prints for `Rnnlm.pkl` (tests/chapter6.rs).
@@ -33,19 +33,6 @@ fn rnnlm_in(work: &Path, book_url: &str, args: &[&str]) -> Output {
         .env("PTB_DIR", common::ptb_dir())
         .output()
         .unwrap()
-}
-
-fn closed_port_url() -> String {
-    // Bind then drop a listener: its port is closed, so the connection is refused.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    format!("http://127.0.0.1:{port}")
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut names: Vec<String> = entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
 }
 
 /// The one `error:` line of a failed command; the only other line allowed is

@@ -3,21 +3,13 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 
-use common::{serve, serve_logged};
+use common::{closed_port_url, files_in, serve, serve_logged};
 use rnnlm::data::fetch::{FetchError, sha256_hex};
 use rnnlm::data::ptb::{self, DataError, Split};
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn missing_files_are_downloaded_verified_and_loaded() {
@@ -66,13 +58,12 @@ fn a_corrupt_file_on_disk_is_refused_with_both_checksums() {
 
 #[test]
 fn an_unreachable_server_names_the_folder_to_fill() {
-    // Bind then drop a listener: its port is closed, so the connection is refused.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = closed_port_url();
     let dir = tempfile::tempdir().unwrap();
-    let err = ptb::ensure_files(dir.path(), &format!("http://127.0.0.1:{port}")).unwrap_err();
+    let err = ptb::ensure_files(dir.path(), &base).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DataError::Fetch(FetchError::Download { .. })), "{msg}");
-    assert!(msg.contains(&format!("http://127.0.0.1:{port}/ptb.train.txt")), "{msg}");
+    assert!(msg.contains(&format!("{base}/ptb.train.txt")), "{msg}");
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
     assert!(!msg.contains('\n'), "one line: {msg}");
     assert!(files_in(dir.path()).is_empty());

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
@@ -75,6 +75,21 @@ pub fn book_pkl() -> PathBuf {
 fn stop(message: &str) -> ! {
     let _ = writeln!(std::io::stderr(), "error: {message}");
     std::process::exit(1)
+}
+
+/// The names in `dir`, sorted (none for a folder that does not exist).
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut names: Vec<String> = entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+/// An address on 127.0.0.1 where nothing listens: a listener is bound, then
+/// dropped, so a connection there is refused.
+pub fn closed_port_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Serves the files under `root` over HTTP/1.0 on a free port of 127.0.0.1;
