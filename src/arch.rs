@@ -5,8 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::{Choice, display_as_name};
+
 /// The recurrent layer of a language model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CellKind {
     /// `h' = tanh(h·Wh + x·Wx + b)` (chapter 5).
@@ -66,17 +68,20 @@ impl Architecture {
     }
 
     /// Refuses shapes that cannot be built.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 || self.layers == 0 {
-            return Err(format!(
+            return Err(crate::Error::Weights(format!(
                 "every size must be at least 1 (V={} D={} H={} layers {})",
                 self.vocab_size, self.wordvec_size, self.hidden_size, self.layers
-            ));
+            )));
         }
         if self.tied && self.wordvec_size != self.hidden_size {
-            return Err(format!(
-                "tied weights need --wordvec-size equal to --hidden-size (the affine layer is the embedding transposed), not D={} H={}",
-                self.wordvec_size, self.hidden_size
+            return Err(crate::Error::setting(
+                "wordvec_size",
+                format!(
+                    "must equal the hidden size for tied weights (the affine layer is the embedding transposed), not D={} H={}",
+                    self.wordvec_size, self.hidden_size
+                ),
             ));
         }
         Ok(())
@@ -130,16 +135,13 @@ impl std::fmt::Display for Architecture {
 }
 
 /// The book's models, by name (`--model`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// Chapter 5's SimpleRnnlm: one RNN layer.
     Rnn,
-    /// Chapter 6's Rnnlm: one LSTM layer.
     Lstm,
-    /// Rnnlm with a GRU layer instead.
     Gru,
-    /// Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding.
     BetterLstm,
 }
 
@@ -182,9 +184,17 @@ impl ModelKind {
     }
 }
 
-impl std::fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use clap::ValueEnum;
-        f.write_str(self.to_possible_value().expect("no skipped variants").get_name())
-    }
+impl Choice for ModelKind {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (ModelKind::Rnn, "rnn", "Chapter 5's SimpleRnnlm: one RNN layer"),
+        (ModelKind::Lstm, "lstm", "Chapter 6's Rnnlm: one LSTM layer"),
+        (ModelKind::Gru, "gru", "Rnnlm with a GRU layer instead"),
+        (
+            ModelKind::BetterLstm,
+            "better-lstm",
+            "Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding",
+        ),
+    ];
 }
+
+display_as_name!(ModelKind);

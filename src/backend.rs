@@ -1,31 +1,37 @@
 //! Picking the Burn `Device` from the cargo features and the `--backend` flag.
 
-use std::fmt;
+use crate::choice::{Choice, display_as_name};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 
 /// The compute backends this build can use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// CPU, through Flex, Burn's pure-Rust CPU backend (cargo feature `flex`): the fastest here.
     Flex,
-    /// CPU, through burn-ndarray (cargo feature `ndarray`), deprecated upstream in favour of Flex.
     Ndarray,
-    /// GPU, through burn-wgpu (cargo feature `wgpu`): Vulkan, Metal or DX12.
     Wgpu,
 }
 
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Flex => "flex",
-            Backend::Ndarray => "ndarray",
-            Backend::Wgpu => "wgpu",
-        })
-    }
+impl Choice for Backend {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            Backend::Flex,
+            "flex",
+            "CPU, through Flex, Burn's pure-Rust CPU backend (cargo feature `flex`): the fastest here",
+        ),
+        (
+            Backend::Ndarray,
+            "ndarray",
+            "CPU, through burn-ndarray (cargo feature `ndarray`), deprecated upstream in favour of Flex",
+        ),
+        (Backend::Wgpu, "wgpu", "GPU, through burn-wgpu (cargo feature `wgpu`): Vulkan, Metal or DX12"),
+    ];
 }
+
+display_as_name!(Backend);
 
 impl Backend {
     /// The fastest CPU backend in this build (see the docs/speed.md).
@@ -55,7 +61,7 @@ impl Backend {
     /// why it cannot be had: a backend this build lacks, or a GPU backend with
     /// no adapter on this machine. Checking first matters: Burn would otherwise
     /// panic from a background thread when the first tensor is made.
-    pub fn device(self) -> Result<Device, String> {
+    pub fn device(self) -> crate::Result<Device> {
         match self {
             Backend::Flex => flex_device(),
             Backend::Ndarray => ndarray_device(),
@@ -74,17 +80,17 @@ pub fn choose(flag: Option<Backend>) -> (Backend, String) {
 }
 
 #[cfg(feature = "flex")]
-fn flex_device() -> Result<Device, String> {
+fn flex_device() -> crate::Result<Device> {
     Ok(Device::flex())
 }
 
 #[cfg(not(feature = "flex"))]
-fn flex_device() -> Result<Device, String> {
-    Err("this build has no flex backend: rebuild with `--features flex`".into())
+fn flex_device() -> crate::Result<Device> {
+    Err(crate::Error::Backend("this build has no flex backend: rebuild with `--features flex`".into()))
 }
 
 #[cfg(feature = "ndarray")]
-fn ndarray_device() -> Result<Device, String> {
+fn ndarray_device() -> crate::Result<Device> {
     // burn-ndarray is deprecated upstream in favour of Flex; this project keeps
     // it because it is the CPU backend its users and the book's readers know.
     #[allow(deprecated)]
@@ -92,8 +98,8 @@ fn ndarray_device() -> Result<Device, String> {
 }
 
 #[cfg(not(feature = "ndarray"))]
-fn ndarray_device() -> Result<Device, String> {
-    Err("this build has no ndarray backend: rebuild with `--features ndarray`".into())
+fn ndarray_device() -> crate::Result<Device> {
+    Err(crate::Error::Backend("this build has no ndarray backend: rebuild with `--features ndarray`".into()))
 }
 
 /// Set once a wgpu driver may have been loaded into this process (see
@@ -130,18 +136,16 @@ fn hardware_gpu() -> Option<String> {
 }
 
 #[cfg(feature = "wgpu")]
-fn wgpu_device() -> Result<Device, String> {
+fn wgpu_device() -> crate::Result<Device> {
     if adapters().is_empty() {
-        return Err("no GPU adapter found for the wgpu backend: install a Vulkan driver \
-                    (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) or use `--backend flex`"
-            .into());
+        return Err(crate::Error::NoGpuAdapter);
     }
     Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice))
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn wgpu_device() -> Result<Device, String> {
-    Err("this build has no wgpu backend: rebuild with `--features wgpu`".into())
+fn wgpu_device() -> crate::Result<Device> {
+    Err(crate::Error::Backend("this build has no wgpu backend: rebuild with `--features wgpu`".into()))
 }
 
 /// The backends compiled into this build.

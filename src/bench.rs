@@ -12,18 +12,38 @@ use rand::rngs::StdRng;
 
 use crate::arch::ModelKind;
 use crate::check::fixtures::{ids_tensor, random_ids};
+use crate::choice::{Choice, display_as_name};
 use crate::model::RecurrentState;
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::weights::RnnlmWeights;
 
 /// Sizes of a benchmark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
-    /// The notebook's: N 10, T 5, D = H 100, V 10,000.
     Seed,
-    /// A medium model: N 20, T 35, D = H 650, V 10,000.
     Big,
 }
+
+impl Choice for Preset {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (Preset::Seed, "seed", "The notebook's: N 10, T 5, D = H 100, V 10,000"),
+        (Preset::Big, "big", "A medium model: N 20, T 35, D = H 650, V 10,000"),
+    ];
+}
+
+impl Choice for GradientPath {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (
+            GradientPath::Train,
+            "train",
+            "As `train`: the affine layer and the loss by hand, RNN layers too (LSTM and GRU by autodiff)",
+        ),
+        (GradientPath::Autodiff, "autodiff", "Everything through Burn's autodiff (`forward`, then `backward`)"),
+    ];
+}
+
+display_as_name!(Preset, GradientPath);
 
 impl Preset {
     /// (N, T, D, H, V)
@@ -65,11 +85,10 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// How a benchmark computes the gradients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GradientPath {
-    /// As `train`: the affine layer and the loss by hand, RNN layers too (LSTM and GRU by autodiff).
     Train,
-    /// Everything through Burn's autodiff (`forward`, then `backward`).
     Autodiff,
 }
 

@@ -5,11 +5,14 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
+use crate::explain::Failure;
 use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::bench;
+use rnnlm::choice::Choice;
 use rnnlm::data::book;
 use rnnlm::data::ptb::{self, Ptb};
 use rnnlm::train::{self, ClipMode, OptimizerKind, TrainConfig, TrainPreset};
@@ -65,7 +68,7 @@ impl ModelSource {
         &self,
         checkpoint: Option<usize>,
         device: &burn::tensor::Device,
-    ) -> Result<(rnnlm::model::Rnnlm, String), String> {
+    ) -> Result<(rnnlm::model::Rnnlm, String), Failure> {
         if let Some(dir) = &self.artifacts {
             let (_, model, epoch) = train::load_trained(dir, checkpoint, device)?;
             return Ok((model, format!("epoch {epoch} of {}", dir.display())));
@@ -88,15 +91,15 @@ impl ModelSource {
     }
 
     /// The weights file given, or the book's model (fetched on first use).
-    pub(crate) fn file(&self) -> Result<Option<PathBuf>, String> {
+    pub(crate) fn file(&self) -> Result<Option<PathBuf>, Failure> {
         if self.book_model {
-            return book::trained_model().map(Some).map_err(|e| format!("--book-model: {e}"));
+            return book::trained_model().map(Some).map_err(|e| Failure(format!("--book-model: {e}")));
         }
         Ok(self.weights.clone().or_else(|| self.book_pkl.clone()))
     }
 
     /// The vocabulary the model's ids index.
-    pub(crate) fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, String> {
+    pub(crate) fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, Failure> {
         let words = match &self.artifacts {
             Some(dir) => Some(rnnlm::run::vocab::read_vocab(&rnnlm::run::RunDir::new(dir).vocab())?),
             None => match self.file()? {
@@ -117,7 +120,7 @@ pub(crate) struct EvalArgs {
     #[command(flatten)]
     pub(crate) source: ModelSource,
     /// Which split to score.
-    #[arg(long, value_enum, default_value_t = ptb::Split::Valid)]
+    #[arg(long, value_parser = choice::<ptb::Split>(), default_value_t = ptb::Split::Valid)]
     pub(crate) split: ptb::Split,
     /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
     #[arg(long, visible_alias = "epoch")]
@@ -129,7 +132,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, default_value_t = 35)]
     pub(crate) time_size: usize,
     /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
     #[command(flatten)]
     pub(crate) data: DataArgs,
@@ -158,7 +161,7 @@ pub(crate) struct GenerateArgs {
     #[arg(long, visible_alias = "epoch")]
     pub(crate) checkpoint: Option<usize>,
     /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
     #[command(flatten)]
     pub(crate) data: DataArgs,
@@ -183,16 +186,16 @@ pub(crate) struct ExportArgs {
 #[derive(Args, Debug)]
 pub(crate) struct BenchArgs {
     /// Backend to time [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
     /// Model and batch sizes.
-    #[arg(long, value_enum, default_value_t = bench::Preset::Seed)]
+    #[arg(long, value_parser = choice::<bench::Preset>(), default_value_t = bench::Preset::Seed)]
     pub(crate) preset: bench::Preset,
     /// The model (better-lstm: dropout 0.5, needs equal D and H, as both presets have).
-    #[arg(long, value_enum, default_value_t = ModelKind::Rnn)]
+    #[arg(long, value_parser = choice::<ModelKind>(), default_value_t = ModelKind::Rnn)]
     pub(crate) model: ModelKind,
     /// How the gradients are computed: as `train` does (the affine layer and the loss by hand), or all through autodiff.
-    #[arg(long, value_enum, default_value_t = bench::GradientPath::Train)]
+    #[arg(long, value_parser = choice::<bench::GradientPath>(), default_value_t = bench::GradientPath::Train)]
     pub(crate) gradients: bench::GradientPath,
     /// Timed iterations (after 5 untimed warm-up ones).
     #[arg(long, default_value_t = 50)]
@@ -216,8 +219,9 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
-    pub(crate) fn load(&self) -> Result<Ptb, String> {
-        ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref())).map_err(|e| e.to_string())
+    pub(crate) fn load(&self) -> Result<Ptb, Failure> {
+        Ok(ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref()))
+            .map_err(rnnlm::Error::from)?)
     }
 }
 
@@ -226,10 +230,10 @@ impl DataArgs {
 #[derive(Args, Debug)]
 pub(crate) struct HyperParams {
     /// The book's run to start from: ch5 (the chapter-5 notebook: SimpleRnnlm, Adam, 10,000 words), ch6-rnnlm (train_rnnlm.py: LSTM 100, SGD lr 20, whole corpus, 4 epochs) or ch6-better (train_better_rnnlm.py: BetterRnnlm 650, dropout 0.5, lr / 4 when validation stalls, 40 epochs).
-    #[arg(long, value_enum, default_value_t = TrainPreset::Ch5)]
+    #[arg(long, value_parser = choice::<TrainPreset>(), default_value_t = TrainPreset::Ch5)]
     pub(crate) preset: TrainPreset,
     /// The model: rnn (SimpleRnnlm), lstm (Rnnlm), gru, better-lstm (BetterRnnlm) [default: the preset's].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<ModelKind>())]
     pub(crate) model: Option<ModelKind>,
     /// Rows per batch (N) [default: the preset's; ch5 10, ch6 20].
     #[arg(long)]
@@ -247,7 +251,7 @@ pub(crate) struct HyperParams {
     #[arg(long)]
     pub(crate) dropout: Option<f64>,
     /// The update rule [default: the preset's; ch5 adam, ch6 sgd].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<OptimizerKind>())]
     pub(crate) optimizer: Option<OptimizerKind>,
     /// Learning rate [default: the preset's; ch5 0.001, ch6 20].
     #[arg(long)]
@@ -314,7 +318,7 @@ pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
     /// Gradient clipping: one norm over all gradients (the book's clip_grads) or each tensor on its own (Burn's).
-    #[arg(long, value_enum, default_value_t = ClipMode::Global)]
+    #[arg(long, value_parser = choice::<ClipMode>(), default_value_t = ClipMode::Global)]
     pub(crate) clip: ClipMode,
     /// Folder for this run's config, metrics.csv, perplexity.png and checkpoints.
     #[arg(long, default_value = "artifacts/simple-rnnlm")]
@@ -329,7 +333,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = rnnlm::run::KeepCheckpoints::default())]
     pub(crate) keep_checkpoints: rnnlm::run::KeepCheckpoints,
     /// Backend to train on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
 }
 
@@ -344,7 +348,7 @@ pub(crate) struct ReferenceArgs {
 #[derive(Args, Debug)]
 pub(crate) struct CheckArgs {
     /// Backend to run the Burn model on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
     /// Skip the comparison at the notebook's sizes (V = 10,000).
     #[arg(long)]
@@ -356,8 +360,15 @@ pub(crate) struct CheckArgs {
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
     /// The models to check [default: all: rnn, lstm, gru, better-lstm].
-    #[arg(long, value_enum, num_args = 1.., value_delimiter = ',')]
+    #[arg(long, value_parser = choice::<ModelKind>(), num_args = 1.., value_delimiter = ',')]
     pub(crate) model: Vec<ModelKind>,
+}
+
+/// The value parser of a flag that picks one of a library [`Choice`]'s
+/// values: its names, each with its line in `--help`.
+fn choice<T: Choice>() -> impl TypedValueParser<Value = T> {
+    let values = T::TABLE.iter().map(|&(_, name, about)| PossibleValue::new(name).help(about));
+    PossibleValuesParser::new(values).map(|name| T::from_name(&name).expect("one of the possible values"))
 }
 
 #[cfg(test)]

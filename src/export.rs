@@ -44,20 +44,23 @@ pub struct Exported {
 /// Exports epoch `epoch` of the run in `run` (by default its best by
 /// validation perplexity) to `out`. Everything is read and checked before
 /// anything is written, and each file is written atomically, the weights last.
-pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, String> {
+pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> crate::Result<Exported> {
     if Format::of(out)? == Format::BookPickle {
-        return Err(format!("{}: export writes .safetensors or .npz", out.display()));
+        return Err(crate::Error::Invalid(format!("{}: export writes .safetensors or .npz", out.display())));
     }
     let beside = folder_of(out);
     let (vocab_path, config_path) = (beside.join("vocab.json"), beside.join("config.json"));
     if RunDir::new(beside).checkpoints().exists() {
-        return Err(format!(
+        return Err(crate::Error::Invalid(format!(
             "{} is a run folder, whose config.json and vocab.json an export would replace: export elsewhere",
             beside.display()
-        ));
+        )));
     }
     if config_path.exists() && read_info(&config_path).is_err() {
-        return Err(format!("{} exists and is not an export's: export to another folder", config_path.display()));
+        return Err(crate::Error::Invalid(format!(
+            "{} exists and is not an export's: export to another folder",
+            config_path.display()
+        )));
     }
 
     // The weights are copied out, not computed on: the CPU does it.
@@ -67,12 +70,12 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     let run_dir = RunDir::new(run);
     let words = vocab::read_vocab(&run_dir.vocab())?;
     if words.len() != weights.arch.vocab_size {
-        return Err(format!(
+        return Err(crate::Error::Weights(format!(
             "{} has {} words, the model V={}",
             run_dir.vocab().display(),
             words.len(),
             weights.arch.vocab_size
-        ));
+        )));
     }
     let valid_perplexity = match run_dir.metrics().exists() {
         true => {
@@ -92,7 +95,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
 
     let json = serde_json::to_vec_pretty(&info).expect("export info serializes");
     vocab::write_vocab(&vocab_path, &words)?;
-    write_atomic(&config_path, &json).map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+    write_atomic(&config_path, &json).map_err(|e| crate::Error::write(&config_path, e))?;
     let metadata = [
         ("model".to_string(), info.model.to_string()),
         ("architecture".to_string(), info.architecture.to_string()),
@@ -102,7 +105,7 @@ pub fn export(run: &Path, epoch: Option<usize>, out: &Path) -> Result<Exported, 
     Ok(Exported { info, weights: out.to_path_buf(), vocab: vocab_path, config: config_path })
 }
 
-fn read_info(path: &Path) -> Result<ExportInfo, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+fn read_info(path: &Path) -> crate::Result<ExportInfo> {
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))
 }

@@ -41,13 +41,16 @@ pub struct SampleOptions {
 /// and carrying the hidden state, as `RnnlmGen.generate`. Skipped words get
 /// probability zero (the rest renormalised), rather than the book's redraw
 /// after the state has moved on.
-pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Device) -> Result<Vec<u32>, String> {
+pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Device) -> crate::Result<Vec<u32>> {
     if !(opts.temperature.is_finite() && opts.temperature > 0.0) {
-        return Err(format!("--temperature must be a positive number, not {}", opts.temperature));
+        return Err(crate::Error::setting(
+            "temperature",
+            format!("must be a positive number, not {}", opts.temperature),
+        ));
     }
     let vocab = model.embed.weight.dims()[0];
     if start_id as usize >= vocab {
-        return Err(format!("start id {start_id} is outside the vocabulary of {vocab}"));
+        return Err(crate::Error::Invalid(format!("start id {start_id} is outside the vocabulary of {vocab}")));
     }
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut h: Option<RecurrentState> = None;
@@ -58,13 +61,14 @@ pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Dev
         let (logits, h_last) = model.forward_logits(input, h.take()); // [1, 1, V]
         h = Some(h_last);
         let p = softmax(logits.reshape([vocab]).div_scalar(opts.temperature), 0);
-        let mut p: Vec<f64> = p.try_into_vec_as::<f64>().map_err(|e| format!("cannot read the scores: {e:?}"))?;
+        let mut p: Vec<f64> =
+            p.try_into_vec_as::<f64>().map_err(|e| crate::Error::Invalid(format!("cannot read the scores: {e:?}")))?;
         for &s in &opts.skip {
             p[s as usize] = 0.0;
         }
         let total: f64 = p.iter().sum();
         if total.is_nan() || total <= 0.0 {
-            return Err("every word the model can produce is skipped".into());
+            return Err(crate::Error::Invalid("every word the model can produce is skipped".into()));
         }
         let mut r = rng.random::<f64>() * total;
         let mut sampled = p.len() - 1;

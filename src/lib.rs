@@ -9,8 +9,10 @@ pub mod atomic;
 pub mod backend;
 pub mod bench;
 pub mod check;
+pub mod choice;
 pub mod data;
 pub mod device;
+pub mod error;
 pub mod export;
 pub mod infer;
 pub mod metric;
@@ -20,3 +22,5 @@ pub mod reference;
 pub mod run;
 pub mod train;
 pub mod weights;
+
+pub use error::{Error, Result};

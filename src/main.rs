@@ -14,7 +14,9 @@ use rnnlm::train::{self, ClipMode, OptimizerKind, Progress, TrainConfig};
 use rnnlm::{bench, check, infer};
 
 mod cli;
+mod explain;
 use cli::{BenchArgs, CheckArgs, Cli, Command, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs, TrainArgs};
+use explain::Failure;
 
 // Training allocates and frees buffers of megabytes at every step (scores,
 // their gradients, the dense embedding gradient). glibc's malloc hands such
@@ -24,7 +26,7 @@ use cli::{BenchArgs, CheckArgs, Cli, Command, EvalArgs, ExportArgs, GenerateArgs
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn run_train(args: TrainArgs) -> Result<u8, String> {
+fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     let (backend, why) = backend::choose(args.backend);
     println!("{why}");
     let data = args.data.load()?;
@@ -53,14 +55,14 @@ fn run_train(args: TrainArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_reference(args: ReferenceArgs) -> Result<u8, String> {
+fn run_reference(args: ReferenceArgs) -> Result<u8, Failure> {
     let data = args.data.load()?;
     let cfg = args.hyper.config(data.vocab.len(), ClipMode::Global);
     cfg.validate()?;
     let corpus = data.training_corpus(cfg.corpus_size)?;
-    let train = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
+    let train = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(rnnlm::Error::from)?;
     let valid = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size)
-        .map_err(|e| format!("validation: {e}"))?;
+        .map_err(|source| rnnlm::Error::Batches { validation: true, source })?;
     if cfg.lr_decay {
         return Err("the reference trains without --lr-decay".into());
     }
@@ -83,17 +85,17 @@ fn run_reference(args: ReferenceArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_eval(args: EvalArgs) -> Result<u8, String> {
+fn run_eval(args: EvalArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     let (model, what) = args.source.load(args.checkpoint, &device)?;
     let data = args.data.load()?;
     let vocab_size = model.architecture().vocab_size;
     if data.vocab.len() != vocab_size {
-        return Err(format!("the model has V={vocab_size}, the data {}", data.vocab.len()));
+        return Err(Failure(format!("the model has V={vocab_size}, the data {}", data.vocab.len())));
     }
     let batches =
-        StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(|e| e.to_string())?;
+        StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(rnnlm::Error::from)?;
     println!(
         "evaluating {what} on {} ({} batches of {} x {}, backend {backend})",
         args.split,
@@ -107,12 +109,12 @@ fn run_eval(args: EvalArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_generate(args: GenerateArgs) -> Result<u8, String> {
+fn run_generate(args: GenerateArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let vocab = args.source.vocab(&args.data)?;
-    let start = vocab
-        .id(&args.start)
-        .ok_or_else(|| format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))?;
+    let start = vocab.id(&args.start).ok_or_else(|| {
+        Failure(format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))
+    })?;
     let device = backend.device()?;
     let (model, _) = args.source.load(args.checkpoint, &device)?;
     let skip = if args.no_skip { Vec::new() } else { ["<unk>", "N"].iter().filter_map(|w| vocab.id(w)).collect() };
@@ -123,7 +125,7 @@ fn run_generate(args: GenerateArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_export(args: ExportArgs) -> Result<u8, String> {
+fn run_export(args: ExportArgs) -> Result<u8, Failure> {
     // --best is the default; it conflicts with --epoch.
     let epoch = if args.best { None } else { args.epoch };
     let done = rnnlm::export::export(&args.artifacts, epoch, &args.out)?;
@@ -136,7 +138,7 @@ fn run_export(args: ExportArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_bench(args: BenchArgs) -> Result<u8, String> {
+fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     if args.iters == 0 {
         return Err("--iters must be at least 1".into());
@@ -162,7 +164,7 @@ fn run_bench(args: BenchArgs) -> Result<u8, String> {
         let data = args.data.load()?;
         let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
         let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size)
-            .map_err(|e| e.to_string())?
+            .map_err(rnnlm::Error::from)?
             .iters();
         // A throw-away run folder, removed whether the epoch succeeds or not.
         let dir = std::env::temp_dir().join(format!("rnnlm-bench-{}", std::process::id()));
@@ -175,7 +177,7 @@ fn run_bench(args: BenchArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn run_check(args: CheckArgs) -> Result<u8, String> {
+fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     println!("checking the Burn model on {backend} against the manual-backward reference");
@@ -195,11 +197,11 @@ fn main() -> ExitCode {
     // 21 ms per iteration at the seed preset, see the docs/speed.md).
     let result = match rayon::ThreadPoolBuilder::new().build() {
         Ok(pool) => pool.install(|| run(cli)),
-        Err(e) => Err(format!("cannot start the thread pool: {e}")),
+        Err(e) => Err(Failure(format!("cannot start the thread pool: {e}"))),
     };
     let code = match result {
         Ok(code) => code,
-        Err(message) => {
+        Err(Failure(message)) => {
             eprintln!("error: {message}");
             2
         }
@@ -227,7 +229,7 @@ fn leave(code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn run(cli: Cli) -> Result<u8, String> {
+fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Train(args) => run_train(args),
         Command::Reference(args) => run_reference(args),

@@ -93,7 +93,8 @@ fn resuming_a_run_of_another_model_is_refused() {
     let cfg = TrainConfig { corpus_size: 2_000, ..short_run(ModelKind::Rnn, 1) };
     train::train(&cfg, Backend::Flex, &data, dir.path(), false, Progress::EpochLines).unwrap();
     let other = TrainConfig { model: ModelKind::Lstm, epochs: 2, ..cfg.clone() };
-    let err = train::train(&other, Backend::Flex, &data, dir.path(), true, Progress::EpochLines).unwrap_err();
+    let err =
+        train::train(&other, Backend::Flex, &data, dir.path(), true, Progress::EpochLines).unwrap_err().to_string();
     assert!(err.contains("holds a run of another configuration (model is \"rnn\" there, \"lstm\" here)"), "{err}");
 }
 
@@ -127,18 +128,22 @@ fn dropout_belongs_to_better_lstm_and_tying_needs_equal_sizes() {
     let data = ptb();
     let dir = tempfile::tempdir().unwrap();
     for (cfg, msg) in [
-        (TrainConfig { dropout: 0.5, ..short_run(ModelKind::Lstm, 1) }, "--dropout is for --model better-lstm"),
+        (
+            TrainConfig { dropout: 0.5, ..short_run(ModelKind::Lstm, 1) },
+            "dropout is for the better-lstm model; lstm has no dropout layers",
+        ),
         (
             TrainConfig { dropout: 1.0, ..short_run(ModelKind::BetterLstm, 1) },
-            "--dropout must be at least 0 and below 1, not 1",
+            "dropout must be at least 0 and below 1, not 1",
         ),
         (
             TrainConfig { hidden_size: 50, dropout: 0.5, ..short_run(ModelKind::BetterLstm, 1) },
-            "tied weights need --wordvec-size equal to --hidden-size",
+            "wordvec_size must equal the hidden size for tied weights",
         ),
     ] {
-        let err =
-            train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Progress::EpochLines).unwrap_err();
+        let err = train::train(&cfg, Backend::Flex, &data, &dir.path().join("x"), false, Progress::EpochLines)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(msg), "{err}");
     }
     assert!(!dir.path().join("x").exists());

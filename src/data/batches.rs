@@ -7,7 +7,6 @@
 //! is one whole `[N, T]` batch; the DataLoader must take them one at a time,
 //! in order, with no shuffling and no worker threads.
 
-use std::fmt;
 use std::sync::Arc;
 
 use burn::data::dataloader::batcher::Batcher;
@@ -30,27 +29,18 @@ pub struct BatchIds {
 }
 
 /// Why a stream cannot be batched.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
+    /// `what` is the setting's name, `batch_size` or `time_size`.
+    #[error("{what} must be at least 1")]
     ZeroSize { what: &'static str },
+    #[error(
+        "a corpus of {tokens} tokens is too short for one batch of {batch_size} x {time_size}: it needs {needed} tokens; \
+         sizes that fit satisfy batch_size x time_size <= {}",
+        tokens.saturating_sub(1)
+    )]
     TooShort { tokens: usize, batch_size: usize, time_size: usize, needed: usize },
 }
-
-impl fmt::Display for BatchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchError::ZeroSize { what } => write!(f, "--{what} must be at least 1"),
-            BatchError::TooShort { tokens, batch_size, time_size, needed } => write!(
-                f,
-                "a corpus of {tokens} tokens is too short for one batch of {batch_size} x {time_size}: it needs {needed} tokens; \
-                 sizes that fit satisfy batch_size x time_size <= {}",
-                tokens.saturating_sub(1)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for BatchError {}
 
 /// A stream cut into rows, read T words per item: the notebook's batching.
 #[derive(Clone, Debug)]
@@ -65,10 +55,10 @@ pub struct StreamBatches {
 
 fn check_sizes(tokens: usize, batch_size: usize, time_size: usize) -> Result<(), BatchError> {
     if batch_size == 0 {
-        return Err(BatchError::ZeroSize { what: "batch-size" });
+        return Err(BatchError::ZeroSize { what: "batch_size" });
     }
     if time_size == 0 {
-        return Err(BatchError::ZeroSize { what: "time-size" });
+        return Err(BatchError::ZeroSize { what: "time_size" });
     }
     if tokens.saturating_sub(1) < batch_size * time_size {
         return Err(BatchError::TooShort { tokens, batch_size, time_size, needed: batch_size * time_size + 1 });
@@ -225,8 +215,8 @@ mod tests {
     #[test]
     fn impossible_sizes_are_errors() {
         let corpus: Vec<u32> = (0..10).collect();
-        assert_eq!(StreamBatches::train(&corpus, 0, 5).unwrap_err().to_string(), "--batch-size must be at least 1");
-        assert_eq!(StreamBatches::train(&corpus, 5, 0).unwrap_err().to_string(), "--time-size must be at least 1");
+        assert_eq!(StreamBatches::train(&corpus, 0, 5).unwrap_err().to_string(), "batch_size must be at least 1");
+        assert_eq!(StreamBatches::train(&corpus, 5, 0).unwrap_err().to_string(), "time_size must be at least 1");
         let err = StreamBatches::train(&corpus, 5, 2).unwrap_err().to_string();
         assert_eq!(
             err,

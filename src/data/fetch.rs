@@ -27,40 +27,27 @@ pub struct Remote {
 }
 
 /// Everything that can go wrong getting a file; each message says what to do.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// A file is on disk but its checksum is wrong (truncated, corrupt or another file).
+    #[error(
+        "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
+        path.display()
+    )]
     Checksum { path: PathBuf, expected: String, found: String },
     /// A download arrived, but with the wrong checksum.
+    #[error(
+        "the download of {url} is corrupt or truncated: SHA-256 expected {expected}, found {found}; nothing was written; \
+         run again, or use another mirror {mirror}"
+    )]
     BadDownload { url: String, expected: String, found: String, mirror: String },
     /// A download failed, or no network.
+    #[error("could not download {url} ({reason}); without network, {offline}")]
     Download { url: String, reason: String, offline: String },
     /// A file or folder could not be read, written or locked.
+    #[error("cannot use {}: {reason}", path.display())]
     Io { path: PathBuf, reason: String },
 }
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::Checksum { path, expected, found } => write!(
-                f,
-                "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
-                path.display()
-            ),
-            FetchError::BadDownload { url, expected, found, mirror } => write!(
-                f,
-                "the download of {url} is corrupt or truncated: SHA-256 expected {expected}, found {found}; nothing was written; \
-                 run again, or use another mirror {mirror}"
-            ),
-            FetchError::Download { url, reason, offline } => {
-                write!(f, "could not download {url} ({reason}); without network, {offline}")
-            }
-            FetchError::Io { path, reason } => write!(f, "cannot use {}: {reason}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for FetchError {}
 
 fn io_err(path: &Path, e: impl fmt::Display) -> FetchError {
     FetchError::Io { path: path.to_path_buf(), reason: e.to_string() }

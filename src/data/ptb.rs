@@ -3,10 +3,10 @@
 //! ptb.train.txt, valid and test mapped with the train vocabulary.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::fetch::{self, FetchError};
+use crate::choice::{Choice, display_as_name};
 
 /// Where the book (and everyone else) gets Mikolov's PTB split: the `data/`
 /// folder of github.com/tomsercu/lstm.
@@ -19,7 +19,7 @@ pub const DEFAULT_DIR: &str = "data/ptb";
 pub const EOS: &str = "<eos>";
 
 /// A split of the corpus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,
@@ -48,48 +48,31 @@ impl Split {
     }
 }
 
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        })
-    }
+impl Choice for Split {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (Split::Train, "train", "ptb.train.txt, the words the model learns from"),
+        (Split::Valid, "valid", "ptb.valid.txt, scored after every epoch"),
+        (Split::Test, "test", "ptb.test.txt, held out for the final score"),
+    ];
 }
+
+display_as_name!(Split);
 
 /// Everything that can go wrong getting the data; each message says what to do.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be had: missing and not downloadable, or damaged.
-    Fetch(FetchError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     /// A file is not text.
+    #[error("cannot use {}: {reason}", path.display())]
     Io { path: PathBuf, reason: String },
     /// A file holds no words.
+    #[error("{} holds no words", path.display())]
     Empty { path: PathBuf },
     /// A word of valid/test is not in the train vocabulary.
+    #[error("{} line {line}: the word {word:?} is not in the train vocabulary", path.display())]
     UnknownWord { path: PathBuf, line: usize, word: String },
-}
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DataError::Fetch(e) => e.fmt(f),
-            DataError::Io { path, reason } => write!(f, "cannot use {}: {reason}", path.display()),
-            DataError::Empty { path } => write!(f, "{} holds no words", path.display()),
-            DataError::UnknownWord { path, line, word } => {
-                write!(f, "{} line {line}: the word {word:?} is not in the train vocabulary", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for DataError {}
-
-impl From<FetchError> for DataError {
-    fn from(e: FetchError) -> Self {
-        DataError::Fetch(e)
-    }
 }
 
 /// The data folder: `--data-dir` if given, else `PTB_DIR`, else [`DEFAULT_DIR`].
@@ -247,13 +230,13 @@ impl Ptb {
     /// The first `corpus_size` tokens of train (the notebook's
     /// `corpus[:corpus_size]`), or all of it for 0. The vocabulary stays the
     /// full one.
-    pub fn training_corpus(&self, corpus_size: usize) -> Result<&[u32], String> {
+    pub fn training_corpus(&self, corpus_size: usize) -> crate::Result<&[u32]> {
         match corpus_size {
             0 => Ok(&self.train),
             n if n <= self.train.len() => Ok(&self.train[..n]),
-            n => Err(format!(
-                "--corpus-size {n} is larger than ptb.train.txt ({} tokens); use 0 for all of it",
-                self.train.len()
+            n => Err(crate::Error::setting(
+                "corpus_size",
+                format!("{n} is larger than ptb.train.txt ({} tokens); use 0 for all of it", self.train.len()),
             )),
         }
     }

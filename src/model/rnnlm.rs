@@ -103,13 +103,16 @@ impl RnnlmConfig {
     }
 
     /// The model with the given weights, which must match this configuration.
-    pub fn init_with(&self, w: &RnnlmWeights, device: &Device) -> Result<Rnnlm, String> {
+    pub fn init_with(&self, w: &RnnlmWeights, device: &Device) -> crate::Result<Rnnlm> {
         let a = self.architecture();
         if w.arch != a {
-            return Err(format!("the weights are for {:?}, the configuration is {:?}", w.arch, a));
+            return Err(crate::Error::Weights(format!(
+                "the weights are for {:?}, the configuration is {:?}",
+                w.arch, a
+            )));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("the dropout ratio must be in [0, 1), not {}", self.dropout));
+            return Err(crate::Error::Weights(format!("the dropout ratio must be in [0, 1), not {}", self.dropout)));
         }
         w.validate()?;
         let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);

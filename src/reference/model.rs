@@ -141,7 +141,7 @@ impl<F: Real> Rnnlm<F> {
     /// The model with the given weights and stateful recurrent layers, as in
     /// the book; `dropout` is the ratio of every TimeDropout (0: none), whose
     /// random masks come from `seed` unless set with [`Rnnlm::set_next_masks`].
-    pub fn from_weights(w: &RnnlmWeights, dropout: f64, seed: u64) -> Result<Self, String> {
+    pub fn from_weights(w: &RnnlmWeights, dropout: f64, seed: u64) -> crate::Result<Self> {
         w.validate()?;
         let a = w.arch;
         let (v, d, h, g) = (a.vocab_size, a.wordvec_size, a.hidden_size, a.cell.gates());

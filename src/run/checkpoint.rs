@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, CellKind};
 use crate::atomic::write_atomic;
+use crate::error::{Error, Result, RunError};
 use crate::model::RecurrentState;
 
 /// Burn's file checkpointer writes in place; this one writes atomically, so a
@@ -55,25 +56,20 @@ struct SavedState {
     tensors: Vec<Vec<f32>>,
 }
 
-pub fn save_state(path: &Path, state: RecurrentState) -> Result<(), String> {
+pub fn save_state(path: &Path, state: RecurrentState) -> Result<()> {
     let tensors = state.tensors();
     let shape = tensors[0].dims();
     let tensors = tensors
         .into_iter()
-        .map(|t| t.try_into_vec_as::<f32>().map_err(|e| format!("cannot read the hidden state: {e:?}")))
+        .map(|t| t.try_into_vec_as::<f32>().map_err(|e| Error::Invalid(format!("cannot read the hidden state: {e:?}"))))
         .collect::<Result<_, _>>()?;
     let json = serde_json::to_vec(&SavedState { shape, tensors }).expect("state serializes");
-    write_atomic(path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    write_atomic(path, &json).map_err(|e| Error::write(path, e))
 }
 
 /// The carried state saved at `path`, checked against the model it is for
 /// (`arch`, with batches of `batch_size` rows).
-pub fn load_state(
-    path: &Path,
-    arch: &Architecture,
-    batch_size: usize,
-    device: &Device,
-) -> Result<RecurrentState, String> {
+pub fn load_state(path: &Path, arch: &Architecture, batch_size: usize, device: &Device) -> Result<RecurrentState> {
     let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
     let saved: SavedState = serde_json::from_slice(&bytes).map_err(|e| unreadable(path, e))?;
     let shape = [batch_size, arch.hidden_size];
@@ -96,18 +92,18 @@ pub fn load_state(
 }
 
 /// The one-line error for a checkpoint file that cannot be used.
-pub fn unreadable(path: &Path, why: impl std::fmt::Display) -> String {
-    format!("checkpoint {} cannot be read: {why}", path.display())
+pub fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
+    RunError::Damaged(format!("checkpoint {} cannot be read: {why}", path.display())).into()
 }
 
 /// A checkpoint file's bytes, as Burn's records decode them.
-pub fn read_bytes(path: &Path) -> Result<Bytes, String> {
+pub fn read_bytes(path: &Path) -> Result<Bytes> {
     std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| unreadable(path, e))
 }
 
 /// Decodes the optimizer's record of `path` (Burn panics on one it cannot
 /// decode; this says which file instead).
-pub fn check_optimizer_readable(path: &Path) -> Result<(), String> {
+pub fn check_optimizer_readable(path: &Path) -> Result<()> {
     use burn::optim::OptimizerRecord;
     OptimizerRecord::checkpoint_from_bytes(read_bytes(path)?).map(|_| ()).map_err(|e| unreadable(path, e))
 }

@@ -1,5 +1,6 @@
 //! `metrics.csv`: one row per epoch, and the line printed for it.
 
+use crate::error::RunError;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -50,16 +51,22 @@ pub fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> std::io::Result<()> 
 }
 
 /// Reads `metrics.csv` back (for resuming).
-pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_metrics(path: &Path) -> crate::Result<Vec<EpochMetrics>> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::read(path, e))?;
     let mut lines = text.lines();
     if lines.next() != Some(CSV_HEADER) {
-        return Err(format!("{} does not start with the header {CSV_HEADER}", path.display()));
+        return Err(RunError::Damaged(format!("{} does not start with the header {CSV_HEADER}", path.display())).into());
     }
     lines
         .enumerate()
         .map(|(i, line)| {
-            let bad = || format!("{} line {}: cannot parse {line:?}", path.display(), i + 2);
+            let bad = || {
+                crate::Error::from(RunError::Damaged(format!(
+                    "{} line {}: cannot parse {line:?}",
+                    path.display(),
+                    i + 2
+                )))
+            };
             let f: Vec<&str> = line.split(',').collect();
             if f.len() != 6 {
                 return Err(bad());

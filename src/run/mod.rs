@@ -15,6 +15,7 @@
 //! training loop ([`crate::train`]) writes through these, and evaluation,
 //! generation and export read through them.
 
+use crate::error::RunError;
 use std::path::PathBuf;
 
 pub mod checkpoint;
@@ -123,10 +124,10 @@ impl RunDir {
     /// epoch with the lowest validation perplexity (the model the book's
     /// chapter-6 script keeps), or the last complete one when no metrics were
     /// written.
-    pub fn best_epoch(&self) -> Result<usize, String> {
+    pub fn best_epoch(&self) -> crate::Result<usize> {
         let complete = self.complete_epochs();
-        let last =
-            *complete.last().ok_or_else(|| format!("{} has no complete checkpoint", self.checkpoints().display()))?;
+        let no_epoch = || RunError::Damaged(format!("{} has no complete checkpoint", self.checkpoints().display()));
+        let last = *complete.last().ok_or_else(no_epoch)?;
         if !self.metrics().exists() {
             return Ok(last);
         }

@@ -17,7 +17,7 @@ fn register_font() {
 
 /// Draws train and valid perplexity per epoch (log scale) to a PNG under
 /// `title` (the model trained), as the notebook plotted its `ppl_list`.
-pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> Result<(), String> {
+pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> crate::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -25,7 +25,7 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> Resul
     let tmp = path.with_extension("png.tmp.png");
     {
         let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
-        let e = |err: &dyn std::fmt::Display| format!("cannot draw {}: {err}", path.display());
+        let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
         root.fill(&WHITE).map_err(|x| e(&x))?;
         let last = rows.last().map(|r| r.epoch).unwrap_or(1).max(2);
         let values =
@@ -66,7 +66,7 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> Resul
             .map_err(|x| e(&x))?;
         root.present().map_err(|x| e(&x))?;
     }
-    std::fs::rename(&tmp, path).map_err(|err| format!("cannot write {}: {err}", path.display()))
+    std::fs::rename(&tmp, path).map_err(|err| crate::Error::write(path, err))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ impl std::str::FromStr for KeepCheckpoints {
             "all" => Ok(KeepCheckpoints::All),
             _ => match s.parse::<usize>() {
                 Ok(n) if n >= 1 => Ok(KeepCheckpoints::Last(n)),
-                _ => Err(format!("--keep-checkpoints takes all or a number of epochs of at least 1, not {s:?}")),
+                _ => Err(format!("takes all or a number of epochs of at least 1, not {s:?}")),
             },
         }
     }
@@ -99,10 +99,10 @@ pub fn while_writing(keep: KeepCheckpoints) -> KeepCheckpoints {
 
 /// Deletes the checkpoints [`epochs_to_prune`] names, keeping the last `keep`
 /// complete epochs and the best.
-pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoints) -> Result<(), String> {
+pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoints) -> crate::Result<()> {
     for epoch in epochs_to_prune(&dir.checkpoint_epochs(), &dir.complete_epochs(), rows, keep) {
         dir.remove_epoch(epoch).map_err(|e| {
-            format!("cannot delete the checkpoint of epoch {epoch} in {}: {e}", dir.checkpoints().display())
+            crate::Error::write(dir.checkpoints(), format!("cannot delete the checkpoint of epoch {epoch}: {e}"))
         })?;
     }
     Ok(())

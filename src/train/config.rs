@@ -5,46 +5,76 @@
 use serde::{Deserialize, Serialize};
 
 use crate::arch::ModelKind;
+use crate::choice::{Choice, display_as_name};
+use crate::error::{Error, Result, RunError};
 use crate::model::RnnlmConfig;
 use crate::run::{KeepCheckpoints, RunDir};
 use crate::weights::RnnlmWeights;
 
 /// How gradients are clipped before the update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClipMode {
-    /// One norm over all gradients together, as the book's `clip_grads`.
     Global,
-    /// Each tensor by its own norm (Burn's `GradientClippingConfig::Norm`).
     PerTensor,
 }
 
 /// The update rule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
-    /// The book's Adam (chapter 5).
     #[default]
     Adam,
-    /// The book's SGD, `param -= lr·grad` (chapter 6).
     Sgd,
 }
+
+impl Choice for ClipMode {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (ClipMode::Global, "global", "One norm over all gradients together, as the book's `clip_grads`"),
+        (ClipMode::PerTensor, "per-tensor", "Each tensor by its own norm (Burn's `GradientClippingConfig::Norm`)"),
+    ];
+}
+
+impl Choice for OptimizerKind {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (OptimizerKind::Adam, "adam", "The book's Adam (chapter 5)"),
+        (OptimizerKind::Sgd, "sgd", "The book's SGD, `param -= lr·grad` (chapter 6)"),
+    ];
+}
+
+display_as_name!(ClipMode, OptimizerKind, TrainPreset);
 
 fn rnn() -> ModelKind {
     ModelKind::Rnn
 }
 
 /// The book's training runs (`--preset`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// What each value means: [`Choice::about`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrainPreset {
-    /// Chapter 5's notebook: SimpleRnnlm, Adam, the first 10,000 words.
     Ch5,
-    /// `ch06/train_rnnlm.py`: Rnnlm (LSTM 100/100), SGD lr 20, clip 0.25,
-    /// batches of 20 x 35, the whole corpus, 4 epochs.
     Ch6Rnnlm,
-    /// `ch06/train_better_rnnlm.py`: BetterRnnlm (650/650, dropout 0.5, tied),
-    /// SGD lr 20 divided by 4 whenever validation does not improve, 40 epochs.
     Ch6Better,
+}
+
+impl Choice for TrainPreset {
+    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
+        (TrainPreset::Ch5, "ch5", "Chapter 5's notebook: SimpleRnnlm, Adam, the first 10,000 words"),
+        (
+            TrainPreset::Ch6Rnnlm,
+            "ch6-rnnlm",
+            "`ch06/train_rnnlm.py`: Rnnlm (LSTM 100/100), SGD lr 20, clip 0.25, batches of 20 x 35, \
+                 the whole corpus, 4 epochs",
+        ),
+        (
+            TrainPreset::Ch6Better,
+            "ch6-better",
+            "`ch06/train_better_rnnlm.py`: BetterRnnlm (650/650, dropout 0.5, tied), SGD lr 20 divided by 4 \
+                 whenever validation does not improve, 40 epochs",
+        ),
+    ];
 }
 
 impl TrainPreset {
@@ -146,32 +176,34 @@ impl TrainConfig {
     }
 
     /// Refuses hyperparameters that cannot train.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         let positive = [
-            ("--batch-size", self.batch_size),
-            ("--time-size", self.time_size),
-            ("--wordvec-size", self.wordvec_size),
-            ("--hidden-size", self.hidden_size),
-            ("--epochs", self.epochs),
-            ("--eval-batch-size", self.eval_batch_size),
-            ("--eval-time-size", self.eval_time_size),
+            ("batch_size", self.batch_size),
+            ("time_size", self.time_size),
+            ("wordvec_size", self.wordvec_size),
+            ("hidden_size", self.hidden_size),
+            ("epochs", self.epochs),
+            ("eval_batch_size", self.eval_batch_size),
+            ("eval_time_size", self.eval_time_size),
         ];
-        for (flag, value) in positive {
+        for (name, value) in positive {
             if value == 0 {
-                return Err(format!("{flag} must be at least 1"));
+                return Err(Error::setting(name, "must be at least 1"));
             }
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(format!("--lr must be a positive number, not {}", self.lr));
-        }
-        if !(self.max_grad.is_finite() && self.max_grad > 0.0) {
-            return Err(format!("--max-grad must be a positive number, not {}", self.max_grad));
+        for (name, value) in [("lr", self.lr), ("max_grad", self.max_grad)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(Error::setting(name, format!("must be a positive number, not {value}")));
+            }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(format!("--dropout must be at least 0 and below 1, not {}", self.dropout));
+            return Err(Error::setting("dropout", format!("must be at least 0 and below 1, not {}", self.dropout)));
         }
         if self.dropout > 0.0 && self.model != ModelKind::BetterLstm {
-            return Err(format!("--dropout is for --model better-lstm; {} has no dropout layers", self.model));
+            return Err(Error::setting(
+                "dropout",
+                format!("is for the better-lstm model; {} has no dropout layers", self.model),
+            ));
         }
         self.model().architecture().validate()
     }
@@ -207,8 +239,9 @@ impl TrainConfig {
 }
 
 /// Reads a run's `config.json`.
-pub fn read_config(run_dir: &RunDir) -> Result<TrainConfig, String> {
+pub fn read_config(run_dir: &RunDir) -> Result<TrainConfig> {
     let path = run_dir.config();
-    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a run configuration: {e}", path.display()))
+    let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| RunError::Damaged(format!("{} is not a run configuration: {e}", path.display())).into())
 }

@@ -34,6 +34,7 @@ use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatcher};
 use crate::data::ptb::Ptb;
+use crate::error::{Error, Result, RunError};
 use crate::metric::LossPerplexity;
 use crate::model::Rnnlm;
 use crate::optim::BookAdam;
@@ -52,15 +53,19 @@ pub fn train(
     dir: &Path,
     resume: bool,
     progress: Progress,
-) -> Result<Vec<EpochMetrics>, String> {
+) -> Result<Vec<EpochMetrics>> {
     cfg.validate()?;
     if cfg.vocab_size != data.vocab.len() {
-        return Err(format!("the configuration has V={}, the data {}", cfg.vocab_size, data.vocab.len()));
+        return Err(Error::Invalid(format!(
+            "the configuration has V={}, the data {}",
+            cfg.vocab_size,
+            data.vocab.len()
+        )));
     }
     let corpus = data.training_corpus(cfg.corpus_size)?;
-    let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(|e| e.to_string())?;
+    let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size)?;
     let valid_batches = StreamBatches::eval(&data.valid, cfg.eval_batch_size, cfg.eval_time_size)
-        .map_err(|e| format!("validation: {e}"))?;
+        .map_err(|source| Error::Batches { validation: true, source })?;
     let run_dir = RunDir::new(dir);
     // Before anything is written: a missing GPU must not leave a half-made run folder.
     let device = backend.device()?;
@@ -73,7 +78,7 @@ pub fn train(
     let (start_epoch, rows) =
         if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if start_epoch >= cfg.epochs {
-        return Err(format!("{} already holds {start_epoch} epochs; ask for more with --epochs", dir.display()));
+        return Err(RunError::Finished { dir: dir.to_path_buf(), epochs: start_epoch }.into());
     }
 
     if backend.is_cpu() {
@@ -151,12 +156,12 @@ pub fn train(
     run.0.lock().expect("run state").interrupter = Some(training.interrupter());
 
     let result = training.launch(learner);
-    let state = run.0.lock().expect("run state");
-    if let Some(failure) = &state.failure {
-        return Err(failure.clone());
+    let mut state = run.0.lock().expect("run state");
+    if let Some(failure) = state.failure.take() {
+        return Err(failure);
     }
     if let Some(error) = result.error {
-        return Err(format!("training failed: {error}"));
+        return Err(Error::Training(error.to_string()));
     }
     // Burn's checkpoint threads have finished with the last epoch.
     retention::prune_checkpoints(&run_dir, &state.rows, cfg.keep_checkpoints)?;
@@ -166,20 +171,19 @@ pub fn train(
 /// The weights of `--init`: the file's tensors checked against this run's
 /// model, and its vocabulary (a `vocab.json` beside it, as `export` writes)
 /// against the data's, since the ids must mean the same words.
-fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights, String> {
-    let w = files::read_weights(path, cfg.model().architecture()).map_err(|e| {
-        format!("--init: {e} (give the sizes it was trained with: --model, --wordvec-size, --hidden-size)")
-    })?;
-    if let Some(words) = vocab::vocab_beside(path)?
+fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights> {
+    let init = |e| Error::Init(Box::new(e));
+    let w = files::read_weights(path, cfg.model().architecture()).map_err(init)?;
+    if let Some(words) = vocab::vocab_beside(path).map_err(init)?
         && let Some(i) = (0..words.len().max(data.vocab.len())).find(|&i| words.get(i) != data.vocab.id_to_word.get(i))
     {
         let word = |w: Option<&String>| w.map_or("nothing".to_string(), |w| format!("{w:?}"));
-        return Err(format!(
-            "--init: the vocabulary beside {} differs from the data's at id {i} ({} there, {} here)",
+        return Err(init(Error::Invalid(format!(
+            "the vocabulary beside {} differs from the data's at id {i} ({} there, {} here)",
             path.display(),
             word(words.get(i)),
             word(data.vocab.id_to_word.get(i))
-        ));
+        ))));
     }
     Ok(w)
 }
@@ -189,12 +193,9 @@ fn prepare_new(
     run_dir: &RunDir,
     data: &Ptb,
     init: Option<&RnnlmWeights>,
-) -> Result<(usize, Vec<EpochMetrics>), String> {
+) -> Result<(usize, Vec<EpochMetrics>)> {
     if run_dir.config().exists() || run_dir.checkpoints().exists() {
-        return Err(format!(
-            "{} already holds a run; continue it with --resume, or choose another --artifacts folder",
-            run_dir.root.display()
-        ));
+        return Err(RunError::Exists { dir: run_dir.root.clone() }.into());
     }
     if let Some(w) = init {
         // The run folder alone reproduces the run, wherever --init pointed.
@@ -202,21 +203,18 @@ fn prepare_new(
         files::write(&run_dir.init_weights(), w, &[("source".to_string(), source)])?;
     }
     let json = serde_json::to_vec_pretty(cfg).expect("config serializes");
-    write_atomic(&run_dir.config(), &json).map_err(|e| format!("cannot write {}: {e}", run_dir.config().display()))?;
+    write_atomic(&run_dir.config(), &json).map_err(|e| Error::write(run_dir.config(), e))?;
     vocab::write_vocab(&run_dir.vocab(), &data.vocab.id_to_word)?;
     Ok((0, Vec::new()))
 }
 
-fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<EpochMetrics>), String> {
+fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<EpochMetrics>)> {
     let saved = read_config(run_dir)?;
-    if let Some(diff) = cfg.difference(&saved) {
-        return Err(format!(
-            "{} holds a run of another configuration ({diff}); resume with its settings or choose another --artifacts folder",
-            run_dir.root.display()
-        ));
+    if let Some(difference) = cfg.difference(&saved) {
+        return Err(RunError::Differs { dir: run_dir.root.clone(), difference }.into());
     }
     let Some(&epoch) = run_dir.complete_epochs().last() else {
-        return Err(format!("{} has no complete checkpoint to resume from", run_dir.checkpoints().display()));
+        return Err(RunError::NothingToResume { checkpoints: run_dir.checkpoints() }.into());
     };
     let mut rows = if run_dir.metrics().exists() { metrics::read_metrics(&run_dir.metrics())? } else { Vec::new() };
     // Epochs after the checkpoint (a crash after their metrics were written)
@@ -228,21 +226,14 @@ fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<Epo
 /// A trained model from a run folder: the weights saved at the end of
 /// `epoch`, or by default of the epoch with the best validation perplexity.
 /// Returns the run's configuration, the model (on `device`) and the epoch.
-pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, Rnnlm, usize), String> {
+pub fn load_trained(dir: &Path, epoch: Option<usize>, device: &Device) -> Result<(TrainConfig, Rnnlm, usize)> {
     let run_dir = RunDir::new(dir);
     let cfg = read_config(&run_dir)?;
     let epoch = match epoch {
         Some(e) if run_dir.model_checkpoint(e).exists() => e,
-        Some(e) => {
-            let kept: Vec<String> = run_dir.complete_epochs().iter().map(|e| e.to_string()).collect();
-            return Err(match kept.len() {
-                0 => format!("{} has no checkpoint of epoch {e}, nor of any other", run_dir.checkpoints().display()),
-                _ => format!(
-                    "{} has no checkpoint of epoch {e}; it keeps epochs {}",
-                    run_dir.checkpoints().display(),
-                    kept.join(", ")
-                ),
-            });
+        Some(epoch) => {
+            let kept = run_dir.complete_epochs();
+            return Err(RunError::NoSuchEpoch { checkpoints: run_dir.checkpoints(), epoch, kept }.into());
         }
         None => run_dir.best_epoch()?,
     };

@@ -37,6 +37,7 @@ use burn::train::metric::store::EventStoreClient;
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 
 use crate::data::batches::TbpttBatch;
+use crate::error::{Error, Result};
 use crate::metric::LmOutput;
 use crate::model::{RecurrentState, Rnnlm};
 use crate::optim::clip_grads_global;
@@ -65,7 +66,7 @@ pub(super) struct RunState {
     pub(super) plot_title: String,
     pub(super) print_lines: bool,
     pub(super) interrupter: Option<Interrupter>,
-    pub(super) failure: Option<String>,
+    pub(super) failure: Option<Error>,
 }
 
 impl RunState {
@@ -91,21 +92,21 @@ impl RunState {
     }
 
     /// Stops training with an error that `train` reports once the Learner returns.
-    pub(super) fn fail(&mut self, message: String) {
+    pub(super) fn fail(&mut self, error: Error) {
         if let Some(i) = &self.interrupter {
-            i.stop(Some(&message));
+            i.stop(Some(&error.to_string()));
         }
-        self.failure.get_or_insert(message);
+        self.failure.get_or_insert(error);
     }
 
-    fn end_of_train_epoch(&mut self) -> Result<(), String> {
+    fn end_of_train_epoch(&mut self) -> Result<()> {
         // Saved before Burn's checkpoint of the epoch, so that an epoch whose
         // model and optimizer files exist always has its state too.
         let h = self.train_h.clone().expect("a state after an epoch");
         checkpoint::save_state(&self.dir.state(self.epoch), h)
     }
 
-    fn end_of_epoch(&mut self) -> Result<(), String> {
+    fn end_of_epoch(&mut self) -> Result<()> {
         let train_loss = self.train_loss_sum / self.train_iters as f64;
         let valid_loss = self.valid_loss_sum / self.valid_iters as f64;
         let row =
@@ -114,8 +115,7 @@ impl RunState {
             println!("{}", row.summary_line());
         }
         self.rows.push(row);
-        metrics::write_metrics(&self.dir.metrics(), &self.rows)
-            .map_err(|e| format!("cannot write {}: {e}", self.dir.metrics().display()))?;
+        metrics::write_metrics(&self.dir.metrics(), &self.rows).map_err(|e| Error::write(self.dir.metrics(), e))?;
         plot::plot_perplexity(&self.dir.plot(), &self.plot_title, &self.rows)?;
         self.epoch += 1;
         self.train_seen = 0;
@@ -171,10 +171,7 @@ impl TrainStep for TrainingModel {
         let output = LmOutput { loss, tokens: n * t };
         if !value.is_finite() {
             let (epoch, iteration) = (run.epoch, run.train_seen);
-            run.fail(format!(
-                "the loss became {value} at epoch {epoch}, iteration {iteration}; training stopped, \
-                 the checkpoints of the epochs before it are intact (try a smaller --lr or --max-grad)"
-            ));
+            run.fail(Error::Diverged { loss: value, epoch, iteration });
             // No gradients: the optimizer leaves the model as it was.
             return TrainOutput { grads: GradientsParams::new(), item: output };
         }
@@ -242,7 +239,7 @@ impl CheckpointingStrategy for Retention {
 }
 
 /// The model's weights as saved at the end of `epoch`, loaded into `model`.
-pub(super) fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &Rnnlm) -> Result<Rnnlm, String> {
+pub(super) fn load_checkpoint(run_dir: &RunDir, epoch: usize, model: &Rnnlm) -> Result<Rnnlm> {
     use burn::store::ModuleRecord;
     let path = run_dir.model_checkpoint(epoch);
     let record = ModuleRecord::checkpoint_from_bytes(read_bytes(&path)?).map_err(|e| unreadable(&path, e))?;

@@ -288,8 +288,9 @@ fn array(v: &Value, states: &std::collections::HashMap<usize, Value>, k: usize) 
     Ok(Array { shape, values })
 }
 
-/// The arrays of a book model file (`save_params`), in the file's order.
-pub fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
+/// The arrays of a book model file (`save_params`), in the file's order;
+/// the error says what in the file is not what `save_params` writes.
+fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
     let Parsed { value, states } = parse(data)?;
     match value {
         Value::List(items) => items.iter().enumerate().map(|(k, v)| array(v, &states, k)).collect(),
@@ -298,11 +299,14 @@ pub fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
 }
 
 /// A book model file's weights, with the architecture its shapes give.
-pub fn read_weights(path: &std::path::Path) -> Result<crate::weights::RnnlmWeights, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let arrays = read_arrays(&bytes)
-        .map_err(|e| format!("{} is not a model saved by the book's save_params: {e}", path.display()))?;
-    crate::weights::RnnlmWeights::from_book_arrays(arrays).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_weights(path: &std::path::Path) -> crate::Result<crate::weights::RnnlmWeights> {
+    use crate::Error;
+    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let arrays = read_arrays(&bytes).map_err(|e| {
+        Error::Weights(format!("{} is not a model saved by the book's save_params: {e}", path.display()))
+    })?;
+    crate::weights::RnnlmWeights::from_book_arrays(arrays)
+        .map_err(|e| Error::Weights(format!("{}: {e}", path.display())))
 }
 
 fn kind(v: &Value) -> &'static str {

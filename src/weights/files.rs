@@ -31,15 +31,15 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn of(path: &Path) -> Result<Format, String> {
+    pub fn of(path: &Path) -> crate::Result<Format> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("safetensors") => Ok(Format::Safetensors),
             Some("npz") => Ok(Format::Npz),
             Some("pkl") => Ok(Format::BookPickle),
-            _ => Err(format!(
+            _ => Err(crate::Error::Weights(format!(
                 "{}: the file name must end in .safetensors or .npz (or .pkl, the book's, to read)",
                 path.display()
-            )),
+            ))),
         }
     }
 }
@@ -50,14 +50,19 @@ pub type Named = (String, Vec<usize>, Vec<f32>);
 /// Writes `w` to `path` in the format of its extension, atomically: a reader
 /// (or a crash) never sees half a file. `metadata` goes into the header of a
 /// `.safetensors` file (`.npz` has no place for it).
-pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> Result<(), String> {
+pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> crate::Result<()> {
     w.validate()?;
     let bytes = match Format::of(path)? {
-        Format::Safetensors => safetensors_bytes(w, metadata)?,
-        Format::Npz => npz_bytes(w)?,
-        Format::BookPickle => return Err(format!("{}: .pkl is read only; write .safetensors or .npz", path.display())),
+        Format::Safetensors => safetensors_bytes(w, metadata).map_err(crate::Error::Weights)?,
+        Format::Npz => npz_bytes(w).map_err(crate::Error::Weights)?,
+        Format::BookPickle => {
+            return Err(crate::Error::Weights(format!(
+                "{}: .pkl is read only; write .safetensors or .npz",
+                path.display()
+            )));
+        }
     };
-    write_atomic(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    write_atomic(path, &bytes).map_err(|e| crate::Error::write(path, e))
 }
 
 fn safetensors_bytes(w: &RnnlmWeights, metadata: &[(String, String)]) -> Result<Vec<u8>, String> {
@@ -87,14 +92,14 @@ fn npz_bytes(w: &RnnlmWeights) -> Result<Vec<u8>, String> {
 
 /// Every tensor of a `.safetensors` or `.npz` file (or a book `.pkl`), as
 /// float32; any other element type is refused.
-pub fn read(path: &Path) -> Result<Vec<Named>, String> {
+pub fn read(path: &Path) -> crate::Result<Vec<Named>> {
     let format = Format::of(path)?;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| crate::Error::read(path, e))?;
+    let unreadable =
+        |what: &str, e: String| crate::Error::Weights(format!("{} is not a readable {what}: {e}", path.display()));
     match format {
-        Format::Safetensors => {
-            read_safetensors(&bytes).map_err(|e| format!("{} is not a readable safetensors file: {e}", path.display()))
-        }
-        Format::Npz => read_npz(bytes).map_err(|e| format!("{} is not a readable .npz archive: {e}", path.display())),
+        Format::Safetensors => read_safetensors(&bytes).map_err(|e| unreadable("safetensors file", e)),
+        Format::Npz => read_npz(bytes).map_err(|e| unreadable(".npz archive", e)),
         Format::BookPickle => {
             let w = super::book_pickle::read_weights(path)?;
             Ok(w.named().map(|(n, s, v)| (n, s, v.to_vec())).collect())
@@ -147,12 +152,12 @@ fn npz_error(e: ReadNpzError) -> String {
 
 /// The weights in `path`, checked against the architecture `arch`: every
 /// parameter there by name, with its shape, and nothing else.
-pub fn read_weights(path: &Path, arch: Architecture) -> Result<RnnlmWeights, String> {
+pub fn read_weights(path: &Path, arch: Architecture) -> crate::Result<RnnlmWeights> {
     RnnlmWeights::from_named(read(path)?, arch, &path.display().to_string())
 }
 
 /// The weights in `path`, with the architecture their names and shapes give.
-pub fn read_any(path: &Path) -> Result<RnnlmWeights, String> {
+pub fn read_any(path: &Path) -> crate::Result<RnnlmWeights> {
     RnnlmWeights::from_named_any(read(path)?, &path.display().to_string())
 }
 
@@ -209,10 +214,10 @@ mod tests {
         let w = RnnlmWeights::simple(40, 5, 7, 1);
         write(&path, &w, &[]).unwrap();
         let wider = Architecture { hidden_size: 8, ..w.arch };
-        let err = read_weights(&path, wider).unwrap_err();
+        let err = read_weights(&path, wider).unwrap_err().to_string();
         assert!(err.ends_with("rnn.Wx is [5, 7], a rnn V=40 D=5 H=8 model needs [5, 8]"), "{err}");
         let lstm = Architecture { cell: CellKind::Lstm, ..w.arch };
-        let err = read_weights(&path, lstm).unwrap_err();
+        let err = read_weights(&path, lstm).unwrap_err().to_string();
         assert!(
             err.contains("has no tensor lstm.Wx, which a lstm V=40 D=5 H=7 model needs (it holds affine.W [7, 40], "),
             "{err}"
@@ -222,6 +227,7 @@ mod tests {
         assert!(
             read_weights(&path, tied)
                 .unwrap_err()
+                .to_string()
                 .contains("holds affine.W, which a rnn V=40 D=7 H=7 tied model does not have")
         );
     }
@@ -238,14 +244,16 @@ mod tests {
             let cut = dir.path().join(format!("cut.{ext}"));
             for n in (0..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
                 std::fs::write(&cut, &bytes[..n]).unwrap();
-                let err = read_any(&cut).expect_err(&format!("{ext} cut at {n} bytes was read"));
+                let err = read_any(&cut).expect_err(&format!("{ext} cut at {n} bytes was read")).to_string();
                 assert!(!err.contains('\n') && err.contains("cut."), "{err}");
             }
             std::fs::write(&cut, "text, not tensors").unwrap();
             assert!(read_any(&cut).is_err());
         }
-        assert!(read_any(&dir.path().join("m.txt")).unwrap_err().contains("must end in .safetensors or .npz"));
-        assert!(read_any(&dir.path().join("absent.npz")).unwrap_err().starts_with("cannot read"));
+        assert!(
+            read_any(&dir.path().join("m.txt")).unwrap_err().to_string().contains("must end in .safetensors or .npz")
+        );
+        assert!(read_any(&dir.path().join("absent.npz")).unwrap_err().to_string().starts_with("cannot read"));
     }
 
     #[test]
@@ -255,7 +263,7 @@ mod tests {
         let mut npz = NpzWriter::new(std::fs::File::create(&path).unwrap());
         npz.add_array("embed.W", &ndarray::Array2::<f64>::zeros((4, 2))).unwrap();
         npz.finish().unwrap();
-        let err = read_any(&path).unwrap_err();
+        let err = read_any(&path).unwrap_err().to_string();
         assert!(err.contains("embed.W has dtype '<f8'") && err.contains("float32"), "{err}");
 
         let path = dir.path().join("m.safetensors");
@@ -264,11 +272,11 @@ mod tests {
             safetensors::serialize([("embed.W", TensorView::new(Dtype::F16, vec![4, 2], &data).unwrap())], None)
                 .unwrap();
         std::fs::write(&path, bytes).unwrap();
-        assert!(read_any(&path).unwrap_err().contains("embed.W is F16; rnnlm reads float32"));
+        assert!(read_any(&path).unwrap_err().to_string().contains("embed.W is F16; rnnlm reads float32"));
 
         let mut w = RnnlmWeights::simple(40, 5, 7, 1);
         w.get_mut("rnn.Wh")[3] = f32::NAN;
         write(&path, &w, &[]).unwrap();
-        assert!(read_any(&path).unwrap_err().ends_with("rnn.Wh holds NaN at index 3"));
+        assert!(read_any(&path).unwrap_err().to_string().ends_with("rnn.Wh holds NaN at index 3"));
     }
 }

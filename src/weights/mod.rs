@@ -81,19 +81,23 @@ impl RnnlmWeights {
     }
 
     /// Checks the architecture and that every array has the length its shape asks for.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         self.arch.validate()?;
         let params = self.arch.params();
         if params.len() != self.tensors.len() {
-            return Err(format!("{} parameters given, the model has {}", self.tensors.len(), params.len()));
+            return Err(crate::Error::Weights(format!(
+                "{} parameters given, the model has {}",
+                self.tensors.len(),
+                params.len()
+            )));
         }
         for ((name, shape), values) in params.iter().zip(&self.tensors) {
             let expected: usize = shape.iter().product();
             if values.len() != expected {
-                return Err(format!(
+                return Err(crate::Error::Weights(format!(
                     "parameter {name} has {} values, its shape {shape:?} needs {expected}",
                     values.len()
-                ));
+                )));
             }
         }
         Ok(())
@@ -103,34 +107,42 @@ impl RnnlmWeights {
     /// `model.params` order): the architecture is read from the shapes (the
     /// gate count from `Wx`'s width; eight arrays are BetterRnnlm's), then
     /// every array is checked against it.
-    pub fn from_book_arrays(arrays: Vec<book_pickle::Array>) -> Result<Self, String> {
+    pub fn from_book_arrays(arrays: Vec<book_pickle::Array>) -> crate::Result<Self> {
         let dims = |k: usize| arrays.get(k).map(|a| a.shape.clone()).unwrap_or_default();
         let (embed, wx, wh) = (dims(0), dims(1), dims(2));
         let (layers, tied) = match arrays.len() {
             6 => (1, false),
             8 => (2, true),
-            n => return Err(format!("{n} arrays: the book's models have 6 (SimpleRnnlm, Rnnlm) or 8 (BetterRnnlm)")),
+            n => {
+                return Err(crate::Error::Weights(format!(
+                    "{n} arrays: the book's models have 6 (SimpleRnnlm, Rnnlm) or 8 (BetterRnnlm)"
+                )));
+            }
         };
         if embed.len() != 2 || wx.len() != 2 || wh.len() != 2 || wh[0] == 0 {
-            return Err(format!(
+            return Err(crate::Error::Weights(format!(
                 "the first arrays are {embed:?}, {wx:?}, {wh:?}: not an embedding [V, D] and a recurrent layer's Wx, Wh"
-            ));
+            )));
         }
         let h = wh[0];
         let cell = match wh[1] / h {
             1 => CellKind::Rnn,
             3 => CellKind::Gru,
             4 => CellKind::Lstm,
-            _ => return Err(format!("Wh is {wh:?}: its width is not 1, 3 or 4 times its height")),
+            _ => {
+                return Err(crate::Error::Weights(format!(
+                    "Wh is {wh:?}: its width is not 1, 3 or 4 times its height"
+                )));
+            }
         };
         let arch = Architecture { cell, vocab_size: embed[0], wordvec_size: embed[1], hidden_size: h, layers, tied };
         arch.validate()?;
         for ((name, shape), a) in arch.params().iter().zip(&arrays) {
             if &a.shape != shape {
-                return Err(format!(
+                return Err(crate::Error::Weights(format!(
                     "{name} is {:?} in the file, a {cell} model with V={} D={} H={h} needs {shape:?}",
                     a.shape, arch.vocab_size, arch.wordvec_size
-                ));
+                )));
             }
         }
         let w = Self { arch, tensors: arrays.into_iter().map(|a| a.values).collect() };
@@ -145,25 +157,31 @@ impl RnnlmWeights {
         mut named: Vec<(String, Vec<usize>, Vec<f32>)>,
         arch: Architecture,
         source: &str,
-    ) -> Result<Self, String> {
+    ) -> crate::Result<Self> {
         arch.validate()?;
         let held = named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
         let mut tensors = Vec::new();
         for (name, shape) in arch.params() {
             let Some(k) = named.iter().position(|(n, _, _)| *n == name) else {
-                return Err(format!("{source} has no tensor {name}, which a {arch} model needs (it holds {held})"));
+                return Err(crate::Error::Weights(format!(
+                    "{source} has no tensor {name}, which a {arch} model needs (it holds {held})"
+                )));
             };
             let (_, got, values) = named.swap_remove(k);
             if got != shape {
-                return Err(format!("{source}: {name} is {got:?}, a {arch} model needs {shape:?}"));
+                return Err(crate::Error::Weights(format!(
+                    "{source}: {name} is {got:?}, a {arch} model needs {shape:?}"
+                )));
             }
             if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(format!("{source}: {name} holds {v} at index {i}"));
+                return Err(crate::Error::Weights(format!("{source}: {name} holds {v} at index {i}")));
             }
             tensors.push(values);
         }
         if let Some((extra, _, _)) = named.first() {
-            return Err(format!("{source} holds {extra}, which a {arch} model does not have (it holds {held})"));
+            return Err(crate::Error::Weights(format!(
+                "{source} holds {extra}, which a {arch} model does not have (it holds {held})"
+            )));
         }
         let w = Self { arch, tensors };
         w.validate()?;
@@ -174,28 +192,32 @@ impl RnnlmWeights {
     /// shapes give: `embed.W [V, D]`, one `Wh [H, G·H]` per recurrent layer
     /// (`rnn`, `lstm`, `gru`; `lstm1`, `lstm2` stacked), tied when there is no
     /// `affine.W`.
-    pub fn from_named_any(named: Vec<(String, Vec<usize>, Vec<f32>)>, source: &str) -> Result<Self, String> {
+    pub fn from_named_any(named: Vec<(String, Vec<usize>, Vec<f32>)>, source: &str) -> crate::Result<Self> {
         let shape = |name: &str| named.iter().find(|(n, _, _)| n == name).map(|(_, s, _)| s.clone());
         let embed = shape("embed.W").filter(|s| s.len() == 2).ok_or_else(|| {
-            format!("{source} has no 2-D embed.W: not the weights of one of the book's language models")
+            crate::Error::Weights(format!(
+                "{source} has no 2-D embed.W: not the weights of one of the book's language models"
+            ))
         })?;
         let layers: Vec<(&str, &[usize])> =
             named.iter().filter_map(|(n, s, _)| Some((n.strip_suffix(".Wh")?, s.as_slice()))).collect();
         let Some(&(first, wh)) = layers.first() else {
-            return Err(format!("{source} has no recurrent layer (no tensor named like rnn.Wh, lstm.Wh, gru1.Wh)"));
+            return Err(crate::Error::Weights(format!(
+                "{source} has no recurrent layer (no tensor named like rnn.Wh, lstm.Wh, gru1.Wh)"
+            )));
         };
         let cell = match first.trim_end_matches(|c: char| c.is_ascii_digit()) {
             "rnn" => CellKind::Rnn,
             "lstm" => CellKind::Lstm,
             "gru" => CellKind::Gru,
             other => {
-                return Err(format!(
+                return Err(crate::Error::Weights(format!(
                     "{source}: {first}.Wh is not a layer of the book's (rnn, lstm or gru, not {other})"
-                ));
+                )));
             }
         };
         if wh.len() != 2 {
-            return Err(format!("{source}: {first}.Wh is {wh:?}, not a matrix"));
+            return Err(crate::Error::Weights(format!("{source}: {first}.Wh is {wh:?}, not a matrix")));
         }
         let arch = Architecture {
             cell,
@@ -266,6 +288,6 @@ mod tests {
         );
         RnnlmWeights::book_init(arch, 0).validate().unwrap();
         let untied_d = Architecture { wordvec_size: 9, ..arch };
-        assert!(untied_d.validate().unwrap_err().contains("tied weights need"));
+        assert!(untied_d.validate().unwrap_err().to_string().contains("must equal the hidden size for tied weights"));
     }
 }
