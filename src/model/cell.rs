@@ -1,17 +1,37 @@
 //! What the three recurrent cells share. Each cell (`rnn.rs`, `lstm.rs`,
-//! `gru.rs`) writes only its step; the loop over the T time steps is written
+//! `gru.rs`) writes its step and, beside it, the book's backward of that
+//! step; the loops over the T time steps, forward and backward, are written
 //! once, here.
+//!
+//! Two ways through a layer: [`time_forward`] on any tensors, whose gradients
+//! Burn's autodiff finds (the plain path, which `check` compares against), and
+//! [`time_forward_keep`] then [`time_backward`], the book's `TimeLSTM.forward`
+//! and `.backward`, outside any graph (the training path).
 
 use burn::tensor::{Device, Tensor};
 
-/// One recurrent cell with the book's packed parameters: `Wx [D, G·H]`,
+/// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
+#[derive(Clone, Debug)]
+pub struct Weights {
+    pub wx: Tensor<2>,
+    pub wh: Tensor<2>,
+    pub b: Tensor<1>,
+}
+
+/// One recurrent cell with the book's packed parameters.
 pub trait Cell {
-    /// What the cell carries from one step to the next: `h`, or an LSTM's `(h, c)`.
+    /// What the cell carries from one step to the next: `h`, or an LSTM's
+    /// `(h, c)`; its gradient has the same shape.
     type State: Clone;
+    /// What one step keeps for its backward (the book's `self.cache`).
+    type Cache;
 
     /// `Wx [D, G·H]`, the input's weights.
     fn wx(&self) -> Tensor<2>;
+
+    /// The parameters' values outside the graph, for the book's backward.
+    fn weights(&self) -> Weights;
 
     /// The state before a batch of `n` rows when none is carried: zeros.
     fn zero_state(&self, n: usize, device: &Device) -> Self::State;
@@ -21,6 +41,25 @@ pub trait Cell {
 
     /// What the step outputs: `h` `[N, H]`.
     fn output(state: &Self::State) -> Tensor<2>;
+
+    /// [`Cell::step`] on `w`, keeping what [`Cell::step_backward`] needs.
+    fn step_keep(w: &Weights, xw: Tensor<2>, state: Self::State) -> (Self::State, Self::Cache);
+
+    /// The book's backward of one step: from the gradient of the state after
+    /// it (`d`: an LSTM's `(dh, dc)`), the gradient of the step's
+    /// pre-activations `[N, G·H]` (those of `x·Wx`, of `b` and of the part of
+    /// `Wh`'s product that each gate reads) and of the state before it.
+    fn step_backward(w: &Weights, cache: &Self::Cache, d: Self::State) -> (Tensor<2>, Self::State);
+
+    /// `d` with the gradient `dh` `[N, H]` of the step's output added (the
+    /// layer above's, at this time step).
+    fn add_output_grad(d: Self::State, dh: Tensor<2>) -> Self::State;
+
+    /// `dWh` `[H, G·H]` from every step's cache (in time order) and the
+    /// pre-activation gradients of all steps, `da [N·T, G·H]` (row `n·T + t`):
+    /// the book adds one product a step; one product over all N·T rows
+    /// ([`rows`]) is the same sum.
+    fn wh_grad(caches: &[Self::Cache], da: Tensor<2>) -> Tensor<2>;
 }
 
 /// `cell` over every time step of `xs [N, T, D]` from `state` (zeros when
@@ -35,24 +74,110 @@ pub fn time_forward<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -
     let state = state.unwrap_or_else(|| cell.zero_state(n, &xs.device()));
     let xw = xs.reshape([n * t, d]).matmul(cell.wx()); // [N·T, G·H]
     let width = xw.dims()[1];
-    unroll(xw.reshape([n, t, width]), state, C::output, |xw_t, s| cell.step(xw_t, s))
-}
-
-/// The loop over time: `step` from `state` through each `xw[:, t]`
-/// (`xw`: `[N, T, G·H]`), keeping the `output` of every state. Returns the
-/// outputs `[N, T, H]` and the last state.
-pub fn unroll<S>(
-    xw: Tensor<3>,
-    mut state: S,
-    output: impl Fn(&S) -> Tensor<2>,
-    mut step: impl FnMut(Tensor<2>, S) -> S,
-) -> (Tensor<3>, S) {
-    let [n, t, width] = xw.dims();
+    let xw = xw.reshape([n, t, width]);
+    let mut state = state;
     let mut hs = Vec::with_capacity(t);
     for s in 0..t {
-        let xw_t = xw.clone().slice([0..n, s..s + 1, 0..width]).reshape([n, width]);
-        state = step(xw_t, state);
-        hs.push(output(&state));
+        state = cell.step(at(&xw, s), state);
+        hs.push(C::output(&state));
     }
     (Tensor::stack(hs, 1), state) // [N, T, H]
+}
+
+/// What [`time_forward_keep`] keeps for [`time_backward`]: the inputs and
+/// every step's cache.
+pub struct TimeCache<C: Cell> {
+    w: Weights,
+    /// The inputs, `[N·T, D]` (row `n·T + t`).
+    xs: Tensor<2>,
+    steps: Vec<C::Cache>,
+    /// `[N, T, H]`'s sizes.
+    dims: [usize; 3],
+}
+
+/// The gradients [`time_backward`] returns.
+pub struct TimeGrads<S> {
+    /// Of the inputs, `[N, T, D]`.
+    pub dxs: Tensor<3>,
+    /// Of the state before step 0 (dropped under truncated BPTT).
+    pub d_state0: S,
+    /// Of `Wx` `[D, G·H]`, `Wh` `[H, G·H]` and `b` `[G·H]`.
+    pub wx: Tensor<2>,
+    pub wh: Tensor<2>,
+    pub b: Tensor<1>,
+}
+
+impl<S> TimeGrads<S> {
+    /// `(dxs, dWx, dWh, db)`: all but the state's, which truncated BPTT drops.
+    pub fn into_parts(self) -> (Tensor<3>, Tensor<2>, Tensor<2>, Tensor<1>) {
+        (self.dxs, self.wx, self.wh, self.b)
+    }
+}
+
+/// [`time_forward`] outside any graph (the book's `Time*.forward`), keeping
+/// what [`time_backward`] needs. Returns `hs [N, T, H]`, the last state and
+/// the cache.
+pub fn time_forward_keep<C: Cell>(
+    cell: &C,
+    xs: Tensor<3>,
+    state: Option<C::State>,
+) -> (Tensor<3>, C::State, TimeCache<C>) {
+    let [n, t, d] = xs.dims();
+    let w = cell.weights();
+    let mut state = state.unwrap_or_else(|| cell.zero_state(n, &xs.device()));
+    let xs = xs.reshape([n * t, d]);
+    let xw = xs.clone().matmul(w.wx.clone()); // [N·T, G·H]
+    let width = xw.dims()[1];
+    let xw = xw.reshape([n, t, width]);
+    let (mut hs, mut steps) = (Vec::with_capacity(t), Vec::with_capacity(t));
+    for s in 0..t {
+        let (next, cache) = C::step_keep(&w, at(&xw, s), state);
+        state = next;
+        hs.push(C::output(&state));
+        steps.push(cache);
+    }
+    let hs = Tensor::stack::<3>(hs, 1); // [N, T, H]
+    let dims = hs.dims();
+    (hs, state, TimeCache { w, xs, steps, dims })
+}
+
+/// The book's `Time*.backward`: from the gradients of the outputs
+/// `dhs [N, T, H]`, back through the steps from the last to the first, each
+/// step's gradient of the state handed to the step before. The weights'
+/// gradients sum over the steps; `Wx`'s and `b`'s, like `Wh`'s, as one
+/// product over all N·T rows.
+pub fn time_backward<C: Cell>(cell: &C, cache: TimeCache<C>, dhs: Tensor<3>) -> TimeGrads<C::State> {
+    let TimeCache { w, xs, steps, dims: [n, t, _] } = cache;
+    let mut d = cell.zero_state(n, &dhs.device());
+    let mut da = Vec::with_capacity(t);
+    for s in (0..t).rev() {
+        let (da_s, d_prev) = C::step_backward(&w, &steps[s], C::add_output_grad(d, at(&dhs, s)));
+        da.push(da_s);
+        d = d_prev;
+    }
+    da.reverse();
+    let da = rows(da); // [N·T, G·H]
+    let [_, width] = da.dims();
+    let dim = xs.dims()[1];
+    TimeGrads {
+        dxs: da.clone().matmul(w.wx.transpose()).reshape([n, t, dim]),
+        d_state0: d,
+        wx: xs.transpose().matmul(da.clone()),
+        wh: C::wh_grad(&steps, da.clone()),
+        b: da.sum_dim(0).reshape([width]),
+    }
+}
+
+/// Every step's `[N, K]` as the rows of one `[N·T, K]` (row `n·T + t`, the
+/// order of `xs.reshape([N·T, D])`).
+pub fn rows(steps: Vec<Tensor<2>>) -> Tensor<2> {
+    let [n, k] = steps[0].dims();
+    let t = steps.len();
+    Tensor::stack::<3>(steps, 1).reshape([n * t, k])
+}
+
+/// Time step `s` of `x [N, T, K]`: `[N, K]`.
+fn at(x: &Tensor<3>, s: usize) -> Tensor<2> {
+    let [n, _, k] = x.dims();
+    x.clone().slice([0..n, s..s + 1, 0..k]).reshape([n, k])
 }

@@ -12,7 +12,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::cell::{self, Cell};
+use super::cell::{self, Cell, Weights};
 use super::{param, randn};
 
 /// Configuration of one GRU step.
@@ -62,19 +62,8 @@ impl GruCell {
 
     /// The step with `x·Wx` already computed (`xw`: `[N, 3H]`).
     pub fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
-        let [n, _] = xw.dims();
-        let h = self.hidden_size();
-        let xwb = xw + self.b.val().unsqueeze_dim::<2>(0); // [N, 3H]
-        let wh = self.wh.val();
-        // z and r both read h_prev·Wh: one product for the two gates, [N, 2H]
-        let hw_zr = h_prev.clone().matmul(wh.clone().slice([0..h, 0..2 * h]));
-        let zr = sigmoid(xwb.clone().slice([0..n, 0..2 * h]) + hw_zr);
-        let z = zr.clone().slice([0..n, 0..h]);
-        let r = zr.slice([0..n, h..2 * h]);
-        let h_hat =
-            (xwb.slice([0..n, 2 * h..3 * h]) + (r * h_prev.clone()).matmul(wh.slice([0..h, 2 * h..3 * h]))).tanh();
-        // (1 - z)·h + z·h̃, written as h + z·(h̃ - h)
-        h_prev.clone() + z * (h_hat - h_prev)
+        let [h_next, ..] = gru_step(xw, h_prev, self.wh.val(), self.b.val());
+        h_next
     }
 
     /// H: the size of the hidden state.
@@ -83,11 +72,43 @@ impl GruCell {
     }
 }
 
+/// What one GRU step keeps for its backward: the state before it, the gates
+/// z and r, the candidate h̃ and `r·h` (the input of `Whh`), each `[N, H]`.
+pub struct GruCache {
+    h_prev: Tensor<2>,
+    z: Tensor<2>,
+    r: Tensor<2>,
+    h_hat: Tensor<2>,
+    rh: Tensor<2>,
+}
+
+/// The GRU step on the weights given: `(h_next, z, r, h̃, r·h)`.
+fn gru_step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> [Tensor<2>; 5] {
+    let [n, width] = xw.dims();
+    let h = width / 3;
+    let xwb = xw + b.unsqueeze_dim::<2>(0); // [N, 3H]
+    // z and r both read h_prev·Wh: one product for the two gates, [N, 2H]
+    let hw_zr = h_prev.clone().matmul(wh.clone().slice([0..h, 0..2 * h]));
+    let zr = sigmoid(xwb.clone().slice([0..n, 0..2 * h]) + hw_zr);
+    let z = zr.clone().slice([0..n, 0..h]);
+    let r = zr.slice([0..n, h..2 * h]);
+    let rh = r.clone() * h_prev.clone();
+    let h_hat = (xwb.slice([0..n, 2 * h..3 * h]) + rh.clone().matmul(wh.slice([0..h, 2 * h..3 * h]))).tanh();
+    // (1 - z)·h + z·h̃, written as h + z·(h̃ - h)
+    let h_next = h_prev.clone() + z.clone() * (h_hat.clone() - h_prev);
+    [h_next, z, r, h_hat, rh]
+}
+
 impl Cell for GruCell {
     type State = Tensor<2>; // h [N, H]
+    type Cache = GruCache;
 
     fn wx(&self) -> Tensor<2> {
         self.wx.val()
+    }
+
+    fn weights(&self) -> Weights {
+        Weights { wx: self.wx.val().inner(), wh: self.wh.val().inner(), b: self.b.val().inner() }
     }
 
     fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
@@ -100,6 +121,47 @@ impl Cell for GruCell {
 
     fn output(h: &Tensor<2>) -> Tensor<2> {
         h.clone()
+    }
+
+    fn step_keep(w: &Weights, xw: Tensor<2>, h_prev: Tensor<2>) -> (Tensor<2>, GruCache) {
+        let [h_next, z, r, h_hat, rh] = gru_step(xw, h_prev.clone(), w.wh.clone(), w.b.clone());
+        (h_next, GruCache { h_prev, z, r, h_hat, rh })
+    }
+
+    /// The book's `GRU.backward`: `dh` reaches `h_prev` directly through
+    /// `1 - z`, through the candidate's `(r·h)·Whh`, and through both gates'
+    /// `h·Wh`.
+    fn step_backward(w: &Weights, k: &GruCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let [n, h] = dh.dims();
+        let one_minus = |x: Tensor<2>| x.neg().add_scalar(1.0); // 1 - x
+        let wh_zr = w.wh.clone().slice([0..h, 0..2 * h]); // [H, 2H]
+        let wh_h = w.wh.clone().slice([0..h, 2 * h..3 * h]); // [H, H]
+        // the candidate: tanh' = 1 - h̃²
+        let dt_h = dh.clone() * k.z.clone() * one_minus(k.h_hat.clone() * k.h_hat.clone());
+        let dhr = dt_h.clone().matmul(wh_h.transpose()); // of r·h
+        // the gates: σ' = s(1 - s)
+        let dz = dh.clone() * (k.h_hat.clone() - k.h_prev.clone());
+        let dt_z = dz * k.z.clone() * one_minus(k.z.clone());
+        let dt_r = dhr.clone() * k.h_prev.clone() * k.r.clone() * one_minus(k.r.clone());
+        let dt_zr = Tensor::cat(vec![dt_z, dt_r], 1); // [N, 2H]
+        let dh_prev = dh * one_minus(k.z.clone()) + k.r.clone() * dhr + dt_zr.clone().matmul(wh_zr.transpose());
+        debug_assert_eq!(dh_prev.dims(), [n, h]);
+        (Tensor::cat(vec![dt_zr, dt_h], 1), dh_prev) // [N, 3H], packed as the gates
+    }
+
+    fn add_output_grad(dh_next: Tensor<2>, dh: Tensor<2>) -> Tensor<2> {
+        dh + dh_next
+    }
+
+    /// `Wh`'s gates read `h_prev`, its candidate block `r·h_prev`.
+    fn wh_grad(caches: &[GruCache], da: Tensor<2>) -> Tensor<2> {
+        let [rows, width] = da.dims();
+        let h = width / 3;
+        let h_prev = cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect());
+        let rh = cell::rows(caches.iter().map(|k| k.rh.clone()).collect());
+        let d_zr = h_prev.transpose().matmul(da.clone().slice([0..rows, 0..2 * h]));
+        let d_h = rh.transpose().matmul(da.slice([0..rows, 2 * h..3 * h]));
+        Tensor::cat(vec![d_zr, d_h], 1)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The book's LSTM layer: one step (`LstmCell`) and the step unrolled over T
-//! time steps (`TimeLstm`), with the book's parameters.
+//! time steps (`TimeLstm`), with the book's parameters; beside the step, the
+//! book's `LSTM.backward` of it, which the training path runs.
 //!
 //! burn-nn's `Lstm` keeps one linear layer (two biases) per gate and another
 //! gate order; the book packs the four gates f, g, i, o side by side in
@@ -12,7 +13,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::cell::{self, Cell};
+use super::cell::{self, Cell, Weights};
 use super::{param, randn};
 
 /// Configuration of one LSTM step.
@@ -83,15 +84,7 @@ impl LstmCell {
 
     /// The step with `x·Wx` already computed (`xw`: `[N, 4H]`).
     pub fn step(&self, xw: Tensor<2>, state: LstmState) -> LstmState {
-        let [n, _] = xw.dims();
-        let h = self.hidden_size();
-        let b = self.b.val().unsqueeze_dim::<2>(0); // [1, 4H], broadcast over N
-        let a = state.h.matmul(self.wh.val()) + xw + b; // [N, 4H]
-        let gate = |k: usize| a.clone().slice([0..n, k * h..(k + 1) * h]); // [N, H]
-        let f = sigmoid(gate(0)); // forget
-        let g = gate(1).tanh(); // new memory
-        let i = sigmoid(gate(2)); // input
-        let o = sigmoid(gate(3)); // output
+        let [f, g, i, o] = gates(xw, &state.h, &self.wh.val(), &self.b.val());
         let c = f * state.c + g * i;
         LstmState { h: o * c.clone().tanh(), c }
     }
@@ -102,11 +95,38 @@ impl LstmCell {
     }
 }
 
+/// The four gates f (forget), g (new memory), i (input), o (output), each
+/// `[N, H]`, from `h·Wh + x·Wx + b` (`xw` = `x·Wx`), on the weights given.
+fn gates(xw: Tensor<2>, h: &Tensor<2>, wh: &Tensor<2>, b: &Tensor<1>) -> [Tensor<2>; 4] {
+    let [n, width] = xw.dims();
+    let hs = width / 4;
+    let a = h.clone().matmul(wh.clone()) + xw + b.clone().unsqueeze_dim::<2>(0); // [N, 4H]; b broadcast over N
+    let gate = |k: usize| a.clone().slice([0..n, k * hs..(k + 1) * hs]); // [N, H]
+    [sigmoid(gate(0)), gate(1).tanh(), sigmoid(gate(2)), sigmoid(gate(3))]
+}
+
+/// What one LSTM step keeps for its backward: the state before it, the four
+/// gates and `tanh(c)` of the new cell state, each `[N, H]`.
+pub struct LstmCache {
+    h_prev: Tensor<2>,
+    c_prev: Tensor<2>,
+    f: Tensor<2>,
+    g: Tensor<2>,
+    i: Tensor<2>,
+    o: Tensor<2>,
+    tanh_c: Tensor<2>,
+}
+
 impl Cell for LstmCell {
     type State = LstmState;
+    type Cache = LstmCache;
 
     fn wx(&self) -> Tensor<2> {
         self.wx.val()
+    }
+
+    fn weights(&self) -> Weights {
+        Weights { wx: self.wx.val().inner(), wh: self.wh.val().inner(), b: self.b.val().inner() }
     }
 
     fn zero_state(&self, n: usize, device: &Device) -> LstmState {
@@ -119,6 +139,38 @@ impl Cell for LstmCell {
 
     fn output(state: &LstmState) -> Tensor<2> {
         state.h.clone()
+    }
+
+    fn step_keep(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, LstmCache) {
+        let [f, g, i, o] = gates(xw, &state.h, &w.wh, &w.b);
+        let c = f.clone() * state.c.clone() + g.clone() * i.clone();
+        let tanh_c = c.clone().tanh();
+        let h = o.clone() * tanh_c.clone();
+        (LstmState { h, c }, LstmCache { h_prev: state.h, c_prev: state.c, f, g, i, o, tanh_c })
+    }
+
+    /// The book's `LSTM.backward`: `ds = dc + dh·o·(1 - tanh²c)` reaches the
+    /// cell state before through `f`, and each gate through its own derivative.
+    fn step_backward(w: &Weights, k: &LstmCache, d: LstmState) -> (Tensor<2>, LstmState) {
+        let LstmState { h: dh, c: dc } = d;
+        let one_minus = |x: &Tensor<2>, y: Tensor<2>| y.neg().add_scalar(1.0) * x.clone(); // x·(1 - y)
+        let ds = dc + dh.clone() * k.o.clone() * (k.tanh_c.clone() * k.tanh_c.clone()).neg().add_scalar(1.0);
+        let dc_prev = ds.clone() * k.f.clone();
+        let df = one_minus(&(ds.clone() * k.c_prev.clone() * k.f.clone()), k.f.clone()); // σ' = f(1 - f)
+        let dg = one_minus(&(ds.clone() * k.i.clone()), k.g.clone() * k.g.clone()); // tanh' = 1 - g²
+        let di = one_minus(&(ds * k.g.clone() * k.i.clone()), k.i.clone());
+        let d_o = one_minus(&(dh * k.tanh_c.clone() * k.o.clone()), k.o.clone());
+        let da = Tensor::cat(vec![df, dg, di, d_o], 1); // [N, 4H], packed as the gates
+        let dh_prev = da.clone().matmul(w.wh.clone().transpose());
+        (da, LstmState { h: dh_prev, c: dc_prev })
+    }
+
+    fn add_output_grad(d: LstmState, dh: Tensor<2>) -> LstmState {
+        LstmState { h: d.h + dh, c: d.c }
+    }
+
+    fn wh_grad(caches: &[LstmCache], da: Tensor<2>) -> Tensor<2> {
+        cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose().matmul(da)
     }
 }
 

@@ -1,9 +1,9 @@
 //! The book's recurrent language models as Burn modules.
 //!
-//! One file per recurrent cell, each writing only its step and its
-//! time-unrolled layer: `rnn` (`h' = tanh(h·Wh + x·Wx + b)`, and the book's
-//! `TimeRNN.backward`), `lstm` and `gru`; `cell` is what they share (the
-//! `Cell` trait, and the loop over time, written once); `recurrent` a layer
+//! One file per recurrent cell, each writing its step and, beside it, the
+//! book's backward of the step: `rnn` (`h' = tanh(h·Wh + x·Wx + b)`), `lstm`
+//! and `gru`; `cell` is what they share (the `Cell` trait, and the loops over
+//! time, forward and backward, written once); `recurrent` a layer
 //! of any cell and the state it carries; `rnnlm` the language model over them
 //! (Embedding → recurrent layers → Affine → softmax cross-entropy),
 //! `softmax_with_loss` its loss; `training_path` a training step's loss and
@@ -27,10 +27,11 @@ mod rnn;
 mod rnnlm;
 mod softmax_with_loss;
 mod training_path;
+pub use cell::{Cell, TimeCache, TimeGrads, Weights};
 pub use gru::{GruCell, GruCellConfig, TimeGru};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
-pub use recurrent::{LayerState, Recurrent, RecurrentState};
-pub use rnn::{RnnCell, RnnCellConfig, TimeRnn, TimeRnnCache, TimeRnnGrads};
+pub use recurrent::{LayerCache, LayerGrads, LayerState, Recurrent, RecurrentState};
+pub use rnn::{RnnCell, RnnCellConfig, TimeRnn};
 pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig, time_dropout};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 

@@ -4,7 +4,10 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
-use super::{GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn};
+use super::cell::{self, TimeCache};
+use super::{
+    GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState, RnnCell, RnnCellConfig, TimeGru, TimeLstm, TimeRnn,
+};
 use crate::arch::CellKind;
 
 /// One time-unrolled recurrent layer.
@@ -13,6 +16,21 @@ pub enum Recurrent {
     Rnn(TimeRnn),
     Lstm(TimeLstm),
     Gru(TimeGru),
+}
+
+/// What [`Recurrent::forward_keep`] keeps for [`Recurrent::backward`].
+pub enum LayerCache {
+    Rnn(TimeCache<RnnCell>),
+    Lstm(TimeCache<LstmCell>),
+    Gru(TimeCache<GruCell>),
+}
+
+/// The gradients of a layer's input `dxs [N, T, D]` and of its `Wx`, `Wh`, `b`.
+pub struct LayerGrads {
+    pub dxs: Tensor<3>,
+    pub wx: Tensor<2>,
+    pub wh: Tensor<2>,
+    pub b: Tensor<1>,
 }
 
 /// What one recurrent layer carries from a batch to the next: the hidden
@@ -118,6 +136,38 @@ impl Recurrent {
                 (hs, LayerState { h: s.h, c: Some(s.c) })
             }
         }
+    }
+
+    /// [`Recurrent::forward`] outside any graph, keeping what
+    /// [`Recurrent::backward`] needs (the book's `Time*.forward`).
+    pub fn forward_keep(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState, LayerCache) {
+        match self {
+            Recurrent::Rnn(layer) => {
+                let (hs, h, cache) = cell::time_forward_keep(&layer.cell, xs, state.map(|s| s.h));
+                (hs, LayerState { h, c: None }, LayerCache::Rnn(cache))
+            }
+            Recurrent::Gru(layer) => {
+                let (hs, h, cache) = cell::time_forward_keep(&layer.cell, xs, state.map(|s| s.h));
+                (hs, LayerState { h, c: None }, LayerCache::Gru(cache))
+            }
+            Recurrent::Lstm(layer) => {
+                let state = state.map(|s| LstmState { h: s.h, c: s.c.expect("an LSTM state has a cell state") });
+                let (hs, s, cache) = cell::time_forward_keep(&layer.cell, xs, state);
+                (hs, LayerState { h: s.h, c: Some(s.c) }, LayerCache::Lstm(cache))
+            }
+        }
+    }
+
+    /// The book's `Time*.backward` of the layer: from the gradients of its
+    /// outputs `dhs [N, T, H]`, those of its input `[N, T, D]` and its weights.
+    pub fn backward(&self, cache: LayerCache, dhs: Tensor<3>) -> LayerGrads {
+        let (dxs, wx, wh, b) = match (self, cache) {
+            (Recurrent::Rnn(l), LayerCache::Rnn(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
+            (Recurrent::Lstm(l), LayerCache::Lstm(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
+            (Recurrent::Gru(l), LayerCache::Gru(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
+            _ => unreachable!("a layer's cache comes from its own forward_keep"),
+        };
+        LayerGrads { dxs, wx, wh, b }
     }
 
     /// The layer's `Wx`, `Wh` and `b`.

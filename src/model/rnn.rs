@@ -1,12 +1,12 @@
 //! The book's RNN layer: one step `h' = tanh(h·Wh + x·Wx + b)` (`RnnCell`) and
-//! the step unrolled over T time steps (`TimeRnn`), with the book's
-//! `TimeRNN.backward` for the training step ([`TimeRnn::backward`]).
+//! the step unrolled over T time steps (`TimeRnn`); beside the step, the
+//! book's `RNN.backward` of it, which the training path runs.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
-use super::cell::{self, Cell};
+use super::cell::{self, Cell, Weights};
 use super::{param, randn};
 
 /// Configuration of one RNN step.
@@ -68,11 +68,22 @@ impl RnnCell {
     }
 }
 
+/// What one RNN step keeps for its backward: the state before it and after.
+pub struct RnnCache {
+    h_prev: Tensor<2>,
+    h: Tensor<2>,
+}
+
 impl Cell for RnnCell {
     type State = Tensor<2>; // h [N, H]
+    type Cache = RnnCache;
 
     fn wx(&self) -> Tensor<2> {
         self.wx.val()
+    }
+
+    fn weights(&self) -> Weights {
+        Weights { wx: self.wx.val().inner(), wh: self.wh.val().inner(), b: self.b.val().inner() }
     }
 
     fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
@@ -85,6 +96,27 @@ impl Cell for RnnCell {
 
     fn output(h: &Tensor<2>) -> Tensor<2> {
         h.clone()
+    }
+
+    fn step_keep(w: &Weights, xw: Tensor<2>, h_prev: Tensor<2>) -> (Tensor<2>, RnnCache) {
+        let h = step(xw, h_prev.clone(), w.wh.clone(), w.b.clone());
+        (h.clone(), RnnCache { h_prev, h })
+    }
+
+    /// The book's `RNN.backward`: `dt = dh ⊙ (1 − h²)` (tanh's derivative
+    /// from its output), `dh_prev = dt·Whᵀ`.
+    fn step_backward(w: &Weights, cache: &RnnCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let y = cache.h.clone();
+        let dt = dh * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
+        (dt.clone(), dt.matmul(w.wh.clone().transpose()))
+    }
+
+    fn add_output_grad(dh_next: Tensor<2>, dh: Tensor<2>) -> Tensor<2> {
+        dh + dh_next
+    }
+
+    fn wh_grad(caches: &[RnnCache], dt: Tensor<2>) -> Tensor<2> {
+        cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose().matmul(dt)
     }
 }
 
@@ -101,29 +133,6 @@ fn step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Tensor
     (h_prev.matmul(wh) + xw + b.unsqueeze_dim::<2>(0)).tanh() // b: [1, H], broadcast over N
 }
 
-/// What [`TimeRnn::forward_keep`] keeps for [`TimeRnn::backward`]: as the
-/// book's `TimeRNN`, every step's input, previous state and output.
-pub struct TimeRnnCache {
-    /// The inputs `[N·T, D]`.
-    xs: Tensor<2>,
-    /// The state before each step `[N·T, H]` (`h0`, then the outputs but the last).
-    h_prev: Tensor<2>,
-    /// The outputs `[N, T, H]`.
-    hs: Tensor<3>,
-}
-
-/// The gradients [`TimeRnn::backward`] returns.
-pub struct TimeRnnGrads {
-    /// Of the inputs, `[N, T, D]`.
-    pub dxs: Tensor<3>,
-    /// Of the state before step 0, `[N, H]` (dropped under truncated BPTT).
-    pub dh0: Tensor<2>,
-    /// Of `Wx` `[D, H]`, `Wh` `[H, H]` and `b` `[H]`.
-    pub wx: Tensor<2>,
-    pub wh: Tensor<2>,
-    pub b: Tensor<1>,
-}
-
 impl TimeRnn {
     /// Runs the cell over every time step.
     ///
@@ -135,61 +144,5 @@ impl TimeRnn {
     /// state between batches detaches it first (truncated BPTT).
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
         cell::time_forward(&self.cell, xs, h0)
-    }
-
-    /// [`TimeRnn::forward`] outside any graph, keeping what
-    /// [`TimeRnn::backward`] needs. Returns `hs [N, T, H]`, the last state
-    /// `[N, H]` and the cache.
-    pub fn forward_keep(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>, TimeRnnCache) {
-        let [n, t, d] = xs.dims();
-        let h_size = self.cell.hidden_size();
-        let xs = xs.inner();
-        let h0 = h0.map(Tensor::inner).unwrap_or_else(|| Tensor::zeros([n, h_size], &xs.device()));
-        let c = &self.cell;
-        let (wh, b) = (c.wh.val().inner(), c.b.val().inner());
-        // x·Wx for all N·T inputs in one product: [N·T, D] @ [D, H] -> [N, T, H]
-        let xw = xs.clone().reshape([n * t, d]).matmul(c.wx.val().inner()).reshape([n, t, h_size]);
-        let (hs, h) = cell::unroll(xw, h0.clone(), Clone::clone, |xw_t, h| step(xw_t, h, wh.clone(), b.clone()));
-        // [h0, h_0 .. h_{T-2}]: the state each step started from
-        let mut h_prev = vec![h0.unsqueeze_dim::<3>(1)];
-        if t > 1 {
-            h_prev.push(hs.clone().slice([0..n, 0..t - 1, 0..h_size]));
-        }
-        let h_prev = Tensor::cat(h_prev, 1);
-        let cache =
-            TimeRnnCache { xs: xs.reshape([n * t, d]), h_prev: h_prev.reshape([n * t, h_size]), hs: hs.clone() };
-        (hs, h, cache)
-    }
-
-    /// The book's `TimeRNN.backward`: from the gradients of the outputs
-    /// `dhs [N, T, H]`, back through the steps from the last to the first.
-    /// At each step `dt = (dh_t + dh_next) ⊙ (1 − h_t²)` (tanh's derivative
-    /// from its output) and `dh_next = dt·Whᵀ`. The weights' gradients sum
-    /// over the steps; here that sum is one product over all N·T rows
-    /// (`Σ_t h_prevᵀ·dt = H_prevᵀ·D`), the same arithmetic, batched.
-    pub fn backward(&self, cache: TimeRnnCache, dhs: Tensor<3>) -> TimeRnnGrads {
-        let [n, t, h] = dhs.dims();
-        let wx = self.cell.wx.val().inner();
-        let wh_t = self.cell.wh.val().inner().transpose(); // [H, H]
-        let dhs = dhs.inner();
-        let mut dh_next = Tensor::<2>::zeros([n, h], &dhs.device());
-        let mut dts = Vec::with_capacity(t);
-        for step in (0..t).rev() {
-            let at = |x: &Tensor<3>| x.clone().slice([0..n, step..step + 1, 0..h]).reshape([n, h]);
-            let y = at(&cache.hs); // this step's output
-            let dt = (at(&dhs) + dh_next) * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
-            dh_next = dt.clone().matmul(wh_t.clone());
-            dts.push(dt);
-        }
-        dts.reverse();
-        let dt = Tensor::stack::<3>(dts, 1).reshape([n * t, h]); // [N·T, H]
-        let d = wx.dims()[0];
-        TimeRnnGrads {
-            dxs: dt.clone().matmul(wx.transpose()).reshape([n, t, d]),
-            dh0: dh_next,
-            wx: cache.xs.transpose().matmul(dt.clone()),
-            wh: cache.h_prev.transpose().matmul(dt.clone()),
-            b: dt.sum_dim(0).reshape([h]),
-        }
     }
 }
