@@ -1,6 +1,6 @@
-//! How fast Flex multiplies the matrices of the `big` preset's affine layer:
-//! the forward product, the weight gradient and the input gradient, each
-//! timed for a second inside rayon's pool (as the CLI runs), in GFLOP/s.
+//! How fast Flex multiplies the matrices of the `big` preset's affine layer
+//! (the forward product, the weight gradient and the input gradient) and of
+//! its LSTM layer, each timed for a second inside rayon's pool (as the CLI runs), in GFLOP/s.
 //!
 //! ```text
 //! cargo run --example matmul_probe
@@ -34,5 +34,20 @@ fn main() {
         time("fwd a@w", fl, || a.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
         time("dW a^T@g", fl, || a.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
         time("dx g@w^T", fl, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+    });
+    // An LSTM layer's products at the same sizes: one time step's h·Wh and
+    // its backward dA·Whᵀ, and dWh summed over the N·T rows in one product.
+    let h: Tensor<2> = Tensor::random([20, 650], Distribution::Default, &dev);
+    let wh: Tensor<2> = Tensor::random([650, 2600], Distribution::Default, &dev);
+    let da: Tensor<2> = Tensor::random([20, 2600], Distribution::Default, &dev);
+    let hs: Tensor<2> = Tensor::random([700, 650], Distribution::Default, &dev);
+    let das: Tensor<2> = Tensor::random([700, 2600], Distribution::Default, &dev);
+    let step = 2.0 * 20.0 * 650.0 * 2600.0;
+    pool.install(|| {
+        time("lstm step h@Wh", step, || h.clone().matmul(wh.clone()).slice([0..1, 0..1]).into_scalar());
+        time("lstm step dA@Wh^T", step, || da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        time("lstm dWh hs^T@dA", step * 35.0, || {
+            hs.clone().transpose().matmul(das.clone()).slice([0..1, 0..1]).into_scalar()
+        });
     });
 }

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -15,6 +15,7 @@ use crate::check::fixtures::{ids_tensor, random_ids};
 use crate::choice::{Choice, display_as_name};
 use crate::model::RecurrentState;
 use crate::optim::{BookAdam, clip_grads_global};
+use crate::train::OptimizerKind;
 use crate::weights::RnnlmWeights;
 
 /// Sizes of a benchmark.
@@ -23,22 +24,20 @@ use crate::weights::RnnlmWeights;
 pub enum Preset {
     Seed,
     Big,
+    Ch6,
 }
 
 impl Choice for Preset {
     const TABLE: &'static [(Self, &'static str, &'static str)] = &[
         (Preset::Seed, "seed", "The notebook's: N 10, T 5, D = H 100, V 10,000"),
         (Preset::Big, "big", "A medium model: N 20, T 35, D = H 650, V 10,000"),
+        (Preset::Ch6, "ch6", "`ch06/train_rnnlm.py`'s: N 20, T 35, D = H 100, V 10,000"),
     ];
 }
 
 impl Choice for GradientPath {
     const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (
-            GradientPath::Train,
-            "train",
-            "As `train`: the affine layer and the loss by hand, RNN layers too (LSTM and GRU by autodiff)",
-        ),
+        (GradientPath::Train, "train", "As `train`: the book's backward of every layer, no graph"),
         (GradientPath::Autodiff, "autodiff", "Everything through Burn's autodiff (`forward`, then `backward`)"),
     ];
 }
@@ -51,6 +50,7 @@ impl Preset {
         match self {
             Preset::Seed => (10, 5, 100, 100, 10_000),
             Preset::Big => (20, 35, 650, 650, 10_000),
+            Preset::Ch6 => (20, 35, 100, 100, 10_000),
         }
     }
 }
@@ -61,7 +61,7 @@ pub struct BenchResult {
     /// Milliseconds of each timed iteration.
     pub iteration_ms: Vec<f64>,
     /// Median milliseconds of each phase: forward and backward, clipping,
-    /// Adam. On an asynchronous (GPU) backend a phase may include work queued
+    /// the optimizer's step. On an asynchronous (GPU) backend a phase may include work queued
     /// by the one before it.
     pub phase_ms: [f64; 3],
     pub tokens_per_iteration: usize,
@@ -99,6 +99,7 @@ pub fn run(
     model: ModelKind,
     preset: Preset,
     path: GradientPath,
+    optimizer: OptimizerKind,
     warmup: usize,
     iters: usize,
 ) -> BenchResult {
@@ -107,7 +108,11 @@ pub fn run(
     let config = model.config(v, d, h, 0.5);
     let weights = RnnlmWeights::book_init(config.architecture(), 0);
     let mut model = config.init_with(&weights, &device).expect("sizes match");
-    let mut optim = ModuleOptimizer::from(BookAdam::default());
+    // The book's two steps: chapter 5's Adam, chapter 6's SGD.
+    let (mut optim, lr, max_grad) = match optimizer {
+        OptimizerKind::Adam => (ModuleOptimizer::from(BookAdam::default()), 1e-3, 5.0),
+        OptimizerKind::Sgd => (SgdConfig::new().init(), 20.0, 0.25),
+    };
     let mut rng = StdRng::seed_from_u64(0);
     // A few distinct batches, on the device before timing starts.
     let batches: Vec<_> = (0..8)
@@ -135,9 +140,9 @@ pub fn run(
         };
         state = Some(h_last.detach());
         let t_grads = Instant::now();
-        clip_grads_global(&model, &mut grads, 5.0); // reads the norm back: a sync point
+        clip_grads_global(&model, &mut grads, max_grad); // reads the norm back: a sync point
         let t_clip = Instant::now();
-        model = optim.step(1e-3, model, grads);
+        model = optim.step(lr, model, grads);
         let _ = device.sync();
         if i >= warmup {
             times.push(ms(start));

@@ -194,9 +194,12 @@ pub(crate) struct BenchArgs {
     /// The model (better-lstm: dropout 0.5, needs equal D and H, as both presets have).
     #[arg(long, value_parser = choice::<ModelKind>(), default_value_t = ModelKind::Rnn)]
     pub(crate) model: ModelKind,
-    /// How the gradients are computed: as `train` does (the affine layer and the loss by hand), or all through autodiff.
+    /// How the gradients are computed: as `train` does (the book's backward of every layer), or all through autodiff.
     #[arg(long, value_parser = choice::<bench::GradientPath>(), default_value_t = bench::GradientPath::Train)]
     pub(crate) gradients: bench::GradientPath,
+    /// The update: adam (lr 1e-3, clip 5, chapter 5's) or sgd (lr 20, clip 0.25, chapter 6's).
+    #[arg(long, value_parser = choice::<OptimizerKind>(), default_value_t = OptimizerKind::Adam)]
+    pub(crate) optimizer: OptimizerKind,
     /// Timed iterations (after 5 untimed warm-up ones).
     #[arg(long, default_value_t = 50)]
     pub(crate) iters: usize,

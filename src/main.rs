@@ -26,6 +26,20 @@ use explain::Failure;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (v3's `include/mimalloc.h`).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc still hands memory freed for a while back to the kernel (purges
+/// it), and the next step's buffers of megabytes fault in fresh zeroed pages:
+/// at the `big` preset the kernel spent an eighth of an LSTM iteration
+/// clearing pages. A training process reuses the same sizes every step, so
+/// it never purges (docs/speed.md has the measurement).
+fn keep_freed_memory() {
+    // SAFETY: called first in main, before any other thread exists
+    // (mi_option_set is not thread safe).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     let (backend, why) = backend::choose(args.backend);
     println!("{why}");
@@ -146,10 +160,10 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     let device = backend.device()?;
     let (n, t, d, h, v) = args.preset.sizes();
     println!(
-        "bench {:?} {} on {backend}, gradients {:?}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations",
-        args.preset, args.model, args.gradients, args.iters
+        "bench {:?} {} on {backend}, gradients {:?}, {}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations",
+        args.preset, args.model, args.gradients, args.optimizer, args.iters
     );
-    let result = bench::run(&device, args.model, args.preset, args.gradients, 5, args.iters);
+    let result = bench::run(&device, args.model, args.preset, args.gradients, args.optimizer, 5, args.iters);
     let mut sorted = result.iteration_ms.clone();
     sorted.sort_by(f64::total_cmp);
     println!(
@@ -158,8 +172,8 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
         sorted[0],
         sorted[sorted.len() - 1]
     );
-    let [grads, clip, adam] = result.phase_ms;
-    println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, adam {adam:.2}");
+    let [grads, clip, update] = result.phase_ms;
+    println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, {} {update:.2}", args.optimizer);
     if args.learner {
         let data = args.data.load()?;
         let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
@@ -189,6 +203,7 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     // The CPU backends split each tensor op over rayon's threads. Run from
     // inside the pool, the command's own thread is one of those workers, so

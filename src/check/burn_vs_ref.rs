@@ -52,7 +52,7 @@ pub fn burn_vs_reference(
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
         // The training path (the affine layer and the loss by hand) from the
         // same state and masks as autodiff's.
-        let (train_loss, train_grads, _) = model.loss_and_gradients(
+        let (train_loss, train_grads, train_last) = model.loss_and_gradients(
             ids_tensor(&xs, &device),
             ids_tensor(&ts, &device),
             state.clone(),
@@ -68,6 +68,13 @@ pub fn burn_vs_reference(
         let grads = loss.backward();
         let burn_loss = read(loss)[0];
         let burn_g = burn_grads(&model, &grads);
+        // The state the training path hands on is autodiff's forward's.
+        let handed_on = |s: &RecurrentState| s.tensors().into_iter().flat_map(read).collect::<Vec<f64>>();
+        report.push(
+            format!("burn training path vs burn {model_kind} {} state {mode} batch {k}: state handed on", s.label()),
+            rel_err(&handed_on(&train_last), &handed_on(&last)),
+            tolerance,
+        );
         // Truncated BPTT: the next batch starts from this state's value, not its history.
         state = carry.then(|| last.detach());
 
