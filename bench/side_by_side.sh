@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/var/tmp/bench-venv/bin/python}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/rnnlm-target}
-seed_iters=200; big_iters=15; lstm_iters=10
-[ "${1:-}" = quick ] && { seed_iters=50; big_iters=5; lstm_iters=3; }
+seed_iters=200; big_iters=15; lstm_iters=10; ch6_iters=100
+[ "${1:-}" = quick ] && { seed_iters=50; big_iters=5; lstm_iters=3; ch6_iters=20; }
 
 # Build first: nothing may compile while anything is timed. Penn Treebank
 # (data/ptb, or $PTB_DIR) is fetched before the clock starts too, by the
@@ -35,6 +35,9 @@ for model in lstm better-lstm; do
   echo "-- flex $model big"
   "$rnnlm" bench --backend flex --preset big --model $model --iters $lstm_iters | grep -E "per iteration|per phase|tokens/s"
 done
+# Chapter 6's own run: train_rnnlm.py's sizes and its SGD (lr 20, clip 0.25).
+echo "-- flex lstm ch6 sgd"
+"$rnnlm" bench --backend flex --preset ch6 --model lstm --optimizer sgd --iters $ch6_iters | grep -E "per iteration|per phase|tokens/s"
 
 for impl in torch numpy; do
   echo "== $impl (torch: PyTorch eager, 2 threads; numpy: the book's code)"
@@ -43,6 +46,7 @@ for impl in torch numpy; do
   for model in lstm better-lstm; do
     "$PY" bench/throughput.py --impl $impl --model $model --preset big --iters $lstm_iters
   done
+  "$PY" bench/throughput.py --impl $impl --model lstm --preset ch6 --optimizer sgd --iters $ch6_iters
 done
 
 echo "== the notebook's run, 3 epochs: seconds per epoch"

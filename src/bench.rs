@@ -1,7 +1,7 @@
 //! Timing full training iterations: forward and backward (as `train` runs
-//! them, [`crate::model::Rnnlm::loss_and_gradients`], or with the loss
-//! through autodiff), global clipping and the book's Adam, with the batches
-//! already on the device.
+//! them, [`crate::model::Rnnlm::loss_and_gradients`], or through autodiff),
+//! global clipping and the book's Adam or SGD, with the batches already on
+//! the device.
 
 use std::time::Instant;
 

@@ -157,9 +157,9 @@ impl TrainStep for TrainingModel {
         let h0 = run.train_h.take();
         let [n, t] = batch.xs.dims();
         let device = batch.xs.device();
-        // Forward and backward at once: the affine layer and the loss by hand,
-        // RNN layers too (proven equal to autodiff's and the reference's by
-        // `check`'s "burn training path vs ref" rows and tests/rnn_training_path.rs).
+        // Forward and backward at once, every layer's backward the book's
+        // (proven equal to autodiff's and the reference's by `check`'s
+        // "burn training path vs ref" rows and tests/rnn_training_path.rs).
         let (value, grads, h_last) = self.model.loss_and_gradients(batch.xs, batch.ts, h0, None);
         // The loss as an f32, as the book's (and as the metrics read it).
         let value = value as f32 as f64;
