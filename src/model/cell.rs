@@ -8,6 +8,7 @@
 //! [`time_forward_keep`] then [`time_backward`], the book's `TimeLSTM.forward`
 //! and `.backward`, outside any graph (the training path).
 
+use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
@@ -27,11 +28,19 @@ pub trait Cell {
     /// What one step keeps for its backward (the book's `self.cache`).
     type Cache;
 
+    /// The cell's parameters: `Wx`, `Wh` and `b`.
+    fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>);
+
     /// `Wx [D, G·H]`, the input's weights.
-    fn wx(&self) -> Tensor<2>;
+    fn wx(&self) -> Tensor<2> {
+        self.params().0.val()
+    }
 
     /// The parameters' values outside the graph, for the book's backward.
-    fn weights(&self) -> Weights;
+    fn weights(&self) -> Weights {
+        let (wx, wh, b) = self.params();
+        Weights { wx: wx.val().inner(), wh: wh.val().inner(), b: b.val().inner() }
+    }
 
     /// The state before a batch of `n` rows when none is carried: zeros.
     fn zero_state(&self, n: usize, device: &Device) -> Self::State;

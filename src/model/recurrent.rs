@@ -4,7 +4,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
-use super::cell::{self, TimeCache};
+use super::cell::{self, Cell, TimeCache};
 use super::{
     GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState, RnnCell, RnnCellConfig, TimeGru, TimeLstm, TimeRnn,
 };
@@ -173,9 +173,9 @@ impl Recurrent {
     /// The layer's `Wx`, `Wh` and `b`.
     pub fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>) {
         match self {
-            Recurrent::Rnn(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
-            Recurrent::Lstm(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
-            Recurrent::Gru(l) => (&l.cell.wx, &l.cell.wh, &l.cell.b),
+            Recurrent::Rnn(l) => l.cell.params(),
+            Recurrent::Lstm(l) => l.cell.params(),
+            Recurrent::Gru(l) => l.cell.params(),
         }
     }
 }

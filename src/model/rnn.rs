@@ -78,12 +78,8 @@ impl Cell for RnnCell {
     type State = Tensor<2>; // h [N, H]
     type Cache = RnnCache;
 
-    fn wx(&self) -> Tensor<2> {
-        self.wx.val()
-    }
-
-    fn weights(&self) -> Weights {
-        Weights { wx: self.wx.val().inner(), wh: self.wh.val().inner(), b: self.b.val().inner() }
+    fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>) {
+        (&self.wx, &self.wh, &self.b)
     }
 
     fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
