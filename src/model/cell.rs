@@ -13,11 +13,24 @@ use burn::tensor::{Device, Tensor};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
+/// `wh_step` is `Wh` again, stored column by column, for the forward steps.
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wx: Tensor<2>,
     pub wh: Tensor<2>,
+    pub wh_step: Tensor<2>,
     pub b: Tensor<1>,
+}
+
+/// The same matrix stored column by column: the transpose of a row-major
+/// copy of its transpose (the reshapes copy a transposed view). A time step's
+/// `h [N, H] · Wh` then pairs rows of `h` with contiguous columns of `Wh`, as
+/// the backward's `dA · Whᵀ` pairs rows of `dA` with rows of `Wh`: products
+/// that Flex runs as dot products for a batch's few rows, faster than its
+/// packed GEMM (`vendor/README.md`). Every backend gives the same values.
+fn column_major(m: Tensor<2>) -> Tensor<2> {
+    let [r, c] = m.dims();
+    m.transpose().reshape([r * c]).reshape([c, r]).transpose()
 }
 
 /// One recurrent cell with the book's packed parameters.
@@ -39,7 +52,8 @@ pub trait Cell {
     /// The parameters' values outside the graph, for the book's backward.
     fn weights(&self) -> Weights {
         let (wx, wh, b) = self.params();
-        Weights { wx: wx.val().inner(), wh: wh.val().inner(), b: b.val().inner() }
+        let wh = wh.val().inner();
+        Weights { wx: wx.val().inner(), wh_step: column_major(wh.clone()), wh, b: b.val().inner() }
     }
 
     /// The state before a batch of `n` rows when none is carried: zeros.

@@ -120,7 +120,7 @@ impl Cell for GruCell {
     }
 
     fn step_keep(w: &Weights, xw: Tensor<2>, h_prev: Tensor<2>) -> (Tensor<2>, GruCache) {
-        let [h_next, z, r, h_hat, rh] = gru_step(xw, h_prev.clone(), w.wh.clone(), w.b.clone());
+        let [h_next, z, r, h_hat, rh] = gru_step(xw, h_prev.clone(), w.wh_step.clone(), w.b.clone());
         (h_next, GruCache { h_prev, z, r, h_hat, rh })
     }
 

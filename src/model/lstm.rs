@@ -138,7 +138,7 @@ impl Cell for LstmCell {
     }
 
     fn step_keep(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, LstmCache) {
-        let [f, g, i, o] = gates(xw, &state.h, &w.wh, &w.b);
+        let [f, g, i, o] = gates(xw, &state.h, &w.wh_step, &w.b);
         let c = f.clone() * state.c.clone() + g.clone() * i.clone();
         let tanh_c = c.clone().tanh();
         let h = o.clone() * tanh_c.clone();

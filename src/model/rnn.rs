@@ -95,7 +95,7 @@ impl Cell for RnnCell {
     }
 
     fn step_keep(w: &Weights, xw: Tensor<2>, h_prev: Tensor<2>) -> (Tensor<2>, RnnCache) {
-        let h = step(xw, h_prev.clone(), w.wh.clone(), w.b.clone());
+        let h = step(xw, h_prev.clone(), w.wh_step.clone(), w.b.clone());
         (h.clone(), RnnCache { h_prev, h })
     }
 

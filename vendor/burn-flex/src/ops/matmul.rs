@@ -17,6 +17,22 @@ use crate::{FlexTensor, Layout};
 trait GemmScalar: Element + bytemuck::Pod {
     fn zero() -> Self;
     fn one() -> Self;
+
+    /// rnnlm: `out = a · wᵀ` by the few-rows kernel (`matmul_rows.rs`) where
+    /// it applies; false leaves the product to gemm.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn few_rows(
+        _m: usize,
+        _n: usize,
+        _k: usize,
+        _out: *mut Self,
+        _a: *const Self,
+        _a_rs: usize,
+        _w: *const Self,
+        _w_rs: usize,
+    ) -> bool {
+        false
+    }
 }
 
 impl GemmScalar for f32 {
@@ -25,6 +41,20 @@ impl GemmScalar for f32 {
     }
     fn one() -> Self {
         1.0
+    }
+
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    unsafe fn few_rows(
+        m: usize,
+        n: usize,
+        k: usize,
+        out: *mut f32,
+        a: *const f32,
+        a_rs: usize,
+        w: *const f32,
+        w_rs: usize,
+    ) -> bool {
+        unsafe { super::matmul_rows::a_times_wt(m, n, k, out, a, a_rs, w, w_rs) }
     }
 }
 
@@ -263,6 +293,28 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let out_shape = Shape::from(vec![m, n]);
     let mut output = FlexTensor::empty(out_shape, T::dtype());
     let out_data: &mut [T] = output.storage_mut();
+
+    // rnnlm: a few rows times a transposed row-major matrix (one recurrent
+    // time step's `h · Whᵀ`) as dot products of contiguous rows.
+    if lhs_col_stride == 1
+        && rhs_row_stride == 1
+        && lhs_row_stride > 0
+        && rhs_col_stride > 0
+        && unsafe {
+            T::few_rows(
+                m,
+                n,
+                k,
+                out_data.as_mut_ptr(),
+                lhs_ptr,
+                lhs_row_stride as usize,
+                rhs_ptr,
+                rhs_col_stride as usize,
+            )
+        }
+    {
+        return output;
+    }
 
     let parallelism = get_parallelism(m, n, k);
 

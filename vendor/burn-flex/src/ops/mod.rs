@@ -111,6 +111,8 @@ mod int;
 pub mod interpolate;
 pub mod mask;
 pub mod matmul;
+#[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+mod matmul_rows;
 mod module;
 pub mod pool;
 mod qtensor;

@@ -1,0 +1,78 @@
+//! A batch's few rows times a transposed row-major matrix (a time step's
+//! `h · Wh` and `dA · Whᵀ`), which the vendored Flex runs as dot products
+//! (`vendor/burn-flex/src/ops/matmul_rows.rs`, on CPUs with AVX2 and FMA), is
+//! the product to f32's rounding, and so is every other layout Flex hands to
+//! gemm instead; ndarray's product is held to the same bound.
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// A deterministic spread of values in [-0.5, 0.5).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// `a [m, k] · w [n, k]ᵀ` against the f64 sum of the same terms: each element
+/// within K·ε·Σ|aᵢ·wᵢ| (the bound on any order of summing K f32 products).
+fn agrees(device: &Device, m: usize, n: usize, k: usize) {
+    let (a, w) = (values(m * k, 1 + m as u64), values(n * k, 2 + n as u64));
+    let at: Tensor<2> = Tensor::from_data(TensorData::new(a.clone(), [m, k]), device);
+    let wt: Tensor<2> = Tensor::from_data(TensorData::new(w.clone(), [n, k]), device);
+    // as the backward asks it (rows of W), and as the forward asks it (W's
+    // transpose stored row-major, then transposed back)
+    let wt_rows = wt.clone().transpose().reshape([k * n]).reshape([k, n]);
+    for (label, product) in [("a·wᵀ", at.clone().matmul(wt.transpose())), ("a·(wᵀ stored)", at.matmul(wt_rows))] {
+        let got = product.into_data();
+        let got = got.as_slice::<f32>().expect("f32 values");
+        for i in 0..m {
+            for j in 0..n {
+                let terms = (0..k).map(|p| a[i * k + p] as f64 * w[j * k + p] as f64);
+                let exact: f64 = terms.clone().sum();
+                let bound = k as f64 * f32::EPSILON as f64 * terms.map(f64::abs).sum::<f64>();
+                let err = (got[i * n + j] as f64 - exact).abs();
+                assert!(err <= bound, "{label} {m}x{k}x{n} at ({i}, {j}): error {err:e} over {bound:e}");
+            }
+        }
+    }
+}
+
+/// The shapes of the presets' steps (`ch6`: N 20, H 100; `big`: H 650, the
+/// LSTM's 4H and the GRU's 2H), and shapes at each edge of the kernel: a row
+/// block's remainder, a column block's remainder, K without a multiple of 8,
+/// the most rows it takes (32) and one more (left to gemm).
+const SHAPES: &[(usize, usize, usize)] = &[
+    (20, 400, 100),
+    (20, 100, 400),
+    (20, 2600, 650),
+    (20, 650, 2600),
+    (20, 1300, 650),
+    (1, 3, 16),
+    (5, 10, 33),
+    (7, 70, 17),
+    (32, 101, 64),
+    (33, 101, 64),
+    (3, 2, 8),
+];
+
+#[test]
+fn flex_few_row_products_are_the_product_to_f32_rounding() {
+    let device = common::flex();
+    for &(m, n, k) in SHAPES {
+        agrees(&device, m, n, k);
+    }
+}
+
+#[test]
+fn ndarray_few_row_products_are_the_product_to_f32_rounding() {
+    let device = common::ndarray();
+    for &(m, n, k) in SHAPES {
+        agrees(&device, m, n, k);
+    }
+}

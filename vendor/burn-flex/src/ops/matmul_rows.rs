@@ -1,0 +1,158 @@
+//! `A [M, K] · Wᵀ` for a few rows of `A` (M ≤ 32) and a row-major `W [N, K]`:
+//! every output element the dot product of two contiguous rows. Added to the
+//! vendored crate by rnnlm (see `vendor/README.md`): it is the product of one
+//! recurrent time step (`h [20, 650] · Whᵀ`), which `gemm` runs at about half
+//! of its rate on large matrices because the few rows of `A` leave it little
+//! to reuse each packed panel of `W` for.
+//!
+//! The kernel keeps a 4 x 3 block of outputs in twelve AVX2 registers, reads
+//! 8 lanes of 4 rows of `A` and 3 rows of `W` for each 12 fused multiply-adds,
+//! and sums the lanes at the end; the blocks of 3 columns are shared among
+//! rayon's threads when the product is large enough to pay for them. The sum
+//! over K is in one fixed order, whatever the number of threads.
+
+use std::arch::x86_64::*;
+
+/// At most this many rows of `A`: beyond it `gemm`'s packed kernels win.
+pub const MAX_ROWS: usize = 32;
+/// Products of fewer multiply-adds than this run on the calling thread.
+const PARALLEL_WORK: usize = 1 << 21;
+/// Columns of the output in one block (the kernel's width).
+const NR: usize = 3;
+
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+#[derive(Clone, Copy)]
+struct In(*const f32);
+unsafe impl Send for In {}
+unsafe impl Sync for In {}
+
+/// `out [m, n]` (row-major, row stride `n`) = `a [m, k]` (row stride `a_rs`,
+/// columns contiguous) · `w [n, k]`ᵀ (row stride `w_rs`, columns contiguous).
+/// Returns false, touching nothing, where this CPU lacks AVX2 and FMA or the
+/// shape is not one this kernel is for; the caller then runs `gemm`.
+///
+/// # Safety
+/// `a`, `w` and `out` must hold the elements those shapes and strides name,
+/// and `out` must not overlap either input.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn a_times_wt(
+    m: usize,
+    n: usize,
+    k: usize,
+    out: *mut f32,
+    a: *const f32,
+    a_rs: usize,
+    w: *const f32,
+    w_rs: usize,
+) -> bool {
+    if m == 0 || m > MAX_ROWS || n < NR || k < 16 {
+        return false;
+    }
+    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+        return false;
+    }
+    let groups = n / NR;
+    let tasks = if m * n * k < PARALLEL_WORK {
+        1
+    } else {
+        (rayon::current_num_threads() * 4).min(groups)
+    };
+    let (a, w, out) = (In(a), In(w), Out(out));
+    let run = move |t: usize| {
+        let (a, w, out) = (a, w, out); // the wrappers, not their pointer fields
+        let (lo, hi) = (groups * t / tasks, groups * (t + 1) / tasks);
+        for q in lo..hi {
+            let j = q * NR;
+            unsafe { columns::<NR>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
+        }
+    };
+    if tasks == 1 {
+        run(0);
+    } else {
+        use rayon::prelude::*;
+        (0..tasks).into_par_iter().for_each(run);
+    }
+    for j in groups * NR..n {
+        unsafe { columns::<1>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
+    }
+    true
+}
+
+/// `C` columns of the output, all `m` rows, four rows at a time.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn columns<const C: usize>(
+    m: usize,
+    k: usize,
+    a: *const f32,
+    a_rs: usize,
+    w: *const f32,
+    w_rs: usize,
+    out: *mut f32,
+    out_rs: usize,
+) {
+    let mut i = 0;
+    while i < m {
+        let (ai, oi) = unsafe { (a.add(i * a_rs), out.add(i * out_rs)) };
+        unsafe {
+            match m - i {
+                1 => block::<1, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
+                2 => block::<2, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
+                3 => block::<3, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
+                _ => block::<4, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
+            }
+        }
+        i += 4;
+    }
+}
+
+/// `out [R, C]` = `a [R, k] · w [C, k]ᵀ`: 8 lanes of each dot product in a
+/// register, the lanes summed at the end, the last `k mod 8` terms after them.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn block<const R: usize, const C: usize>(
+    k: usize,
+    a: *const f32,
+    a_rs: usize,
+    w: *const f32,
+    w_rs: usize,
+    out: *mut f32,
+    out_rs: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); C]; R];
+    let k8 = k / 8 * 8;
+    let mut p = 0;
+    while p < k8 {
+        let mut wv = [_mm256_setzero_ps(); C];
+        for (j, v) in wv.iter_mut().enumerate() {
+            *v = unsafe { _mm256_loadu_ps(w.add(j * w_rs + p)) };
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            let av = unsafe { _mm256_loadu_ps(a.add(r * a_rs + p)) };
+            for (j, s) in row.iter_mut().enumerate() {
+                *s = _mm256_fmadd_ps(av, wv[j], *s);
+            }
+        }
+        p += 8;
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (j, s) in row.iter().enumerate() {
+            let mut sum = lanes_sum(*s);
+            for q in k8..k {
+                sum += unsafe { *a.add(r * a_rs + q) * *w.add(j * w_rs + q) };
+            }
+            unsafe { *out.add(r * out_rs + j) = sum };
+        }
+    }
+}
+
+/// The sum of a register's 8 lanes.
+#[target_feature(enable = "avx2,fma")]
+fn lanes_sum(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
+}
