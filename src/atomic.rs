@@ -12,8 +12,33 @@ pub fn folder_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// The switch the tests use to prove that a failed write leaves a run that
+/// continues: with `RNNLM_FAIL_WRITE=NAME` in the environment, writing a file
+/// named NAME (`optim-2.bpk`) fails as on a full disk and leaves the file as
+/// it was; `NAME#K` fails only the K-th write of that name (`metrics.csv#2`,
+/// the second epoch's row).
+pub const FAIL_WRITE: &str = "RNNLM_FAIL_WRITE";
+
+fn injected_failure(path: &Path) -> Option<std::io::Error> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static WRITES: AtomicUsize = AtomicUsize::new(0);
+    let switch = std::env::var(FAIL_WRITE).ok()?;
+    let (name, nth) = match switch.split_once('#') {
+        Some((name, k)) => (name.to_string(), k.parse::<usize>().ok()),
+        None => (switch, None),
+    };
+    if path.file_name()? != name.as_str() {
+        return None;
+    }
+    let k = WRITES.fetch_add(1, Ordering::Relaxed) + 1;
+    nth.is_none_or(|n| n == k).then(|| std::io::Error::from_raw_os_error(28)) // ENOSPC
+}
+
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(e) = injected_failure(path) {
+        return Err(e);
+    }
     let dir = folder_of(path);
     fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

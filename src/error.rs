@@ -71,9 +71,12 @@ pub enum RunError {
     /// A resume whose configuration is not the saved one.
     #[error("{} holds a run of another configuration ({difference})", dir.display())]
     Differs { dir: PathBuf, difference: String },
-    /// A resume with nothing to resume from.
-    #[error("{} has no complete checkpoint to resume from", checkpoints.display())]
-    NothingToResume { checkpoints: PathBuf },
+    /// A resume of a folder that holds no run.
+    #[error("{} holds no run to resume (it has no config.json)", dir.display())]
+    NothingToResume { dir: PathBuf },
+    /// A folder that another process is training in.
+    #[error("another rnnlm process is training in {}", dir.display())]
+    Busy { dir: PathBuf },
     /// A resume of a run that has already trained as many epochs as asked.
     #[error("{} already holds {epochs} epochs", dir.display())]
     Finished { dir: PathBuf, epochs: usize },

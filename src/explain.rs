@@ -49,6 +49,10 @@ pub(crate) fn explain(e: &Error) -> String {
             format!("{e}; resume with its settings or choose another --artifacts folder")
         }
         Error::Run(RunError::Finished { .. }) => format!("{e}; ask for more with --epochs"),
+        Error::Run(RunError::NothingToResume { .. }) => format!("{e}; start it without --resume"),
+        Error::Run(RunError::Busy { .. }) => {
+            format!("{e}; wait for it to finish, or choose another --artifacts folder")
+        }
         Error::Diverged { .. } => format!("{e} (try a smaller --lr or --max-grad)"),
         Error::NoGpuAdapter => format!("{e} or use `--backend flex`"),
         _ => e.to_string(),

@@ -40,6 +40,24 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
 
+/// On a machine with no display (no `XDG_RUNTIME_DIR` folder, no `DISPLAY`), Mesa's
+/// Vulkan device-selection layer, which the GPU probe loads, asks Wayland for
+/// the default GPU, and libwayland prints `error: XDG_RUNTIME_DIR is invalid
+/// or not set in the environment.` twice before every command's own output.
+/// There is no display to ask, so the layer has nothing to select by: it is
+/// switched off there (its own `NODEVICE_SELECT`), unless the user chose a
+/// device through it. Nothing is hidden: a driver's own errors still print.
+fn quiet_headless_vulkan() {
+    let set = |name| std::env::var_os(name).is_some();
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+    let display = runtime_dir || set("DISPLAY") || set("WAYLAND_DISPLAY");
+    let chosen = set("NODEVICE_SELECT") || set("MESA_VK_DEVICE_SELECT") || set("DRI_PRIME");
+    if !display && !chosen {
+        // SAFETY: called first in main, before any other thread exists.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") }
+    }
+}
+
 fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     let (backend, why) = backend::choose(args.backend);
     println!("{why}");
@@ -57,7 +75,14 @@ fn run_train(args: TrainArgs) -> Result<u8, Failure> {
         cfg.epochs,
         args.artifacts.display()
     );
-    let rows = train::train(&cfg, backend, &data, &args.artifacts, args.resume, progress)?;
+    let rows = train::train(&cfg, backend, &data, &args.artifacts, args.resume, progress).map_err(|e| match e {
+        rnnlm::Error::Write { .. } => {
+            let began = rnnlm::run::RunDir::new(&args.artifacts).config().exists();
+            let next = if began { "continue the run with --resume" } else { "run the command again" };
+            Failure(format!("{}; once it can be written, {next}", explain::explain(&e)))
+        }
+        e => e.into(),
+    })?;
     if progress == Progress::Dashboard {
         for row in &rows {
             println!(
@@ -204,6 +229,7 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    quiet_headless_vulkan();
     let cli = Cli::parse();
     // The CPU backends split each tensor op over rayon's threads. Run from
     // inside the pool, the command's own thread is one of those workers, so

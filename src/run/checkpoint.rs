@@ -3,6 +3,7 @@
 //! epoch (the book's stateful Time layers), which Burn does not keep.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
@@ -21,6 +22,9 @@ pub struct AtomicCheckpointer {
     pub dir: PathBuf,
     /// `model`, `optim` or `scheduler`: the file is `NAME-EPOCH.bpk`.
     pub name: &'static str,
+    /// The first write that failed, with the file it was for: Burn runs the
+    /// checkpointers on their own threads and reports only the I/O error.
+    pub failure: Arc<Mutex<Option<Error>>>,
 }
 
 impl AtomicCheckpointer {
@@ -32,7 +36,11 @@ impl AtomicCheckpointer {
 impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
     fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
         let bytes = record.checkpoint_into_bytes().map_err(CheckpointerError::Record)?;
-        write_atomic(&self.path(epoch), &bytes).map_err(CheckpointerError::IOError)
+        let path = self.path(epoch);
+        write_atomic(&path, &bytes).map_err(|e| {
+            self.failure.lock().expect("checkpoint failure").get_or_insert_with(|| Error::write(&path, &e));
+            CheckpointerError::IOError(e)
+        })
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Every file is written atomically (see [`crate::atomic`]), so a crash never
-//! leaves one half-written. Nothing here knows how a model trains: the
+//! leaves one half-written, and one process at a time trains in a folder
+//! ([`RunDir::lock`]). Nothing here knows how a model trains: the
 //! training loop ([`crate::train`]) writes through these, and evaluation,
 //! generation and export read through them.
 
@@ -119,7 +120,39 @@ impl RunDir {
     }
 }
 
+/// The exclusive lock of a run folder, held by the process training in it
+/// and released when dropped or when the process dies (an OS lock on the
+/// folder: no lock file is left behind after a crash).
+#[derive(Debug)]
+pub struct RunLock {
+    _folder: std::fs::File,
+}
+
 impl RunDir {
+    /// Takes the folder (created if missing) for this process to train in, or
+    /// says at once that another process holds it. Readers (`eval`,
+    /// `generate`, `export`) take no lock: every file is replaced atomically,
+    /// and they read complete epochs only.
+    pub fn lock(&self) -> crate::Result<RunLock> {
+        let cannot = |e: std::io::Error| crate::Error::write(&self.root, format!("cannot lock the run folder: {e}"));
+        std::fs::create_dir_all(&self.root).map_err(cannot)?;
+        let folder = std::fs::File::open(&self.root).map_err(cannot)?;
+        match folder.try_lock() {
+            Ok(()) => Ok(RunLock { _folder: folder }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Busy { dir: self.root.clone() }.into()),
+            Err(std::fs::TryLockError::Error(e)) => Err(cannot(e)),
+        }
+    }
+
+    /// Deletes every checkpoint file of the epochs after `epoch`: what a
+    /// crash or a failed write left of epochs that a resume trains again.
+    pub fn remove_epochs_after(&self, epoch: usize) -> std::io::Result<()> {
+        for e in self.checkpoint_epochs().into_iter().filter(|&e| e > epoch) {
+            self.remove_epoch(e)?;
+        }
+        Ok(())
+    }
+
     /// The epoch `eval`, `generate` and `export` use by default: the complete
     /// epoch with the lowest validation perplexity (the model the book's
     /// chapter-6 script keeps), or the last complete one when no metrics were

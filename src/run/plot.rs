@@ -66,7 +66,10 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> crate
             .map_err(|x| e(&x))?;
         root.present().map_err(|x| e(&x))?;
     }
-    std::fs::rename(&tmp, path).map_err(|err| crate::Error::write(path, err))
+    // plotters writes the file itself; its bytes take the atomic path from there
+    let written = std::fs::read(&tmp).and_then(|bytes| crate::atomic::write_atomic(path, &bytes));
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(|err| crate::Error::write(path, err))
 }
 
 #[cfg(test)]

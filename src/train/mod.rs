@@ -39,7 +39,7 @@ use crate::metric::LossPerplexity;
 use crate::model::Rnnlm;
 use crate::optim::BookAdam;
 use crate::run::checkpoint::{self, AtomicCheckpointer};
-use crate::run::{EpochMetrics, RunDir, metrics, retention, vocab};
+use crate::run::{EpochMetrics, RunDir, metrics, plot, retention, vocab};
 use crate::weights::{RnnlmWeights, files};
 use progress::EpochLinesOnly;
 use schedule::BookDecay;
@@ -75,11 +75,21 @@ pub fn train(
         (Some(path), false) => Some(read_init(Path::new(path), cfg, data)?),
         _ => None,
     };
+    // One writer per run folder, from here until training returns.
+    let _lock = run_dir.lock()?;
     let (start_epoch, rows) =
-        if resume { prepare_resume(cfg, &run_dir)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
+        if resume { prepare_resume(cfg, &run_dir, data)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if start_epoch >= cfg.epochs {
         return Err(RunError::Finished { dir: dir.to_path_buf(), epochs: start_epoch }.into());
     }
+    // A resumed run none of whose epochs completed starts again from its own
+    // first weights: its seed's, or those it kept from --init.
+    let init = match init {
+        None if resume && start_epoch == 0 && cfg.init.is_some() => {
+            Some(files::read_weights(&run_dir.init_weights(), cfg.model().architecture())?)
+        }
+        init => init,
+    };
 
     if backend.is_cpu() {
         // burn-optim restores optimizer state on Device::default(), which in a
@@ -135,7 +145,8 @@ pub fn train(
         DataLoaderBuilder::new(TbpttBatcher).batch_size(1).set_device(device.clone()).build(valid_batches);
 
     let checkpoints = run_dir.checkpoints();
-    let ckpt = |name| AtomicCheckpointer { dir: checkpoints.clone(), name };
+    let checkpoint_failure = Arc::new(Mutex::new(None));
+    let ckpt = |name| AtomicCheckpointer { dir: checkpoints.clone(), name, failure: checkpoint_failure.clone() };
     let mut training = SupervisedTraining::new(dir, loader_train, loader_valid)
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())
@@ -158,6 +169,9 @@ pub fn train(
     let result = training.launch(learner);
     let mut state = run.0.lock().expect("run state");
     if let Some(failure) = state.failure.take() {
+        return Err(failure);
+    }
+    if let Some(failure) = checkpoint_failure.lock().expect("checkpoint failure").take() {
         return Err(failure);
     }
     if let Some(error) = result.error {
@@ -202,24 +216,49 @@ fn prepare_new(
         let source = cfg.init.clone().unwrap_or_default();
         files::write(&run_dir.init_weights(), w, &[("source".to_string(), source)])?;
     }
+    vocab::write_vocab(&run_dir.vocab(), &data.vocab.id_to_word)?;
+    // Last: a folder with config.json holds a run that --resume continues.
     let json = serde_json::to_vec_pretty(cfg).expect("config serializes");
     write_atomic(&run_dir.config(), &json).map_err(|e| Error::write(run_dir.config(), e))?;
-    vocab::write_vocab(&run_dir.vocab(), &data.vocab.id_to_word)?;
     Ok((0, Vec::new()))
 }
 
-fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir) -> Result<(usize, Vec<EpochMetrics>)> {
+/// The epoch a resumed run goes on from, and the rows before it. That is the
+/// last epoch whose checkpoint is complete and whose row `metrics.csv` has
+/// (0 when there is none: the run starts again); what the folder holds of
+/// later epochs (a crash, a failed write) is deleted, `metrics.csv` and the
+/// plot rewritten without their rows, so the run continues as if they had
+/// never begun.
+fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb) -> Result<(usize, Vec<EpochMetrics>)> {
+    if !run_dir.config().exists() {
+        return Err(RunError::NothingToResume { dir: run_dir.root.clone() }.into());
+    }
     let saved = read_config(run_dir)?;
     if let Some(difference) = cfg.difference(&saved) {
         return Err(RunError::Differs { dir: run_dir.root.clone(), difference }.into());
     }
-    let Some(&epoch) = run_dir.complete_epochs().last() else {
-        return Err(RunError::NothingToResume { checkpoints: run_dir.checkpoints() }.into());
-    };
     let mut rows = if run_dir.metrics().exists() { metrics::read_metrics(&run_dir.metrics())? } else { Vec::new() };
-    // Epochs after the checkpoint (a crash after their metrics were written)
-    // are trained again.
-    rows.retain(|r| r.epoch <= epoch);
+    let complete = run_dir.complete_epochs();
+    let epoch = complete.into_iter().rev().find(|&e| rows.iter().any(|r| r.epoch == e)).unwrap_or(0);
+    run_dir.remove_epochs_after(epoch).map_err(|e| Error::write(run_dir.checkpoints(), e))?;
+    if rows.iter().any(|r| r.epoch > epoch) || !run_dir.plot().exists() {
+        rows.retain(|r| r.epoch <= epoch);
+        if rows.is_empty() {
+            for path in [run_dir.metrics(), run_dir.plot()] {
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::write(path, e)),
+                    _ => {}
+                }
+            }
+        } else {
+            metrics::write_metrics(&run_dir.metrics(), &rows).map_err(|e| Error::write(run_dir.metrics(), e))?;
+            plot::plot_perplexity(&run_dir.plot(), &cfg.title(), &rows)?;
+        }
+    }
+    if !run_dir.vocab().exists() {
+        // the write that failed when the run began
+        vocab::write_vocab(&run_dir.vocab(), &data.vocab.id_to_word)?;
+    }
     Ok((epoch, rows))
 }
 
