@@ -117,6 +117,31 @@ fn a_failed_write_at_each_position_then_resume_equals_the_uninterrupted_run() {
     }
 }
 
+/// A run begun from `--init` whose first epoch never completed starts again
+/// from the weights it kept (`init.safetensors`), not from its seed's.
+#[test]
+fn a_first_epoch_cut_by_a_failed_write_resumes_from_the_runs_own_init() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (source, weights) = (tmp.path().join("source"), tmp.path().join("init.safetensors"));
+    let one_epoch = ["--epochs", "1", "--corpus-size", CORPUS, "--artifacts"];
+    assert!(rnnlm().arg("train").args(one_epoch).arg(&source).status().unwrap().success());
+    let export = rnnlm().args(["export", "--artifacts"]).arg(&source).arg("--out").arg(&weights).status();
+    assert!(export.unwrap().success());
+    let init = ["--init", weights.to_str().unwrap()];
+
+    let plain = tmp.path().join("plain");
+    assert!(train(&plain, &init).status().unwrap().success());
+    let cut = tmp.path().join("cut");
+    let out = train(&cut, &init).env(rnnlm::atomic::FAIL_WRITE, "optim-1.bpk").output().unwrap();
+    assert!(!out.status.success());
+    assert!(RunDir::new(&cut).complete_epochs().is_empty(), "no epoch completed");
+    // resumed without --init: the folder holds what the run began from
+    let out = train(&cut, &["--resume"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(outcome(&cut), outcome(&plain));
+    assert_ne!(outcome(&cut).0, uninterrupted().0, "the seed's run is another run");
+}
+
 #[test]
 fn eval_reads_a_complete_epoch_while_a_run_trains() {
     let tmp = tempfile::tempdir().unwrap();

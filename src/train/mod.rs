@@ -85,7 +85,7 @@ pub fn train(
     // A resumed run none of whose epochs completed starts again from its own
     // first weights: its seed's, or those it kept from --init.
     let init = match init {
-        None if resume && start_epoch == 0 && cfg.init.is_some() => {
+        None if resume && start_epoch == 0 && run_dir.init_weights().exists() => {
             Some(files::read_weights(&run_dir.init_weights(), cfg.model().architecture())?)
         }
         init => init,
