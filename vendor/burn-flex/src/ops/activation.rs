@@ -103,6 +103,18 @@ impl ActivationOps<Flex> for Flex {
     }
 
     fn sigmoid(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        // rnnlm: 8 lanes at a time where the CPU has AVX2 and FMA
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        let tensor = match tensor.dtype() {
+            DType::F32 if super::activation_simd::available() => {
+                use super::activation_simd as simd;
+                match crate::ops::unary::unary_f32_runs(tensor, simd::sigmoid_in_place, simd::sigmoid) {
+                    Ok(done) => return done,
+                    Err(tensor) => tensor,
+                }
+            }
+            _ => tensor,
+        };
         unary_op(tensor, sigmoid_f32, sigmoid_f64)
     }
 

@@ -89,6 +89,8 @@ pub(crate) fn float_storage_as_f32(tensor: &FlexTensor) -> Cow<'_, [f32]> {
 }
 
 pub mod activation;
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+mod activation_simd;
 pub mod attention;
 pub mod binary;
 mod bool;
