@@ -17,7 +17,6 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::ModuleOptimizer;
 use burn::tensor::Device;
-use burn::train::logger::InMemoryMetricLogger;
 use burn::train::metric::LossMetric;
 use burn::train::{Learner, SupervisedTraining};
 
@@ -156,10 +155,6 @@ pub fn train(
         // burn-train's file logger writes a line per iteration to experiment.log;
         // errors reach the user through `train`'s result instead.
         .with_application_logger(None)
-        // and its per-iteration metric files (train/, valid/) would be writes
-        // outside the run folder's atomic ones, which panic on a full disk:
-        // the epoch's numbers are in metrics.csv
-        .with_metric_logger(InMemoryMetricLogger::default())
         .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
         .with_checkpointing_strategy(Retention { run: run.clone(), keep: cfg.keep_checkpoints })
         .num_epochs(cfg.epochs);
