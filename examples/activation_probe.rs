@@ -9,17 +9,12 @@
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Distribution, Tensor};
-use std::time::Instant;
 
-fn time<F: FnMut() -> f32>(label: &str, elements: f64, mut f: F) {
-    f();
-    let t0 = Instant::now();
-    let mut it = 0;
-    while t0.elapsed().as_secs_f64() < 1.0 || it < 3 {
-        std::hint::black_box(f());
-        it += 1;
-    }
-    let dt = t0.elapsed().as_secs_f64() / it as f64;
+mod common;
+
+/// Prints the rate of `f`, an activation of `elements` values.
+fn time<F: FnMut() -> f32>(label: &str, elements: f64, f: F) {
+    let dt = common::seconds_per_call(f);
     println!("{label:>28}: {:.0} M elements/s ({:.1} µs)", elements / dt / 1e6, dt * 1e6);
 }
 

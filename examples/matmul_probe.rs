@@ -10,17 +10,11 @@
 //! PyTorch's BLAS on the same shapes).
 
 use burn::tensor::{Device, Distribution, Tensor};
-use std::time::Instant;
-/// Runs `f` for at least a second (and 3 times) after one warm-up call.
-fn time<F: FnMut() -> f32>(label: &str, flops: f64, mut f: F) {
-    f();
-    let t0 = Instant::now();
-    let mut it = 0;
-    while t0.elapsed().as_secs_f64() < 1.0 || it < 3 {
-        std::hint::black_box(f());
-        it += 1;
-    }
-    let dt = t0.elapsed().as_secs_f64() / it as f64;
+mod common;
+
+/// Prints the rate of `f`, a product of `flops` floating-point operations.
+fn time<F: FnMut() -> f32>(label: &str, flops: f64, f: F) {
+    let dt = common::seconds_per_call(f);
     println!("{label:>30}: {:.1} GFLOP/s ({:.1} ms)", flops / dt / 1e9, dt * 1e3);
 }
 fn main() {

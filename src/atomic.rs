@@ -12,6 +12,14 @@ pub fn folder_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// Deletes `path`; one already gone counts as deleted.
+pub fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// The switch the tests use to prove that a failed write leaves a run that
 /// continues: with `RNNLM_FAIL_WRITE=NAME` in the environment, writing a file
 /// named NAME (`optim-2.bpk`) fails as on a full disk and leaves the file as

@@ -10,7 +10,7 @@ use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, CellKind};
-use crate::atomic::write_atomic;
+use crate::atomic::{remove_if_present, write_atomic};
 use crate::error::{Error, Result, RunError};
 use crate::model::RecurrentState;
 
@@ -44,10 +44,7 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
-        match std::fs::remove_file(self.path(epoch)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CheckpointerError::IOError(e)),
-            _ => Ok(()),
-        }
+        remove_if_present(&self.path(epoch)).map_err(CheckpointerError::IOError)
     }
 
     fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {

@@ -110,13 +110,7 @@ impl RunDir {
     /// leaves stray files (removed by the next pruning), never an epoch that
     /// looks complete and is not.
     pub fn remove_epoch(&self, epoch: usize) -> std::io::Result<()> {
-        for path in self.epoch_files(epoch) {
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
+        self.epoch_files(epoch).iter().try_for_each(|path| crate::atomic::remove_if_present(path))
     }
 }
 

@@ -30,7 +30,7 @@ pub use progress::Progress;
 pub use schedule::decayed_lr;
 pub use step::{SharedRun, TrainingModel};
 
-use crate::atomic::write_atomic;
+use crate::atomic::{remove_if_present, write_atomic};
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatcher};
 use crate::data::ptb::Ptb;
@@ -245,10 +245,7 @@ fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb) -> Result<(us
         rows.retain(|r| r.epoch <= epoch);
         if rows.is_empty() {
             for path in [run_dir.metrics(), run_dir.plot()] {
-                match std::fs::remove_file(&path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::write(path, e)),
-                    _ => {}
-                }
+                remove_if_present(&path).map_err(|e| Error::write(&path, e))?;
             }
         } else {
             metrics::write_metrics(&run_dir.metrics(), &rows).map_err(|e| Error::write(run_dir.metrics(), e))?;
