@@ -14,7 +14,9 @@ use rnnlm::backend::Backend;
 use rnnlm::bench;
 use rnnlm::choice::Choice;
 use rnnlm::data::book;
-use rnnlm::data::ptb::{self, Ptb};
+use rnnlm::data::corpus::{self, Corpus, DataError, Split};
+use rnnlm::data::ptb;
+use rnnlm::data::vocab::Vocab;
 use rnnlm::train::{self, ClipMode, OptimizerKind, TrainConfig, TrainPreset};
 
 /// The recurrent language models of "Deep Learning from Scratch 2", chapters 5 and 6, on Burn.
@@ -27,11 +29,11 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Train a language model on Penn Treebank with burn-train's Learner (defaults: the chapter-5 notebook's run).
+    /// Train a language model with burn-train's Learner, on Penn Treebank or a corpus of your own (defaults: the chapter-5 notebook's run).
     Train(TrainArgs),
     /// Run the book's training loop on the manual-backward reference.
     Reference(ReferenceArgs),
-    /// Perplexity of a trained model on a PTB split (the book's eval_perplexity).
+    /// Perplexity of a trained model on a split of its corpus, or on any text file (the book's eval_perplexity).
     Eval(EvalArgs),
     /// Sample text from a trained model, one word at a time.
     Generate(GenerateArgs),
@@ -98,8 +100,9 @@ impl ModelSource {
         Ok(self.weights.clone().or_else(|| self.book_pkl.clone()))
     }
 
-    /// The vocabulary the model's ids index.
-    pub(crate) fn vocab(&self, data: &DataArgs) -> Result<ptb::Vocab, Failure> {
+    /// The vocabulary the model's ids index: the run's, the one beside the
+    /// weights file, else the training split's of the data.
+    pub(crate) fn vocab(&self, data: &DataArgs) -> Result<Vocab, Failure> {
         let words = match &self.artifacts {
             Some(dir) => Some(rnnlm::run::vocab::read_vocab(&rnnlm::run::RunDir::new(dir).vocab())?),
             None => match self.file()? {
@@ -108,9 +111,9 @@ impl ModelSource {
             },
         };
         match words {
-            Some(words) => Ok(ptb::Vocab::from_id_to_word(words)),
+            Some(words) => Ok(Vocab::from_id_to_word(words)),
             // The book's ptb.load_data builds the same vocabulary from ptb.train.txt.
-            None => Ok(data.load()?.vocab),
+            None => Ok(data.load(None)?.vocab),
         }
     }
 }
@@ -119,9 +122,12 @@ impl ModelSource {
 pub(crate) struct EvalArgs {
     #[command(flatten)]
     pub(crate) source: ModelSource,
-    /// Which split to score.
-    #[arg(long, value_parser = choice::<ptb::Split>(), default_value_t = ptb::Split::Valid)]
-    pub(crate) split: ptb::Split,
+    /// Which split to score: of the --corpus or --data-dir given, else of the corpus the run trained on, else of Penn Treebank.
+    #[arg(long, value_parser = choice::<Split>(), default_value_t = Split::Valid)]
+    pub(crate) split: Split,
+    /// Score this text file instead of a split: read as the corpus was (words split on whitespace, <eos> at each line's end), words outside the model's vocabulary as <unk>.
+    #[arg(long, conflicts_with = "split")]
+    pub(crate) text: Option<PathBuf>,
     /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
     #[arg(long, visible_alias = "epoch")]
     pub(crate) checkpoint: Option<usize>,
@@ -136,6 +142,67 @@ pub(crate) struct EvalArgs {
     pub(crate) backend: Option<Backend>,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+}
+
+/// The tokens `eval` scores.
+pub(crate) struct Scored {
+    pub(crate) ids: Vec<u32>,
+    /// Tokens read as `<unk>`, not being in the model's vocabulary.
+    pub(crate) unknown: usize,
+    /// Where they came from, e.g. "test.txt of corpus/".
+    pub(crate) source: String,
+}
+
+impl EvalArgs {
+    /// What to score, as ids of `vocab`, and its name in the output ("text" or
+    /// the split's): the --text file, or the split of the corpus that
+    /// --corpus or --data-dir names, else of the run's own corpus, else of
+    /// Penn Treebank.
+    pub(crate) fn scored(&self, vocab: &Vocab) -> Result<(Scored, String), Failure> {
+        let encode = |path: &std::path::Path| corpus::encode_file(path, vocab).map_err(rnnlm::Error::from);
+        if let Some(file) = &self.text {
+            let (ids, unknown) = encode(file)?;
+            return Ok((Scored { ids, unknown, source: file.display().to_string() }, "text".into()));
+        }
+        let (split, data) = (self.split, &self.data);
+        let run_corpus = match (&self.source.artifacts, &data.corpus, &data.data_dir) {
+            (Some(run), None, None) => train::read_config(&rnnlm::run::RunDir::new(run))?.corpus,
+            _ => None,
+        };
+        let scored = match (run_corpus, &data.corpus) {
+            (Some(record), _) => {
+                let path = corpus::split_file(std::path::Path::new(&record.dir), split)
+                    .map_err(|e| Failure(format!("the corpus the run trained on: {}", rnnlm::Error::from(e))))?;
+                let now = rnnlm::data::text::survey(&path, "").map_err(rnnlm::Error::from)?.record;
+                let then = &record.files[split as usize];
+                if (now.bytes, &now.sha256) != (then.bytes, &then.sha256) {
+                    return Err(Failure(format!(
+                        "{} has changed since the run trained on it ({} bytes, SHA-256 {} then; {} bytes, {} now): \
+                         score it with --text, or name a corpus with --corpus",
+                        path.display(),
+                        then.bytes,
+                        then.sha256,
+                        now.bytes,
+                        now.sha256
+                    )));
+                }
+                let (ids, unknown) = encode(&path)?;
+                Scored { ids, unknown, source: path.display().to_string() }
+            }
+            (None, Some(dir)) => {
+                let path = corpus::split_file(dir, split).map_err(rnnlm::Error::from)?;
+                let (ids, unknown) = encode(&path)?;
+                Scored { ids, unknown, source: path.display().to_string() }
+            }
+            (None, None) => {
+                let url = ptb::resolve_url(data.data_url.as_deref());
+                let (ids, unknown) =
+                    ptb::encode_split(data.data_dir.as_deref(), &url, split, vocab).map_err(rnnlm::Error::from)?;
+                Scored { ids, unknown, source: format!("{split} of Penn Treebank") }
+            }
+        };
+        Ok((scored, split.to_string()))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -210,10 +277,13 @@ pub(crate) struct BenchArgs {
     pub(crate) data: DataArgs,
 }
 
-/// Where the data comes from.
+/// Where the data comes from: Penn Treebank (the default), or a corpus of one's own.
 #[derive(Args, Debug)]
 pub(crate) struct DataArgs {
-    /// Folder holding ptb.{train,valid,test}.txt [default: $PTB_DIR, else data/ptb]; missing files are downloaded there.
+    /// A corpus of your own instead of Penn Treebank: a folder holding train.txt, valid.txt and test.txt (or WikiText's wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens), UTF-8 text read the book's way: words split on whitespace, <eos> at the end of every line.
+    #[arg(long, conflicts_with_all = ["data_dir", "data_url"])]
+    pub(crate) corpus: Option<PathBuf>,
+    /// Folder holding Penn Treebank's ptb.{train,valid,test}.txt [default: $PTB_DIR, else data/ptb]; missing files are downloaded there.
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
     /// Where missing files are downloaded from, a mirror of tomsercu/lstm's data/ folder [default: $PTB_URL, else tomsercu/lstm on GitHub].
@@ -222,10 +292,27 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
-    pub(crate) fn load(&self) -> Result<Ptb, Failure> {
-        Ok(ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref()))
-            .map_err(rnnlm::Error::from)?)
+    /// The corpus, its vocabulary at most `limit` words (see `--vocab-size`).
+    pub(crate) fn load(&self, limit: Option<usize>) -> Result<Corpus, Failure> {
+        let loaded = match &self.corpus {
+            Some(dir) => corpus::load(dir, limit),
+            None => ptb::load(self.data_dir.as_deref(), &ptb::resolve_url(self.data_url.as_deref()), limit),
+        };
+        loaded.map_err(|e| match e {
+            DataError::UnknownWord { .. } => {
+                Failure(format!("{e}; give --vocab-size to read rare and unseen words as <unk>"))
+            }
+            e => rnnlm::Error::from(e).into(),
+        })
     }
+}
+
+/// The vocabulary a new run builds from the training split.
+#[derive(Args, Debug)]
+pub(crate) struct VocabArgs {
+    /// Keep the K-1 most frequent words of the training split (ties: the one seen first) and <unk>, reading every other word of every split as <unk> [default: every word of the training split, in order of first appearance, as the book].
+    #[arg(long, value_name = "K")]
+    pub(crate) vocab_size: Option<usize>,
 }
 
 /// The run's model and hyperparameters: a preset of the book's, any of
@@ -265,7 +352,7 @@ pub(crate) struct HyperParams {
     /// Gradients are clipped to this norm [default: the preset's; ch5 5.0, ch6 0.25].
     #[arg(long)]
     pub(crate) max_grad: Option<f64>,
-    /// Train on the first N tokens of ptb.train.txt (0: all 929,589); the vocabulary is always the full one [default: ch5 10,000, ch6 0].
+    /// Train on the first N tokens of the training split (0: all; ptb.train.txt has 929,589); the vocabulary is always the whole split's [default: 0, but ch5 on Penn Treebank 10,000].
     #[arg(long)]
     pub(crate) corpus_size: Option<usize>,
     /// Epochs to train [default: the preset's; ch5 20 (the notebook set 1000 and printed 17), ch6-rnnlm 4, ch6-better 40].
@@ -283,8 +370,13 @@ pub(crate) struct HyperParams {
 }
 
 impl HyperParams {
-    pub(crate) fn config(&self, vocab_size: usize, clip: ClipMode) -> TrainConfig {
+    /// The run's configuration; `own_corpus`: the data is a `--corpus`, all
+    /// of which ch5 trains on (its 10,000 words are the notebook's slice of PTB).
+    pub(crate) fn config(&self, vocab_size: usize, clip: ClipMode, own_corpus: bool) -> TrainConfig {
         let mut c = self.preset.config(vocab_size);
+        if own_corpus {
+            c.corpus_size = 0;
+        }
         if let Some(model) = self.model {
             c.model = model;
             // Dropout belongs to BetterRnnlm: a change of model takes the model's own default.
@@ -320,6 +412,8 @@ pub(crate) struct TrainArgs {
     pub(crate) hyper: HyperParams,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+    #[command(flatten)]
+    pub(crate) vocab: VocabArgs,
     /// Gradient clipping: one norm over all gradients (the book's clip_grads) or each tensor on its own (Burn's).
     #[arg(long, value_parser = choice::<ClipMode>(), default_value_t = ClipMode::Global)]
     pub(crate) clip: ClipMode,
@@ -346,6 +440,8 @@ pub(crate) struct ReferenceArgs {
     pub(crate) hyper: HyperParams,
     #[command(flatten)]
     pub(crate) data: DataArgs,
+    #[command(flatten)]
+    pub(crate) vocab: VocabArgs,
 }
 
 #[derive(Args, Debug)]
@@ -381,7 +477,7 @@ mod tests {
     #[test]
     fn train_flag_defaults_are_the_notebooks_configuration() {
         let Command::Train(args) = Cli::parse_from(["rnnlm", "train"]).command else { panic!("train parses") };
-        assert_eq!(args.hyper.config(10_000, args.clip), TrainConfig::notebook(10_000));
+        assert_eq!(args.hyper.config(10_000, args.clip, false), TrainConfig::notebook(10_000));
         assert!(!args.resume);
         assert_eq!(args.artifacts, PathBuf::from("artifacts/simple-rnnlm"));
     }

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use crate::data::batches::BatchError;
+use crate::data::corpus::DataError;
 use crate::data::fetch::FetchError;
-use crate::data::ptb::DataError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -17,7 +17,7 @@ pub enum Error {
     /// argument of the same name) that cannot be used: `"{name} {problem}"`.
     #[error("{name} {problem}")]
     Setting { name: &'static str, problem: String },
-    /// Penn Treebank could not be had or read.
+    /// A corpus (Penn Treebank or one's own) or a text could not be had or read.
     #[error(transparent)]
     Data(#[from] DataError),
     /// A checked download failed (the book's model).
@@ -71,6 +71,9 @@ pub enum RunError {
     /// A resume whose configuration is not the saved one.
     #[error("{} holds a run of another configuration ({difference})", dir.display())]
     Differs { dir: PathBuf, difference: String },
+    /// A resume on another corpus than the run's.
+    #[error("{} holds a run trained on another corpus ({difference})", dir.display())]
+    OtherCorpus { dir: PathBuf, difference: String },
     /// A resume of a folder that holds no run.
     #[error("{} holds no run to resume (it has no config.json)", dir.display())]
     NothingToResume { dir: PathBuf },

@@ -3,6 +3,7 @@
 //! `--epochs`, another `--artifacts` folder).
 
 use rnnlm::Error;
+use rnnlm::data::corpus::DataError;
 use rnnlm::error::RunError;
 
 /// Why a command failed, in the one line `main` prints after `error: `.
@@ -47,6 +48,12 @@ pub(crate) fn explain(e: &Error) -> String {
         }
         Error::Run(RunError::Differs { .. }) => {
             format!("{e}; resume with its settings or choose another --artifacts folder")
+        }
+        Error::Run(RunError::OtherCorpus { .. }) => {
+            format!("{e}; resume it on the corpus it trained on, or choose another --artifacts folder")
+        }
+        Error::Data(DataError::VocabLimit(k)) => {
+            format!("--vocab-size must be at least 2 (one word and <unk>), not {k}")
         }
         Error::Run(RunError::Finished { .. }) => format!("{e}; ask for more with --epochs"),
         Error::Run(RunError::NothingToResume { .. }) => format!("{e}; start it without --resume"),

@@ -8,7 +8,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::data::batches::{StreamBatches, TbpttBatcher};
-use crate::data::ptb::{EOS, Vocab};
+use crate::data::text::EOS;
+use crate::data::vocab::Vocab;
 use crate::model::{RecurrentState, Rnnlm};
 
 /// Mean loss over every batch of the stream, forward only, the state carried

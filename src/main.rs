@@ -61,20 +61,26 @@ fn quiet_headless_vulkan() {
 fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     let (backend, why) = backend::choose(args.backend);
     println!("{why}");
-    let data = args.data.load()?;
-    let mut cfg = args.hyper.config(data.vocab.len(), args.clip);
+    let data = args.data.load(args.vocab.vocab_size)?;
+    let mut cfg = args.hyper.config(data.vocab.len(), args.clip, data.source.is_some());
+    cfg.corpus = data.source.clone();
+    cfg.vocab_limit = args.vocab.vocab_size;
     cfg.init = args.init.as_ref().map(|p| p.display().to_string());
     cfg.keep_checkpoints = args.keep_checkpoints;
     let progress = if std::io::stdout().is_terminal() { Progress::Dashboard } else { Progress::EpochLines };
     println!(
-        "training {} ({}) on {backend}: corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
+        "training {} ({}) on {backend}: {}, corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
         cfg.model.book_name(),
         cfg.model,
+        cfg.corpus_name(),
         data.training_corpus(cfg.corpus_size)?.len(),
         data.vocab.len(),
         cfg.epochs,
         args.artifacts.display()
     );
+    if data.source.is_some() || cfg.vocab_limit.is_some() {
+        println!("{}", data.unknown_line());
+    }
     let rows = train::train(&cfg, backend, &data, &args.artifacts, args.resume, progress).map_err(|e| match e {
         rnnlm::Error::Write { .. } => {
             let began = rnnlm::run::RunDir::new(&args.artifacts).config().exists();
@@ -95,8 +101,8 @@ fn run_train(args: TrainArgs) -> Result<u8, Failure> {
 }
 
 fn run_reference(args: ReferenceArgs) -> Result<u8, Failure> {
-    let data = args.data.load()?;
-    let cfg = args.hyper.config(data.vocab.len(), ClipMode::Global);
+    let data = args.data.load(args.vocab.vocab_size)?;
+    let cfg = args.hyper.config(data.vocab.len(), ClipMode::Global, data.source.is_some());
     cfg.validate()?;
     let corpus = data.training_corpus(cfg.corpus_size)?;
     let train = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size).map_err(rnnlm::Error::from)?;
@@ -128,23 +134,25 @@ fn run_eval(args: EvalArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     let (model, what) = args.source.load(args.checkpoint, &device)?;
-    let data = args.data.load()?;
+    let vocab = args.source.vocab(&args.data)?;
     let vocab_size = model.architecture().vocab_size;
-    if data.vocab.len() != vocab_size {
-        return Err(Failure(format!("the model has V={vocab_size}, the data {}", data.vocab.len())));
+    if vocab.len() != vocab_size {
+        return Err(Failure(format!("the model has V={vocab_size}, its vocabulary {} words", vocab.len())));
     }
-    let batches =
-        StreamBatches::eval(data.split(args.split), args.batch_size, args.time_size).map_err(rnnlm::Error::from)?;
+    let (scored, label) = args.scored(&vocab)?;
+    let batches = StreamBatches::eval(&scored.ids, args.batch_size, args.time_size).map_err(rnnlm::Error::from)?;
     println!(
-        "evaluating {what} on {} ({} batches of {} x {}, backend {backend})",
-        args.split,
+        "evaluating {what} on {} ({} tokens, {} read as <unk>; {} batches of {} x {}, backend {backend})",
+        scored.source,
+        scored.ids.len(),
+        scored.unknown,
         batches.iters(),
         args.batch_size,
         args.time_size
     );
     let loss = infer::eval_loss(&model, &batches, &device);
-    println!("{} loss: {loss:.6}", args.split);
-    println!("{} perplexity: {:.4}", args.split, loss.exp());
+    println!("{label} loss: {loss:.6}");
+    println!("{label} perplexity: {:.4}", loss.exp());
     Ok(0)
 }
 
@@ -200,8 +208,8 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     let [grads, clip, update] = result.phase_ms;
     println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, {} {update:.2}", args.optimizer);
     if args.learner {
-        let data = args.data.load()?;
-        let cfg = TrainConfig { epochs: 1, ..TrainConfig::notebook(data.vocab.len()) };
+        let data = args.data.load(None)?;
+        let cfg = TrainConfig { epochs: 1, corpus: data.source.clone(), ..TrainConfig::notebook(data.vocab.len()) };
         let iters = StreamBatches::train(data.training_corpus(cfg.corpus_size)?, cfg.batch_size, cfg.time_size)
             .map_err(rnnlm::Error::from)?
             .iters();

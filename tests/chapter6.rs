@@ -9,13 +9,14 @@ use std::process::Command;
 use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
-use rnnlm::data::ptb::Ptb;
+use rnnlm::data::corpus::Corpus;
+use rnnlm::data::ptb;
 use rnnlm::reference;
 use rnnlm::run::{self, RunDir, metrics};
 use rnnlm::train::{self, OptimizerKind, Progress, TrainConfig, TrainPreset};
 
-fn ptb() -> Ptb {
-    Ptb::load(&common::ptb_dir()).unwrap()
+fn ptb() -> Corpus {
+    ptb::load_dir(&common::ptb_dir()).unwrap()
 }
 
 fn rel(a: f64, b: f64) -> f64 {

@@ -8,13 +8,14 @@ use std::process::Command;
 use ndarray::Array2;
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
-use rnnlm::data::ptb::{Ptb, Split};
+use rnnlm::data::corpus::{Corpus, Split};
+use rnnlm::data::ptb;
 use rnnlm::infer;
 use rnnlm::reference;
 use rnnlm::train::{self, Progress, TrainConfig};
 
-fn trained_run(dir: &std::path::Path) -> Ptb {
-    let data = Ptb::load(&common::ptb_dir()).unwrap();
+fn trained_run(dir: &std::path::Path) -> Corpus {
+    let data = ptb::load_dir(&common::ptb_dir()).unwrap();
     let cfg = TrainConfig { corpus_size: 2_000, epochs: 1, seed: 3, ..TrainConfig::notebook(10_000) };
     train::train(&cfg, Backend::Flex, &data, dir, false, Progress::EpochLines).unwrap();
     data

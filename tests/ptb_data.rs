@@ -5,11 +5,12 @@ mod common;
 
 use burn::data::dataloader::DataLoaderBuilder;
 use rnnlm::data::batches::{BatchIds, StreamBatches, TbpttBatcher};
-use rnnlm::data::ptb::{self, Ptb, Split};
+use rnnlm::data::corpus::{Corpus, Split};
+use rnnlm::data::ptb;
 use sha2::{Digest, Sha256};
 
-fn load() -> Ptb {
-    Ptb::load(&common::ptb_dir()).expect("PTB loads")
+fn load() -> Corpus {
+    ptb::load_dir(&common::ptb_dir()).expect("PTB loads")
 }
 
 #[test]
@@ -39,7 +40,7 @@ fn corpus_size_keeps_the_first_tokens_and_the_full_vocabulary() {
     assert_eq!(p.vocab.len(), 10_000);
     assert_eq!(
         p.training_corpus(1_000_000).unwrap_err().to_string(),
-        "corpus_size 1000000 is larger than ptb.train.txt (929589 tokens); use 0 for all of it"
+        "corpus_size 1000000 is larger than the training split (929589 tokens); use 0 for all of it"
     );
 }
 
@@ -130,7 +131,7 @@ fn evaluation_batches_cover_the_stream_contiguously() {
 #[test]
 fn a_missing_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Ptb::load(dir.path()).unwrap_err().to_string();
+    let err = ptb::load_dir(dir.path()).unwrap_err().to_string();
     assert!(err.contains("ptb.train.txt"), "{err}");
     assert!(err.starts_with("cannot use "), "{err}");
 }

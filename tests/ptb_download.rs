@@ -8,8 +8,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 
 use common::{closed_port_url, files_in, serve, serve_logged};
+use rnnlm::data::corpus::{DataError, Split};
 use rnnlm::data::fetch::{FetchError, sha256_hex};
-use rnnlm::data::ptb::{self, DataError, Split};
+use rnnlm::data::ptb;
 
 #[test]
 fn missing_files_are_downloaded_verified_and_loaded() {
@@ -18,7 +19,7 @@ fn missing_files_are_downloaded_verified_and_loaded() {
     let target = dir.path().join("ptb");
     ptb::ensure_files(&target, &base).unwrap();
     assert_eq!(files_in(&target), ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]);
-    let p = ptb::load(Some(&target), "http://127.0.0.1:9/never-used").unwrap();
+    let p = ptb::load(Some(&target), "http://127.0.0.1:9/never-used", None).unwrap();
     assert_eq!(p.train.len(), 929_589);
 }
 
@@ -33,7 +34,7 @@ fn a_truncated_download_is_refused_and_not_kept() {
     assert!(matches!(err, DataError::Fetch(FetchError::BadDownload { .. })), "{err}");
     let msg = err.to_string();
     assert!(msg.contains(&format!("{base}/trunc/ptb.test.txt")), "{msg}");
-    assert!(msg.contains(&format!("expected {}", Split::Test.sha256())), "{msg}");
+    assert!(msg.contains(&format!("expected {}", ptb::sha256(Split::Test))), "{msg}");
     let half = std::fs::read(common::ptb_dir().join("ptb.test.txt")).unwrap();
     assert!(msg.contains(&format!("found {}", sha256_hex(&half[..half.len() / 2]))), "{msg}");
     assert!(msg.contains("found "), "{msg}");
@@ -44,14 +45,14 @@ fn a_truncated_download_is_refused_and_not_kept() {
 fn a_corrupt_file_on_disk_is_refused_with_both_checksums() {
     let dir = tempfile::tempdir().unwrap();
     for split in Split::ALL {
-        std::fs::copy(common::ptb_dir().join(split.file_name()), dir.path().join(split.file_name())).unwrap();
+        std::fs::copy(common::ptb_dir().join(ptb::file_name(split)), dir.path().join(ptb::file_name(split))).unwrap();
     }
     let valid = dir.path().join("ptb.valid.txt");
     let text = std::fs::read(&valid).unwrap();
     std::fs::write(&valid, &text[..text.len() - 100]).unwrap();
     let msg = ptb::ensure_files(dir.path(), "http://127.0.0.1:9").unwrap_err().to_string();
     assert!(msg.starts_with(&format!("{} is corrupt or truncated", valid.display())), "{msg}");
-    assert!(msg.contains(&format!("expected {}", Split::Valid.sha256())), "{msg}");
+    assert!(msg.contains(&format!("expected {}", ptb::sha256(Split::Valid))), "{msg}");
     assert!(msg.contains(&format!("found {}", sha256_hex(&text[..text.len() - 100]))), "{msg}");
     assert!(msg.contains("delete it"), "{msg}");
 }
@@ -81,7 +82,7 @@ fn the_data_dir_flag_wins_over_ptb_dir() {
 fn child_finds_ptb_as_the_tests_do() {
     let dir = common::ptb_dir();
     assert_eq!(dir, std::env::current_dir().unwrap().join(ptb::DEFAULT_DIR));
-    assert_eq!(rnnlm::data::ptb::Ptb::load(&dir).unwrap().train.len(), 929_589);
+    assert_eq!(ptb::load_dir(&dir).unwrap().train.len(), 929_589);
 }
 
 #[test]

@@ -9,7 +9,8 @@ use std::process::Command;
 
 use rnnlm::backend::Backend;
 use rnnlm::data::batches::StreamBatches;
-use rnnlm::data::ptb::Ptb;
+use rnnlm::data::corpus::Corpus;
+use rnnlm::data::ptb;
 use rnnlm::reference;
 use rnnlm::run::{self, RunDir, metrics};
 use rnnlm::train::{self, Progress, TrainConfig};
@@ -19,8 +20,8 @@ fn notebook_config(epochs: usize) -> TrainConfig {
     TrainConfig { epochs, ..TrainConfig::notebook(10_000) }
 }
 
-fn ptb() -> Ptb {
-    Ptb::load(&common::ptb_dir()).unwrap()
+fn ptb() -> Corpus {
+    ptb::load_dir(&common::ptb_dir()).unwrap()
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -345,7 +346,7 @@ fn bad_command_line_input_is_a_one_line_error() {
         (vec!["train", "--backend", "ndarray", "--batch-size", "0"], "error: --batch-size must be at least 1"),
         (
             vec!["train", "--backend", "ndarray", "--corpus-size", "99999999"],
-            "error: --corpus-size 99999999 is larger than ptb.train.txt",
+            "error: --corpus-size 99999999 is larger than the training split",
         ),
         (
             vec!["eval", "--backend", "ndarray", "--artifacts", "/nonexistent/run"],

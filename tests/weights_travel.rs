@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use rnnlm::data::batches::StreamBatches;
-use rnnlm::data::ptb::Ptb;
+use rnnlm::data::ptb;
 use rnnlm::export::ExportInfo;
 use rnnlm::infer;
 use rnnlm::model::RnnlmConfig;
@@ -77,7 +77,7 @@ fn an_export_read_back_gives_the_runs_perplexity_in_both_formats() {
     assert_eq!(from_npz.named().map(|(n, _, _)| n).collect::<Vec<_>>(), rnnlm::weights::PARAM_NAMES);
 
     // Read back into a model, the file scores the test split as the run does.
-    let data = Ptb::load(&common::ptb_dir()).unwrap();
+    let data = ptb::load_dir(&common::ptb_dir()).unwrap();
     let batches = StreamBatches::eval(&data.test, 10, 35).unwrap();
     let back = RnnlmConfig::for_architecture(from_npz.arch).init_with(&from_npz, &device).unwrap();
     assert_eq!(infer::eval_loss(&back, &batches, &device), infer::eval_loss(&model, &batches, &device));

@@ -45,8 +45,10 @@ pub enum BatchError {
 /// A stream cut into rows, read T words per item: the notebook's batching.
 #[derive(Clone, Debug)]
 pub struct StreamBatches {
-    xs: Arc<Vec<u32>>,
-    ts: Arc<Vec<u32>>,
+    /// The stream, held once: input `j` is `stream[j]` for `j < positions`,
+    /// its target `stream[(j + 1) % stream.len()]`.
+    stream: Arc<[u32]>,
+    positions: usize,
     batch_size: usize,
     time_size: usize,
     jump: usize,
@@ -75,8 +77,8 @@ impl StreamBatches {
         check_sizes(corpus.len(), batch_size, time_size)?;
         let data_size = corpus.len() - 1;
         Ok(Self {
-            xs: Arc::new(corpus[..data_size].to_vec()),
-            ts: Arc::new(corpus[1..].to_vec()),
+            stream: corpus.into(),
+            positions: data_size,
             batch_size,
             time_size,
             jump: (corpus.len() - 1) / batch_size,
@@ -89,11 +91,9 @@ impl StreamBatches {
     /// `(corpus_size - 1) // (batch_size * time_size)` iterations.
     pub fn eval(corpus: &[u32], batch_size: usize, time_size: usize) -> Result<Self, BatchError> {
         check_sizes(corpus.len(), batch_size, time_size)?;
-        let mut shifted = corpus[1..].to_vec();
-        shifted.push(corpus[0]); // ts[j] = corpus[(j + 1) % corpus_size]
         Ok(Self {
-            xs: Arc::new(corpus.to_vec()),
-            ts: Arc::new(shifted),
+            stream: corpus.into(),
+            positions: corpus.len(),
             batch_size,
             time_size,
             jump: (corpus.len() - 1) / batch_size,
@@ -117,15 +117,15 @@ impl StreamBatches {
             return None;
         }
         let (n, t) = (self.batch_size, self.time_size);
-        let m = self.xs.len();
+        let (m, len) = (self.positions, self.stream.len());
         let time_idx = k * t;
         let mut xs = Vec::with_capacity(n * t);
         let mut ts = Vec::with_capacity(n * t);
         for i in 0..n {
             for step in 0..t {
                 let j = (i * self.jump + time_idx + step) % m;
-                xs.push(self.xs[j]);
-                ts.push(self.ts[j]);
+                xs.push(self.stream[j]);
+                ts.push(self.stream[(j + 1) % len]);
             }
         }
         Some(BatchIds { batch_size: n, time_size: t, xs, ts, first: k == 0 })

@@ -1,12 +1,16 @@
-//! Penn Treebank in, the book's truncated-BPTT batches out.
+//! Text in, the book's truncated-BPTT batches out.
 //!
-//! [`ptb`] finds (or downloads and verifies) the three files and turns them
-//! into id streams with the book's vocabulary; [`batches`] cuts those streams
-//! into the notebook's `[N, T]` batches as Burn datasets. [`book`] finds the
-//! book's trained model the same way, and [`fetch`] is the one path by which
-//! both are checked and downloaded.
+//! [`text`] reads a file into words the book's way, [`vocab`] maps words to
+//! ids, [`corpus`] turns a folder's three splits into id streams, and
+//! [`ptb`] is the book's corpus, downloaded and verified; [`batches`] cuts
+//! the streams into the notebook's `[N, T]` batches as Burn datasets.
+//! [`book`] finds the book's trained model, and [`fetch`] is the one path by
+//! which it and Penn Treebank are checked and downloaded.
 
 pub mod batches;
 pub mod book;
+pub mod corpus;
 pub mod fetch;
 pub mod ptb;
+pub mod text;
+pub mod vocab;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::ModelKind;
 use crate::choice::{Choice, display_as_name};
+use crate::data::corpus::CorpusRecord;
 use crate::error::{Error, Result, RunError};
 use crate::model::RnnlmConfig;
 use crate::run::{KeepCheckpoints, RunDir};
@@ -131,7 +132,17 @@ pub struct TrainConfig {
     pub lr_decay: bool,
     pub max_grad: f64,
     pub clip: ClipMode,
-    /// Tokens of ptb.train.txt used for training (0: all).
+    /// The corpus folder and its files, when the run trains on one of its
+    /// own (`--corpus`); none for Penn Treebank, the book's, which is known
+    /// by its published checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<CorpusRecord>,
+    /// The vocabulary's size at most, `<unk>` included (`--vocab-size`): the
+    /// most frequent words of the training split are kept and the others read
+    /// as `<unk>`. None: every word of the training split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocab_limit: Option<usize>,
+    /// Tokens of the training split used for training (0: all).
     pub corpus_size: usize,
     pub epochs: usize,
     pub seed: u64,
@@ -165,6 +176,8 @@ impl TrainConfig {
             lr_decay: false,
             max_grad: 5.0,
             clip: ClipMode::Global,
+            corpus: None,
+            vocab_limit: None,
             corpus_size: 10_000,
             epochs: 20,
             seed: 0,
@@ -211,15 +224,43 @@ impl TrainConfig {
     /// The first field in which a saved run differs from this one, ignoring
     /// what a resume may change or need not repeat: `epochs` (resuming may ask
     /// for more), `keep_checkpoints`, and `init` (the checkpoint replaces the
-    /// starting weights).
+    /// starting weights); the corpus is compared by
+    /// [`corpus_difference`](Self::corpus_difference).
     pub fn difference(&self, saved: &TrainConfig) -> Option<String> {
         let a = serde_json::to_value(self).expect("config serializes");
         let b = serde_json::to_value(saved).expect("config serializes");
         let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
-        a.iter()
-            .filter(|(k, _)| !["epochs", "keep_checkpoints", "init"].contains(&k.as_str()))
-            .find(|(k, v)| b.get(k.as_str()) != Some(v))
-            .map(|(k, v)| format!("{k} is {} there, {v} here", b.get(k.as_str()).cloned().unwrap_or_default()))
+        // Both sides' fields, in name order (a field left out as None is on one side only).
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        keys.into_iter()
+            .filter(|k| !["epochs", "keep_checkpoints", "init", "corpus"].contains(&k.as_str()))
+            .find(|k| a.get(k.as_str()) != b.get(k.as_str()))
+            .map(|k| {
+                let value = |v: Option<&serde_json::Value>| v.cloned().unwrap_or_default();
+                format!("{k} is {} there, {} here", value(b.get(k.as_str())), value(a.get(k.as_str())))
+            })
+    }
+
+    /// How this run's corpus differs from a saved run's, if it does: by the
+    /// files' contents, not the folder's name (a corpus may move).
+    pub fn corpus_difference(&self, saved: &TrainConfig) -> Option<String> {
+        match (&saved.corpus, &self.corpus) {
+            (None, None) => None,
+            (None, Some(here)) => Some(format!("Penn Treebank there, the corpus in {} here", here.dir)),
+            (Some(there), None) => Some(format!("the corpus in {} there, Penn Treebank here", there.dir)),
+            (Some(there), Some(here)) => there.difference(here).map(|d| format!("the corpus in {}: {d}", there.dir)),
+        }
+    }
+
+    /// The corpus's name: Penn Treebank, or its folder's.
+    pub fn corpus_name(&self) -> String {
+        match &self.corpus {
+            None => "Penn Treebank".into(),
+            Some(record) => {
+                let dir = std::path::Path::new(&record.dir);
+                dir.file_name().map_or(record.dir.clone(), |n| n.to_string_lossy().into_owned())
+            }
+        }
     }
 
     pub fn model(&self) -> RnnlmConfig {
@@ -229,7 +270,7 @@ impl TrainConfig {
     /// What the run trains, as the plot's title says it: the book's class
     /// name, the `--model`, and the corpus.
     pub fn title(&self) -> String {
-        format!("{} ({}) on Penn Treebank", self.model.book_name(), self.model)
+        format!("{} ({}) on {}", self.model.book_name(), self.model, self.corpus_name())
     }
 
     /// The book's initial weights of this run's model.

@@ -33,7 +33,7 @@ pub use step::{SharedRun, TrainingModel};
 use crate::atomic::{remove_if_present, write_atomic};
 use crate::backend::Backend;
 use crate::data::batches::{StreamBatches, TbpttBatcher};
-use crate::data::ptb::Ptb;
+use crate::data::corpus::Corpus;
 use crate::error::{Error, Result, RunError};
 use crate::metric::LossPerplexity;
 use crate::model::Rnnlm;
@@ -49,7 +49,7 @@ use step::{Retention, RunState, load_checkpoint};
 pub fn train(
     cfg: &TrainConfig,
     backend: Backend,
-    data: &Ptb,
+    data: &Corpus,
     dir: &Path,
     resume: bool,
     progress: Progress,
@@ -61,6 +61,9 @@ pub fn train(
             cfg.vocab_size,
             data.vocab.len()
         )));
+    }
+    if cfg.corpus != data.source {
+        return Err(Error::Invalid("the configuration names another corpus than the data's".into()));
     }
     let corpus = data.training_corpus(cfg.corpus_size)?;
     let train_batches = StreamBatches::train(corpus, cfg.batch_size, cfg.time_size)?;
@@ -185,7 +188,7 @@ pub fn train(
 /// The weights of `--init`: the file's tensors checked against this run's
 /// model, and its vocabulary (a `vocab.json` beside it, as `export` writes)
 /// against the data's, since the ids must mean the same words.
-fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights> {
+fn read_init(path: &Path, cfg: &TrainConfig, data: &Corpus) -> Result<RnnlmWeights> {
     let init = |e| Error::Init(Box::new(e));
     let w = files::read_weights(path, cfg.model().architecture()).map_err(init)?;
     if let Some(words) = vocab::vocab_beside(path).map_err(init)?
@@ -205,7 +208,7 @@ fn read_init(path: &Path, cfg: &TrainConfig, data: &Ptb) -> Result<RnnlmWeights>
 fn prepare_new(
     cfg: &TrainConfig,
     run_dir: &RunDir,
-    data: &Ptb,
+    data: &Corpus,
     init: Option<&RnnlmWeights>,
 ) -> Result<(usize, Vec<EpochMetrics>)> {
     if run_dir.config().exists() || run_dir.checkpoints().exists() {
@@ -229,11 +232,14 @@ fn prepare_new(
 /// later epochs (a crash, a failed write) is deleted, `metrics.csv` and the
 /// plot rewritten without their rows, so the run continues as if they had
 /// never begun.
-fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir, data: &Ptb) -> Result<(usize, Vec<EpochMetrics>)> {
+fn prepare_resume(cfg: &TrainConfig, run_dir: &RunDir, data: &Corpus) -> Result<(usize, Vec<EpochMetrics>)> {
     if !run_dir.config().exists() {
         return Err(RunError::NothingToResume { dir: run_dir.root.clone() }.into());
     }
     let saved = read_config(run_dir)?;
+    if let Some(difference) = cfg.corpus_difference(&saved) {
+        return Err(RunError::OtherCorpus { dir: run_dir.root.clone(), difference }.into());
+    }
     if let Some(difference) = cfg.difference(&saved) {
         return Err(RunError::Differs { dir: run_dir.root.clone(), difference }.into());
     }
