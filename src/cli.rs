@@ -41,6 +41,8 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names, with vocab.json and config.json beside.
     Export(ExportArgs),
+    /// Read a corpus as `train` would and say what it holds: its files, the vocabulary, each split's tokens and how many are read as <unk>, and how long the reading took.
+    Corpus(CorpusArgs),
     /// Compare the Burn model with the manual-backward reference, and the
     /// reference with finite differences; exit 1 if any tolerance fails.
     Check(CheckArgs),
@@ -432,6 +434,14 @@ pub(crate) struct TrainArgs {
     /// Backend to train on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_parser = choice::<Backend>())]
     pub(crate) backend: Option<Backend>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CorpusArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    #[command(flatten)]
+    pub(crate) vocab: VocabArgs,
 }
 
 #[derive(Args, Debug)]

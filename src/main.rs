@@ -15,7 +15,9 @@ use rnnlm::{bench, check, infer};
 
 mod cli;
 mod explain;
-use cli::{BenchArgs, CheckArgs, Cli, Command, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs, TrainArgs};
+use cli::{
+    BenchArgs, CheckArgs, Cli, Command, CorpusArgs, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs, TrainArgs,
+};
 use explain::Failure;
 
 // Training allocates and frees buffers of megabytes at every step (scores,
@@ -224,6 +226,24 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+fn run_corpus(args: CorpusArgs) -> Result<u8, Failure> {
+    let started = std::time::Instant::now();
+    let data = args.data.load(args.vocab.vocab_size)?;
+    let seconds = started.elapsed().as_secs_f64();
+    match &data.source {
+        Some(record) => {
+            println!("corpus {}", record.dir);
+            for f in &record.files {
+                println!("  {}: {} bytes, SHA-256 {}", f.name, f.bytes, f.sha256);
+            }
+        }
+        None => println!("Penn Treebank"),
+    }
+    println!("{}", data.unknown_line());
+    println!("read in {seconds:.2} s");
+    Ok(0)
+}
+
 fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
@@ -286,6 +306,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Generate(args) => run_generate(args),
         Command::Bench(args) => run_bench(args),
         Command::Export(args) => run_export(args),
+        Command::Corpus(args) => run_corpus(args),
         Command::Check(args) => run_check(args),
     }
 }
