@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rnnlm::data::corpus::group;
 use rnnlm::run::{RunDir, metrics, vocab};
 use sha2::{Digest, Sha256};
 
@@ -227,18 +228,6 @@ fn vocab_size_reads_rare_and_unseen_words_as_unk_and_says_how_many() {
         out.contains(&format!("({} tokens, {} read as <unk>;", valid_tokens.len(), unknown(&valid_tokens))),
         "{out}"
     );
-}
-
-fn group(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]

@@ -176,11 +176,11 @@ impl Corpus {
 }
 
 /// `1234567` as `1,234,567`.
-fn group(n: usize) -> String {
+pub fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
