@@ -128,7 +128,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_parser = choice::<Split>(), default_value_t = Split::Valid)]
     pub(crate) split: Split,
     /// Score this text file instead of a split: read as the corpus was (words split on whitespace, <eos> at each line's end), words outside the model's vocabulary as <unk>.
-    #[arg(long, conflicts_with = "split")]
+    #[arg(long, value_name = "FILE", conflicts_with = "split")]
     pub(crate) text: Option<PathBuf>,
     /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].
     #[arg(long, visible_alias = "epoch")]
@@ -163,7 +163,7 @@ impl EvalArgs {
     pub(crate) fn scored(&self, vocab: &Vocab) -> Result<(Scored, String), Failure> {
         let encode = |path: &std::path::Path| corpus::encode_file(path, vocab).map_err(rnnlm::Error::from);
         if let Some(file) = &self.text {
-            let (ids, unknown) = encode(file)?;
+            let (ids, unknown, _) = encode(file)?;
             return Ok((Scored { ids, unknown, source: file.display().to_string() }, "text".into()));
         }
         let (split, data) = (self.split, &self.data);
@@ -173,9 +173,10 @@ impl EvalArgs {
         };
         let scored = match (run_corpus, &data.corpus) {
             (Some(record), _) => {
-                let path = corpus::split_file(std::path::Path::new(&record.dir), split)
-                    .map_err(|e| Failure(format!("the corpus the run trained on: {}", rnnlm::Error::from(e))))?;
-                let now = rnnlm::data::text::survey(&path, "").map_err(rnnlm::Error::from)?.record;
+                let path = corpus::split_file(std::path::Path::new(&record.dir), split).map_err(|e| {
+                    Failure(format!("the corpus the run trained on: {}; name it with --corpus", rnnlm::Error::from(e)))
+                })?;
+                let (ids, unknown, now) = encode(&path)?;
                 let then = &record.files[split as usize];
                 if (now.bytes, &now.sha256) != (then.bytes, &then.sha256) {
                     return Err(Failure(format!(
@@ -188,12 +189,11 @@ impl EvalArgs {
                         now.sha256
                     )));
                 }
-                let (ids, unknown) = encode(&path)?;
                 Scored { ids, unknown, source: path.display().to_string() }
             }
             (None, Some(dir)) => {
                 let path = corpus::split_file(dir, split).map_err(rnnlm::Error::from)?;
-                let (ids, unknown) = encode(&path)?;
+                let (ids, unknown, _) = encode(&path)?;
                 Scored { ids, unknown, source: path.display().to_string() }
             }
             (None, None) => {
@@ -283,7 +283,7 @@ pub(crate) struct BenchArgs {
 #[derive(Args, Debug)]
 pub(crate) struct DataArgs {
     /// A corpus of your own instead of Penn Treebank: a folder holding train.txt, valid.txt and test.txt (or WikiText's wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens), UTF-8 text read the book's way: words split on whitespace, <eos> at the end of every line.
-    #[arg(long, conflicts_with_all = ["data_dir", "data_url"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data_dir", "data_url"])]
     pub(crate) corpus: Option<PathBuf>,
     /// Folder holding Penn Treebank's ptb.{train,valid,test}.txt [default: $PTB_DIR, else data/ptb]; missing files are downloaded there.
     #[arg(long)]

@@ -248,6 +248,14 @@ fn eval_text_of_a_copy_of_the_test_split_prints_the_perplexity_of_eval_split_tes
     std::fs::write(&other, "w1 w2 brand new words w3\nw1 w1 again\n".repeat(40)).unwrap();
     let out = ok(rnnlm().args(["eval", "--artifacts"]).arg(&run).arg("--text").arg(&other));
     assert!(out.contains("(440 tokens, 160 read as <unk>;"), "{out}");
+
+    // The run's test split changed since it trained: eval --split says so, and --text still scores it.
+    std::fs::write(dir.join("test.txt"), "w1 w2\n".repeat(200)).unwrap();
+    let out = output(rnnlm().args(["eval", "--split", "test", "--artifacts"]).arg(&run));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.lines().count() == 1, "{stderr}");
+    assert!(stderr.contains("test.txt has changed since the run trained on it ("), "{stderr}");
+    ok(rnnlm().args(["eval", "--artifacts"]).arg(&run).arg("--text").arg(dir.join("test.txt")));
 }
 
 /// Runs `train` with `args` and checks it fails with one line containing `what`, writing nothing.

@@ -215,11 +215,14 @@ pub(crate) fn encode<R: BufRead>(split: SplitText<R>, vocab: &Vocab) -> Result<(
     Ok((ids, unknown))
 }
 
-/// Any text file as ids of `vocab` (`eval --text`), and how many of its
-/// tokens were read as `<unk>`.
-pub fn encode_file(path: &Path, vocab: &Vocab) -> Result<(Vec<u32>, usize), DataError> {
-    let tokens = text::survey(path, "")?.tokens;
-    encode(SplitText { path: path.to_path_buf(), reader: text::open(path)?, tokens }, vocab)
+/// Any text file as ids of `vocab` (`eval`), how many of its tokens were
+/// read as `<unk>`, and the file's record (size, SHA-256).
+pub fn encode_file(path: &Path, vocab: &Vocab) -> Result<(Vec<u32>, usize, FileRecord), DataError> {
+    let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let survey = text::survey(path, &name)?;
+    let (ids, unknown) =
+        encode(SplitText { path: path.to_path_buf(), reader: text::open(path)?, tokens: survey.tokens }, vocab)?;
+    Ok((ids, unknown, survey.record))
 }
 
 /// The three files of the corpus in `dir`, in order train, valid, test.
