@@ -102,6 +102,16 @@ impl ModelSource {
         Ok(self.weights.clone().or_else(|| self.book_pkl.clone()))
     }
 
+    /// Whether the model learned a corpus of its own (`--corpus`), as far as
+    /// its source says: a run folder's config.json does; a weights file is
+    /// taken to be of Penn Treebank.
+    pub(crate) fn own_corpus(&self) -> Result<bool, Failure> {
+        match &self.artifacts {
+            Some(dir) => Ok(train::read_config(&rnnlm::run::RunDir::new(dir))?.corpus.is_some()),
+            None => Ok(false),
+        }
+    }
+
     /// The vocabulary the model's ids index: the run's, the one beside the
     /// weights file, else the training split's of the data.
     pub(crate) fn vocab(&self, data: &DataArgs) -> Result<Vocab, Failure> {
@@ -223,7 +233,7 @@ pub(crate) struct GenerateArgs {
     /// Seed of the sampling: the same seed gives the same text.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Also allow `<unk>` and `N`, which the book skips.
+    /// Also allow `<unk>` and `N`, which the book skips (`N`, Penn Treebank's number, is skipped only for a model of PTB: a run folder that trained on a --corpus of its own keeps it).
     #[arg(long)]
     pub(crate) no_skip: bool,
     /// The epoch whose checkpoint to use [default: the one with the best validation perplexity, which the run folder always keeps].

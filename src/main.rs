@@ -166,7 +166,13 @@ fn run_generate(args: GenerateArgs) -> Result<u8, Failure> {
     })?;
     let device = backend.device()?;
     let (model, _) = args.source.load(args.checkpoint, &device)?;
-    let skip = if args.no_skip { Vec::new() } else { ["<unk>", "N"].iter().filter_map(|w| vocab.id(w)).collect() };
+    // The book skips <unk> and PTB's number token N; a word "N" of one's own corpus is a word.
+    let skipped: &[&str] = match (args.no_skip, args.source.own_corpus()?) {
+        (true, _) => &[],
+        (false, true) => &["<unk>"],
+        (false, false) => &["<unk>", "N"],
+    };
+    let skip = skipped.iter().filter_map(|w| vocab.id(w)).collect();
     let opts = infer::SampleOptions { words: args.words, temperature: args.temperature, seed: args.seed, skip };
     let mut ids = vec![start];
     ids.extend(infer::generate(&model, start, &opts, &device)?);

@@ -159,6 +159,13 @@ fn a_corpus_folder_trains_resumes_and_evaluates_with_its_own_vocabulary() {
     // generate and export use the run's vocabulary: w-words, which PTB does not have.
     let out = ok(rnnlm().args(["generate", "--start", "w5", "--words", "12", "--artifacts"]).arg(&whole));
     assert!(out.split_whitespace().all(|w| words.iter().any(|v| v == w)), "{out}");
+    // "N" is PTB's number token, which the book never samples; in one's own text it is a word.
+    let n_corpus =
+        corpus(&work.path().join("n"), &"N N w1 N\n".repeat(200), &"N w1\n".repeat(200), &"w1 N\n".repeat(200));
+    let n_run = work.path().join("n-run");
+    ok(&mut train(&n_corpus, &n_run, 1, &[]));
+    let out = ok(rnnlm().args(["generate", "--start", "w1", "--words", "30", "--artifacts"]).arg(&n_run));
+    assert!(out.split_whitespace().any(|w| w == "N"), "{out}");
     let exported = work.path().join("export/model.safetensors");
     ok(rnnlm().args(["export", "--artifacts"]).arg(&whole).arg("--out").arg(&exported));
     assert_eq!(vocab::read_vocab(&work.path().join("export/vocab.json")).unwrap(), words);
