@@ -1,7 +1,7 @@
 //! The library's one error type. Each message says what is wrong; a setting
 //! is named as the library names it (`batch_size`), and the way out that only
 //! a command line can give (`--resume`) is left to the command line, which
-//! reads the variant (`src/cli.rs`, `explain`).
+//! reads the variant (`src/cli/`, `explain`).
 
 use std::path::PathBuf;
 

@@ -135,13 +135,13 @@ fn run_reference(args: ReferenceArgs) -> Result<u8, Failure> {
 fn run_eval(args: EvalArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
-    let (model, what) = args.source.load(args.checkpoint, &device)?;
+    let cli::Loaded { model, what, run } = args.source.load(args.checkpoint, &device)?;
     let vocab = args.source.vocab(&args.data)?;
     let vocab_size = model.architecture().vocab_size;
     if vocab.len() != vocab_size {
         return Err(Failure(format!("the model has V={vocab_size}, its vocabulary {} words", vocab.len())));
     }
-    let (scored, label) = args.scored(&vocab)?;
+    let (scored, label) = args.scored(&vocab, run.as_ref())?;
     let batches = StreamBatches::eval(&scored.ids, args.batch_size, args.time_size).map_err(rnnlm::Error::from)?;
     println!(
         "evaluating {what} on {} ({} tokens, {} read as <unk>; {} batches of {} x {}, backend {backend})",
@@ -165,9 +165,11 @@ fn run_generate(args: GenerateArgs) -> Result<u8, Failure> {
         Failure(format!("the start word {:?} is not in the vocabulary of {} words", args.start, vocab.len()))
     })?;
     let device = backend.device()?;
-    let (model, _) = args.source.load(args.checkpoint, &device)?;
+    let loaded = args.source.load(args.checkpoint, &device)?;
     // The book skips <unk> and PTB's number token N; a word "N" of one's own corpus is a word.
-    let skipped: &[&str] = match (args.no_skip, args.source.own_corpus()?) {
+    // A weights file is taken to be of PTB: only a run folder says what its corpus was.
+    let own_corpus = loaded.run.as_ref().is_some_and(|cfg| cfg.corpus.is_some());
+    let skipped: &[&str] = match (args.no_skip, own_corpus) {
         (true, _) => &[],
         (false, true) => &["<unk>"],
         (false, false) => &["<unk>", "N"],
@@ -175,7 +177,7 @@ fn run_generate(args: GenerateArgs) -> Result<u8, Failure> {
     let skip = skipped.iter().filter_map(|w| vocab.id(w)).collect();
     let opts = infer::SampleOptions { words: args.words, temperature: args.temperature, seed: args.seed, skip };
     let mut ids = vec![start];
-    ids.extend(infer::generate(&model, start, &opts, &device)?);
+    ids.extend(infer::generate(&loaded.model, start, &opts, &device)?);
     println!("{}", infer::format_text(&vocab, &ids));
     Ok(0)
 }

@@ -258,27 +258,30 @@ fn eval_text_of_a_copy_of_the_test_split_prints_the_perplexity_of_eval_split_tes
 
     // The run's test split changed since it trained: eval --split says so, and --text still scores it.
     std::fs::write(dir.join("test.txt"), "w1 w2\n".repeat(200)).unwrap();
-    let out = output(rnnlm().args(["eval", "--split", "test", "--artifacts"]).arg(&run));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.lines().count() == 1, "{stderr}");
-    assert!(stderr.contains("test.txt has changed since the run trained on it ("), "{stderr}");
+    let mut eval = rnnlm();
+    eval.args(["eval", "--split", "test", "--artifacts"]).arg(&run);
+    fails_in_one_line(&mut eval, &["test.txt has changed since the run trained on it ("]);
     ok(rnnlm().args(["eval", "--artifacts"]).arg(&run).arg("--text").arg(dir.join("test.txt")));
 }
 
-/// Runs `train` with `args` and checks it fails with one line containing `what`, writing nothing.
-fn refused(work: &Path, corpus_dir: &Path, extra: &[&str], what: &str) {
-    let run = work.join("never");
-    let out = run_cmd(train(corpus_dir, &run, 1, extra));
+/// Runs `cmd` and checks that it fails with one line, `error: ...`, holding each of `what`.
+fn fails_in_one_line(cmd: &mut Command, what: &[&str]) {
+    let out = output(cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert!(!out.status.success(), "{extra:?} on {} succeeded", corpus_dir.display());
+    assert!(!out.status.success(), "{cmd:?} succeeded");
     assert_eq!(lines.len(), 1, "not one line: {stderr}");
-    assert!(lines[0].starts_with("error: ") && lines[0].contains(what), "{:?} lacks {what:?}", lines[0]);
-    assert!(!run.exists(), "a run folder was written for {what:?}");
+    assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+    for w in what {
+        assert!(lines[0].contains(w), "{:?} lacks {w:?}", lines[0]);
+    }
 }
 
-fn run_cmd(mut cmd: Command) -> Output {
-    output(&mut cmd)
+/// Runs `train` with `extra` and checks it fails with one line containing `what`, writing nothing.
+fn refused(work: &Path, corpus_dir: &Path, extra: &[&str], what: &str) {
+    let run = work.join("never");
+    fails_in_one_line(&mut train(corpus_dir, &run, 1, extra), &[what]);
+    assert!(!run.exists(), "a run folder was written for {what:?}");
 }
 
 #[test]
@@ -327,14 +330,6 @@ fn resume_refuses_another_corpus_or_vocabulary_in_one_line() {
     ok(&mut train(&dir, &run, 1, &["--vocab-size", "20"]));
     let before = perplexities(&run);
 
-    let one_line = |mut cmd: Command, what: &[&str]| {
-        let out = output(&mut cmd);
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(!out.status.success() && stderr.lines().count() == 1, "{stderr}");
-        for w in what {
-            assert!(stderr.contains(w), "{stderr:?} lacks {w:?}");
-        }
-    };
     // The same texts in another folder resume; one changed file does not.
     let moved = work.path().join("moved");
     std::fs::rename(&dir, &moved).unwrap();
@@ -342,16 +337,22 @@ fn resume_refuses_another_corpus_or_vocabulary_in_one_line() {
     let other =
         corpus(&work.path().join("other"), &(read("train.txt") + "w1 w2\n"), &read("valid.txt"), &read("test.txt"));
     let resume = ["--vocab-size", "20", "--resume"];
-    one_line(
-        train(&other, &run, 2, &resume),
+    fails_in_one_line(
+        &mut train(&other, &run, 2, &resume),
         &["holds a run trained on another corpus (the corpus in ", ": train.txt has ", " bytes and SHA-256 "],
     );
-    one_line(train(&moved, &run, 2, &["--vocab-size", "30", "--resume"]), &["vocab_limit is 20 there, 30 here"]);
-    one_line(train(&moved, &run, 2, &["--resume"]), &["vocab_limit is 20 there, null here"]);
+    fails_in_one_line(
+        &mut train(&moved, &run, 2, &["--vocab-size", "30", "--resume"]),
+        &["vocab_limit is 20 there, 30 here"],
+    );
+    fails_in_one_line(&mut train(&moved, &run, 2, &["--resume"]), &["vocab_limit is 20 there, null here"]);
     let mut ptb = rnnlm();
     ptb.env("PTB_DIR", common::ptb_dir()).args(["train", "--resume", "--epochs", "2", "--artifacts"]).arg(&run);
     ptb.args(SMALL).args(["--vocab-size", "20"]);
-    one_line(ptb, &["holds a run trained on another corpus (the corpus in ", " there, Penn Treebank here)"]);
+    fails_in_one_line(
+        &mut ptb,
+        &["holds a run trained on another corpus (the corpus in ", " there, Penn Treebank here)"],
+    );
     assert_eq!(perplexities(&run), before, "a refused resume changed the run");
     ok(&mut train(&moved, &run, 2, &resume));
     assert_eq!(perplexities(&run).len(), 2);

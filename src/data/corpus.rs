@@ -111,11 +111,7 @@ impl Corpus {
     /// `limit`: the vocabulary's size at most, `<unk>` included (see
     /// [`VocabBuilder::finish`]); `None` keeps every word of train.
     pub(crate) fn read<R: BufRead>(splits: [SplitText<R>; 3], limit: Option<usize>) -> Result<Corpus, DataError> {
-        if let Some(k) = limit
-            && k < 2
-        {
-            return Err(DataError::VocabLimit(k));
-        }
+        check_limit(limit)?;
         let [train, valid, test] = splits;
         let mut builder = VocabBuilder::default();
         let mut train_ids = Vec::with_capacity(train.tokens);
@@ -175,6 +171,14 @@ impl Corpus {
     }
 }
 
+/// A vocabulary limit must hold one word and `<unk>`.
+fn check_limit(limit: Option<usize>) -> Result<(), DataError> {
+    match limit {
+        Some(k) if k < 2 => Err(DataError::VocabLimit(k)),
+        _ => Ok(()),
+    }
+}
+
 /// `1234567` as `1,234,567`.
 pub fn group(n: usize) -> String {
     let digits = n.to_string();
@@ -218,8 +222,7 @@ pub(crate) fn encode<R: BufRead>(split: SplitText<R>, vocab: &Vocab) -> Result<(
 /// Any text file as ids of `vocab` (`eval`), how many of its tokens were
 /// read as `<unk>`, and the file's record (size, SHA-256).
 pub fn encode_file(path: &Path, vocab: &Vocab) -> Result<(Vec<u32>, usize, FileRecord), DataError> {
-    let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-    let survey = text::survey(path, &name)?;
+    let survey = text::survey(path)?;
     let (ids, unknown) =
         encode(SplitText { path: path.to_path_buf(), reader: text::open(path)?, tokens: survey.tokens }, vocab)?;
     Ok((ids, unknown, survey.record))
@@ -256,17 +259,13 @@ pub fn split_file(dir: &Path, split: Split) -> Result<PathBuf, DataError> {
 /// second for its ids, so that the ids are allocated once and the text is
 /// never held whole.
 pub fn load(dir: &Path, limit: Option<usize>) -> Result<Corpus, DataError> {
-    if let Some(k) = limit
-        && k < 2
-    {
-        return Err(DataError::VocabLimit(k));
-    }
+    // Before the files are read: a bad limit should not cost a pass over 500 MB.
+    check_limit(limit)?;
     let paths = split_files(dir)?;
     let mut records = Vec::new();
     let mut splits = Vec::new();
     for path in paths {
-        let name = path.file_name().expect("a file name").to_string_lossy().into_owned();
-        let survey = text::survey(&path, &name)?;
+        let survey = text::survey(&path)?;
         records.push(survey.record);
         splits.push(SplitText { reader: text::open(&path)?, path, tokens: survey.tokens });
     }

@@ -66,8 +66,10 @@ fn for_each_line(
 }
 
 /// The file's size, SHA-256 and token count, in one pass; bytes that are not
-/// UTF-8 are found here, before any id is made.
-pub fn survey(path: &Path, name: &str) -> Result<Survey, DataError> {
+/// UTF-8 are found here, before any id is made. The record names the file
+/// by its name alone.
+pub fn survey(path: &Path) -> Result<Survey, DataError> {
+    let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
     let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
     let mut hasher = Sha256::new();
     let mut tokens = 0;
@@ -82,7 +84,7 @@ pub fn survey(path: &Path, name: &str) -> Result<Survey, DataError> {
         Ok(())
     })?;
     let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Survey { record: FileRecord { name: name.to_string(), bytes, sha256 }, tokens })
+    Ok(Survey { record: FileRecord { name, bytes, sha256 }, tokens })
 }
 
 /// A reader that hashes what passes through it.
@@ -156,13 +158,14 @@ mod tests {
         let path = dir.path().join("t.txt");
         let text = " a  b\t\n\nc\u{a0}d \r\ne";
         std::fs::write(&path, text).unwrap();
-        let s = survey(&path, "t.txt").unwrap();
+        let s = survey(&path).unwrap();
+        assert_eq!(s.record.name, "t.txt");
         assert_eq!(s.tokens, words(text.as_bytes()).unwrap().len());
         assert_eq!(s.record.bytes, text.len() as u64);
         assert_eq!(s.record.sha256, super::super::fetch::sha256_hex(text.as_bytes()));
         std::fs::write(&path, b"x\n\xc3(\n").unwrap();
         assert_eq!(
-            survey(&path, "t.txt").unwrap_err().to_string(),
+            survey(&path).unwrap_err().to_string(),
             format!("{} line 2 is not UTF-8 text (byte 1 of the line)", path.display())
         );
     }
