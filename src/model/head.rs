@@ -11,7 +11,7 @@
 
 use burn::tensor::{Int, Tensor};
 
-use super::softmax_with_loss::softmax_with_loss_and_grad;
+use super::softmax_with_loss::affine_softmax_with_loss_and_grad;
 
 /// The loss and the gradients of the affine layer's input and parameters.
 pub struct Head {
@@ -30,11 +30,10 @@ pub struct Head {
 ///
 /// - `h`: the layer's input `[M, H]`; `w`: `[H, V]`; `b`: `[V]`; `ts`: targets `[M]`.
 pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>) -> Head {
-    let [_, v] = w.dims();
-    let scores = h.clone().matmul(w.clone()) + b.unsqueeze_dim(0); // [M, V]
-    let (loss, g) = softmax_with_loss_and_grad(scores, ts); // G = (y − t) / M, [M, V]
+    let product = h.clone().matmul(w.clone()); // [M, V], the scores less the bias
+    // G = (y − t) / M, [M, V]; db its column sums, [V]
+    let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, ts);
     let dh = g.clone().matmul(w.transpose()); // [M, H]
-    let db = g.clone().sum_dim(0).reshape([v]); // [V]
     let dw = h.transpose().matmul(g); // [H, V]
     Head { loss, dh, dw, db }
 }

@@ -81,27 +81,42 @@ pub fn softmax_with_loss_tensor_ops(logits: Tensor<3>, ts: Tensor<2, Int>) -> Te
     with_gradient(loss, x, g)
 }
 
-/// The mean softmax cross-entropy of `scores` `[M, V]` (outside any graph)
-/// and its gradient `G = (softmax(scores) − onehot(ts)) / M`, for a caller
-/// that runs the backward pass itself ([`super::head`]). On Flex, `G` is
-/// written over the scores' own buffer when no one else holds it.
-pub fn softmax_with_loss_and_grad(scores: Tensor<2>, ts: Tensor<1, Int>) -> (f64, Tensor<2>) {
-    let [m, v] = scores.dims();
-    let device = scores.device();
-    if scores.dtype() == DType::F32 && is_flex(&device) {
+/// The end of the affine layer, outside any graph: the mean softmax
+/// cross-entropy of the scores `product + b` (`product`: `h·W`, `[M, V]`;
+/// `b`: `[V]`), their gradient `G = (softmax(product + b) − onehot(ts)) / M`
+/// and the bias's gradient (`G`'s column sums, `[V]`), for a caller that runs
+/// the backward pass itself ([`super::head`]). On Flex, one loop over each
+/// row adds the bias, computes the loss and `G`, writes `G` over the
+/// product's own buffer when no one else holds it, and sums the bias's
+/// gradient.
+pub fn affine_softmax_with_loss_and_grad(
+    product: Tensor<2>,
+    b: Tensor<1>,
+    ts: Tensor<1, Int>,
+) -> (f64, Tensor<2>, Tensor<1>) {
+    let [m, v] = product.dims();
+    let device = product.device();
+    if product.dtype() == DType::F32 && is_flex(&device) {
         let targets = ts.try_into_vec_as::<i64>().expect("readable targets");
-        // Uniquely held, the scores come back without a copy and `G` takes
-        // their place.
-        let mut g = scores.into_data();
-        let nll = host::softmax_with_loss_in_place(g.as_mut_slice::<f32>().expect("f32 scores"), &targets, v);
-        return (nll / m as f64, Tensor::from_data(g, &device));
+        let b = b.try_into_vec_as::<f32>().expect("readable bias");
+        // Uniquely held, the product comes back without a copy and `G` takes
+        // its place.
+        let mut g = product.into_data();
+        let mut db = vec![0f32; v];
+        let slice = g.as_mut_slice::<f32>().expect("f32 scores");
+        let nll = host::affine_softmax_with_loss_in_place(slice, &b, &targets, &mut db);
+        let db = Tensor::from_data(TensorData::new(db, [v]), &device);
+        return (nll / m as f64, Tensor::from_data(g, &device), db);
     }
+    let scores = product + b.unsqueeze_dim(0); // [M, V]
     let targets = ts.reshape([m, 1]); // [M, 1]
     let probs = softmax(scores.clone(), 1); // [M, V]
     let nll = mean_nll(&scores, &probs, &targets);
     let scale = 1.0 / m as f64;
     let minus = Tensor::<2>::full([m, 1], -scale, &device);
-    (nll, probs.mul_scalar(scale).scatter(1, targets, minus, IndexingUpdateOp::Add))
+    let g = probs.mul_scalar(scale).scatter(1, targets, minus, IndexingUpdateOp::Add);
+    let db = g.clone().sum_dim(0).reshape([v]); // [V]
+    (nll, g, db)
 }
 
 /// `loss` (a constant holding the value) with the gradient `g` with respect

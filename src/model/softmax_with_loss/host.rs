@@ -1,15 +1,31 @@
 //! Softmax with loss as one loop per row over host memory, for the CPU
 //! backends: the row's maximum, then `exp(x − max)` summed (and written to
 //! the gradient buffer, or over the scores, when training), then the gradient
-//! scaled.
+//! scaled. For the affine layer ([`affine_softmax_with_loss_in_place`]) the
+//! bias is added in the first pass and its gradient summed in the last, so
+//! that neither costs a pass of its own over the `[M, V]` scores.
 //!
 //! The negative log-likelihood is `log Σ exp(x − max) − (x_t − max)`, exact
 //! even where the target's probability underflows f32.
+//!
+//! Each row is written twice: portably ([`row`], [`row_in_place`]), and with
+//! AVX2 intrinsics ([`avx2`]) where the CPU has them. The second does the
+//! same operations in the same order, 8 lanes at a time, so the two agree bit
+//! for bit (tested); the compiler's own vectorisation of the first spent
+//! most of its time moving lanes between registers. Sums run in a fixed
+//! order whatever the threads, so a step's result does not depend on which
+//! thread ran which rows.
 
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
 /// Rows per parallel task: a few hundred kilobytes of scores.
 const ROWS_PER_TASK: usize = 8;
+/// Rows per parallel task where each task also sums its rows' bias gradient
+/// into a `[V]` of its own: fewer, larger tasks, fewer partial sums to add.
+const ROWS_PER_BIAS_TASK: usize = 32;
 
 /// Sum over the rows of `x` (`[M, V]`, row-major) of the negative
 /// log-likelihood of `targets` (`[M]`). With `grad` (`[M, V]`), also writes
@@ -18,7 +34,7 @@ pub fn softmax_with_loss(x: &[f32], targets: &[i64], v: usize, grad: Option<&mut
     let m = targets.len();
     assert_eq!(x.len(), m * v, "scores [M, V] for M targets");
     let chunk = ROWS_PER_TASK * v;
-    match grad {
+    let per_task: Vec<f64> = match grad {
         Some(grad) => {
             assert_eq!(grad.len(), x.len());
             x.par_chunks(chunk)
@@ -26,65 +42,69 @@ pub fn softmax_with_loss(x: &[f32], targets: &[i64], v: usize, grad: Option<&mut
                 .zip(targets.par_chunks(ROWS_PER_TASK))
                 .map(|((x, g), t)| {
                     g.copy_from_slice(x);
-                    rows_in_place(g, t, v, m)
+                    rows_in_place(g, None, t, m, None)
                 })
-                .sum()
+                .collect()
         }
-        None => x.par_chunks(chunk).zip(targets.par_chunks(ROWS_PER_TASK)).map(|(x, t)| rows(x, t, v)).sum(),
-    }
+        None => x.par_chunks(chunk).zip(targets.par_chunks(ROWS_PER_TASK)).map(|(x, t)| rows(x, t, v)).collect(),
+    };
+    per_task.iter().sum()
 }
 
-// The loops over rows, compiled for AVX2 where the CPU has it. The crate is
-// built for baseline x86-64, whose 4-wide SSE runs them at half the speed;
-// the results are the same, lane for lane (no fused multiply-add: Rust never
-// contracts `a·b + c`).
+/// The affine layer's end: the scores are `x + b` (`x`: the product `h·W`,
+/// `[M, V]`; `b`: `[V]`). Returns the sum over the rows of the negative
+/// log-likelihood of `targets` (`[M]`), writes the book's
+/// `dx = (softmax(x + b) − onehot(t)) / M` over `x`, and the bias's gradient
+/// (the column sums of `dx`) into `db`: no second `[M, V]` buffer and no
+/// pass of their own for the bias and its gradient.
+pub fn affine_softmax_with_loss_in_place(x: &mut [f32], b: &[f32], targets: &[i64], db: &mut [f32]) -> f64 {
+    let (m, v) = (targets.len(), b.len());
+    assert_eq!(x.len(), m * v, "scores [M, V] for M targets");
+    assert_eq!(db.len(), v, "a bias gradient [V]");
+    // Each task sums its rows' gradients into its own row of `partial`; the
+    // rows of `partial` are then added in order.
+    let tasks = m.div_ceil(ROWS_PER_BIAS_TASK);
+    let mut partial = vec![0f32; tasks * v];
+    let per_task: Vec<f64> = x
+        .par_chunks_mut(ROWS_PER_BIAS_TASK * v)
+        .zip(targets.par_chunks(ROWS_PER_BIAS_TASK))
+        .zip(partial.par_chunks_mut(v))
+        .map(|((x, t), db)| rows_in_place(x, Some(b), t, m, Some(db)))
+        .collect();
+    db.fill(0.0);
+    for p in partial.chunks(v) {
+        for (d, &pj) in db.iter_mut().zip(p) {
+            *d += pj;
+        }
+    }
+    per_task.iter().sum()
+}
 
 /// The loss of each row of `x` (`[rows, V]`) against `t`, summed.
 fn rows(x: &[f32], t: &[i64], v: usize) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: this CPU has AVX2.
-        return unsafe { rows_avx2(x, t, v) };
+        return x.chunks(v).zip(t).map(|(x, &t)| unsafe { avx2::row(x, target_index(t, v)) }).sum();
     }
-    rows_any(x, t, v)
+    x.chunks(v).zip(t).map(|(x, &t)| row(x, target_index(t, v))).sum()
 }
 
-/// [`rows`], with each row replaced by its gradient (`m`: all rows of the batch).
-fn rows_in_place(x: &mut [f32], t: &[i64], v: usize, m: usize) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: this CPU has AVX2.
-        return unsafe { rows_in_place_avx2(x, t, v, m) };
-    }
-    rows_in_place_any(x, t, v, m)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn rows_avx2(x: &[f32], t: &[i64], v: usize) -> f64 {
-    rows_any(x, t, v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn rows_in_place_avx2(x: &mut [f32], t: &[i64], v: usize, m: usize) -> f64 {
-    rows_in_place_any(x, t, v, m)
-}
-
-#[inline(always)]
-fn rows_any(x: &[f32], t: &[i64], v: usize) -> f64 {
-    let mut sum = 0.0;
-    for (x, &t) in x.chunks(v).zip(t) {
-        sum += row(x, t);
-    }
-    sum
-}
-
-#[inline(always)]
-fn rows_in_place_any(x: &mut [f32], t: &[i64], v: usize, m: usize) -> f64 {
+/// [`rows`], with each row replaced by its gradient (`m`: all rows of the
+/// batch), the bias `b` added to each row first and the gradient's rows
+/// added into `db`, when given.
+fn rows_in_place(x: &mut [f32], b: Option<&[f32]>, t: &[i64], m: usize, mut db: Option<&mut [f32]>) -> f64 {
+    let v = x.len() / t.len();
     let mut sum = 0.0;
     for (x, &t) in x.chunks_mut(v).zip(t) {
-        sum += row_in_place(x, t, m);
+        let t = target_index(t, v);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: this CPU has AVX2.
+            sum += unsafe { avx2::row_in_place(x, b, t, m, db.as_deref_mut()) };
+            continue;
+        }
+        sum += row_in_place(x, b, t, m, db.as_deref_mut());
     }
     sum
 }
@@ -93,10 +113,8 @@ fn target_index(t: i64, v: usize) -> usize {
     usize::try_from(t).ok().filter(|&t| t < v).unwrap_or_else(|| panic!("target id {t} outside the vocabulary of {v}"))
 }
 
-/// One row's loss.
-#[inline(always)]
-fn row(x: &[f32], t: i64) -> f64 {
-    let t = target_index(t, x.len());
+/// One row's loss against its target `t`.
+fn row(x: &[f32], t: usize) -> f64 {
     let max = row_max(x);
     let mut acc = [0f32; 8];
     let mut chunks = x.chunks_exact(8);
@@ -105,27 +123,21 @@ fn row(x: &[f32], t: i64) -> f64 {
             acc[k] += exp(c[k] - max);
         }
     }
-    let tail: f32 = chunks.remainder().iter().map(|&xi| exp(xi - max)).sum();
-    let sum = acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail);
-    sum.ln() - f64::from(x[t] - max)
+    let mut tail = 0f32;
+    for &xi in chunks.remainder() {
+        tail += exp(xi - max);
+    }
+    lane_sum(&acc, tail).ln() - f64::from(x[t] - max)
 }
 
-/// Sum over the rows of the negative log-likelihood, as [`softmax_with_loss`],
-/// with each row of `x` replaced by its gradient: no second `[M, V]` buffer.
-pub fn softmax_with_loss_in_place(x: &mut [f32], targets: &[i64], v: usize) -> f64 {
-    let m = targets.len();
-    assert_eq!(x.len(), m * v, "scores [M, V] for M targets");
-    x.par_chunks_mut(ROWS_PER_TASK * v)
-        .zip(targets.par_chunks(ROWS_PER_TASK))
-        .map(|(x, t)| rows_in_place(x, t, v, m))
-        .sum()
-}
-
-/// One row's loss; the row's scores are replaced by their gradient
-/// `(softmax(x) − onehot(t)) / m`.
-#[inline(always)]
-fn row_in_place(x: &mut [f32], t: i64, m: usize) -> f64 {
-    let t = target_index(t, x.len());
+/// One row's loss; the row's scores (plus `b`, when given) are replaced by
+/// their gradient `(softmax(x + b) − onehot(t)) / m`, which is added into `db`.
+fn row_in_place(x: &mut [f32], b: Option<&[f32]>, t: usize, m: usize, db: Option<&mut [f32]>) -> f64 {
+    if let Some(b) = b {
+        for (xi, &bi) in x.iter_mut().zip(b) {
+            *xi += bi;
+        }
+    }
     let max = row_max(x);
     let x_t = x[t];
     let mut acc = [0f32; 8];
@@ -143,57 +155,74 @@ fn row_in_place(x: &mut [f32], t: i64, m: usize) -> f64 {
         *xi = e;
         tail += e;
     }
-    let sum = acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail);
-    let scale = (1.0 / (sum * m as f64)) as f32; // y = e / sum, then / M
+    let sum = lane_sum(&acc, tail);
+    let (scale, one) = gradient_scale(sum, m);
     for xi in x.iter_mut() {
         *xi *= scale;
     }
-    x[t] -= (1.0 / m as f64) as f32;
+    x[t] -= one;
+    if let Some(db) = db {
+        for (d, &g) in db.iter_mut().zip(x.iter()) {
+            *d += g;
+        }
+    }
     sum.ln() - f64::from(x_t - max)
 }
 
-#[inline(always)]
+/// The sum of the eight lanes and the tail, in f64.
+fn lane_sum(acc: &[f32; 8], tail: f32) -> f64 {
+    acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail)
+}
+
+/// The factor that turns `exp(x − max)` into `y / m` (`sum`: the row's sum
+/// of exponentials), and the `1 / m` subtracted at the target.
+fn gradient_scale(sum: f64, m: usize) -> (f32, f32) {
+    ((1.0 / (sum * m as f64)) as f32, (1.0 / m as f64) as f32)
+}
+
 fn row_max(x: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let mut chunks = x.chunks_exact(8);
     for c in &mut chunks {
         for k in 0..8 {
-            // (a > b ? a : b): a form the compiler turns into vector max.
             acc[k] = if c[k] > acc[k] { c[k] } else { acc[k] };
         }
     }
-    let mut max = acc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    for &xi in chunks.remainder() {
-        max = max.max(xi);
-    }
-    max
+    lanes_max(&acc, chunks.remainder())
 }
 
-/// `e^x` for `x ≤ 0` (here `x − max`), to about 2 ulp: `x = n·ln2 + r` with
-/// `|r| ≤ ln2/2`, `e^r` by Cephes' degree-6 polynomial, `2^n` put in the
-/// exponent bits. Plain arithmetic that the compiler vectorises, where
-/// `f32::exp` is a call per element. Below −87.3, where e^x leaves the normal
-/// range of f32, it returns e^−87.3 ≈ 1e−38 instead of a denormal or zero: no
-/// difference to a sum that holds at least e^0 = 1.
-#[inline(always)]
+/// The largest of the eight lanes and the tail (`f32::max`: a NaN lane is
+/// passed over, as the book's `np.max` is not; a NaN score gives a NaN loss
+/// through its own `exp` anyway).
+fn lanes_max(acc: &[f32; 8], tail: &[f32]) -> f32 {
+    let max = acc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    tail.iter().fold(max, |a, &b| a.max(b))
+}
+
+// `e^x` for `x ≤ 0` (here `x − max`), to about 2 ulp: `x = n·ln2 + r` with
+// `|r| ≤ ln2/2`, `e^r` by Cephes' degree-6 polynomial, `2^n` put in the
+// exponent bits. Below −87.3, where e^x leaves the normal range of f32, it
+// returns e^−87.3 ≈ 1e−38 instead of a denormal or zero: no difference to a
+// sum that holds at least e^0 = 1. [`avx2::exp`] is the same, 8 lanes wide.
+const EXP_MIN: f32 = -87.3;
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_359_4;
+const LN2_LO: f32 = -2.121_944_4e-4;
+/// Adding and subtracting 1.5·2^23 rounds to the nearest integer.
+const ROUND: f32 = 12_582_912.0;
+/// Cephes' coefficients, highest degree first (its 5.0000001e-1 is 0.5 in f32).
+const EXP_POLY: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+/// `n + 127` added to 2^23 lands in the low mantissa bits, which a shift by
+/// 23 moves into the exponent field: 2^n.
+const EXP_BIAS: f32 = 8_388_735.0;
+
 fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding and subtracting 1.5·2^23 rounds to the nearest integer.
-    const ROUND: f32 = 12_582_912.0;
-    let x = if x < -87.3 { -87.3 } else { x };
+    let x = if x < EXP_MIN { EXP_MIN } else { x };
     let n = (x * LOG2E + ROUND) - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 0.5; // Cephes' 5.0000001e-1, which is 0.5 in f32
+    let p = EXP_POLY[1..].iter().fold(EXP_POLY[0], |p, &c| p * r + c);
     let er = p * r * r + r + 1.0;
-    // 2^n: n + 127 lands in the low mantissa bits of 2^23 + n + 127, and the
-    // shift moves it into the exponent field (float tricks only, no int
-    // conversion, so that the loop stays vectorised).
-    let two_n = f32::from_bits((n + 8_388_735.0).to_bits() << 23);
-    er * two_n
+    er * f32::from_bits((n + EXP_BIAS).to_bits() << 23)
 }
 
 #[cfg(test)]
@@ -214,16 +243,94 @@ mod tests {
     #[test]
     fn a_row_matches_the_definition() {
         let x = [0.5f32, -1.0, 2.0, 0.0, 3.5, -2.5, 1.0, 0.25, -0.75, 1.5, 2.25];
+        let b = [0.25f32, 0.0, -0.5, 1.0, 0.5, 0.0, 0.0, -1.0, 0.0, 0.75, 0.0];
         let m = 2;
         let mut g = x;
-        let nll = row_in_place(&mut g, 4, m);
-        let lse = x.iter().map(|&v| f64::from(v).exp()).sum::<f64>().ln();
-        assert!((nll - (lse - 3.5)).abs() < 1e-6, "{nll}");
-        assert!((row(&x, 4) - nll).abs() < 1e-12);
+        let mut db = [1f32; 11];
+        let nll = row_in_place(&mut g, Some(&b), 4, m, Some(&mut db));
+        let scores: Vec<f64> = x.iter().zip(&b).map(|(&x, &b)| f64::from(x) + f64::from(b)).collect();
+        let lse = scores.iter().map(|s| s.exp()).sum::<f64>().ln();
+        assert!((nll - (lse - scores[4])).abs() < 1e-6, "{nll}");
+        let plus_b: Vec<f32> = x.iter().zip(&b).map(|(x, b)| x + b).collect();
+        assert!((row(&plus_b, 4) - nll).abs() < 1e-12);
         for (j, &gj) in g.iter().enumerate() {
-            let y = (f64::from(x[j]) - lse).exp();
+            let y = (scores[j] - lse).exp();
             let expected = (y - if j == 4 { 1.0 } else { 0.0 }) / m as f64;
             assert!((f64::from(gj) - expected).abs() < 1e-7, "g[{j}] {gj} vs {expected}");
+            assert_eq!(db[j], 1.0 + gj, "db[{j}]");
+        }
+    }
+
+    /// Rows of `v` scores spread over ±`spread`, with targets at the row's
+    /// start, its end and inside the 8-lane tail.
+    fn scores(m: usize, v: usize, spread: f32) -> (Vec<f32>, Vec<i64>) {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        };
+        let x = (0..m * v).map(|_| next() * spread).collect();
+        let t = (0..m).map(|i| [0, v - 1, v / 2, v.saturating_sub(3)][i % 4] as i64).collect();
+        (x, t)
+    }
+
+    #[test]
+    fn the_affine_end_equals_the_bias_added_then_the_plain_loss() {
+        for v in [1, 7, 8, 13, 100, 1003] {
+            let m = 45; // a task of the bias's gradient and a part
+            let (x, t) = scores(m, v, 30.0);
+            let (b, _) = scores(1, v, 5.0);
+            let plus_b: Vec<f32> = x.chunks(v).flat_map(|r| r.iter().zip(&b).map(|(x, b)| x + b)).collect();
+            let mut plain = vec![0f32; m * v];
+            let nll = softmax_with_loss(&plus_b, &t, v, Some(&mut plain));
+            let (mut fused, mut db) = (x.clone(), vec![7f32; v]);
+            let fused_nll = affine_softmax_with_loss_in_place(&mut fused, &b, &t, &mut db);
+            assert!((fused_nll - nll).abs() <= 1e-12 * nll.abs(), "V {v}: {fused_nll} vs {nll}");
+            assert_eq!(fused, plain, "V {v}");
+            assert_eq!(softmax_with_loss(&plus_b, &t, v, None), nll, "V {v}: the loss alone");
+            for j in 0..v {
+                let column: f64 = plain.chunks(v).map(|r| f64::from(r[j])).sum();
+                assert!((f64::from(db[j]) - column).abs() < 1e-6, "V {v}: db[{j}] {} vs {column}", db[j]);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_rows_equal_the_portable_ones_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("no AVX2 on this CPU: nothing to compare");
+            return;
+        }
+        for (v, spread) in [(1, 1.0), (8, 1.0), (15, 200.0), (64, 0.0), (1003, 30.0), (10_000, 10.0)] {
+            let (x, t) = scores(4, v, spread);
+            let (b, _) = scores(1, v, 3.0);
+            for (row_x, &t) in x.chunks(v).zip(&t) {
+                let t = t as usize;
+                // SAFETY: this CPU has AVX2.
+                assert_eq!(unsafe { avx2::row(row_x, t) }.to_bits(), row(row_x, t).to_bits(), "V {v}: loss");
+                for bias in [None, Some(&b[..])] {
+                    let (mut p, mut q) = (row_x.to_vec(), row_x.to_vec());
+                    let (mut dp, mut dq) = (vec![0.5f32; v], vec![0.5f32; v]);
+                    let lp = row_in_place(&mut p, bias, t, 700, Some(&mut dp));
+                    // SAFETY: this CPU has AVX2.
+                    let lq = unsafe { avx2::row_in_place(&mut q, bias, t, 700, Some(&mut dq)) };
+                    assert_eq!(lq.to_bits(), lp.to_bits(), "V {v}: loss in place");
+                    let bits = |s: &[f32]| s.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&q), bits(&p), "V {v}: gradient");
+                    assert_eq!(bits(&dq), bits(&dp), "V {v}: bias gradient");
+                }
+            }
+        }
+        // The ends of exp's range, a NaN, and ±∞ take the same path in both.
+        for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1e30, 88.0, -88.0] {
+            let mut x: Vec<f32> = (0..21).map(|i| i as f32 * 0.1).collect();
+            x[9] = special;
+            // SAFETY: this CPU has AVX2.
+            let (a, p) = (unsafe { avx2::row(&x, 3) }, row(&x, 3));
+            assert!(a.to_bits() == p.to_bits() || (a.is_nan() && p.is_nan()), "{special}: {a} vs {p}");
         }
     }
 }
