@@ -76,3 +76,58 @@ fn ndarray_few_row_products_are_the_product_to_f32_rounding() {
         agrees(&device, m, n, k);
     }
 }
+
+/// The vendored Flex hands a product's output buffer to its kernels without
+/// zeroing it first (`FlexTensor::written_by`): every element must then be
+/// written. Freed buffers of the same size, full of NaN, are left for the
+/// allocator to hand back, so that an element a kernel skipped would show;
+/// each product is checked whole against ndarray's, within 2·K·ε·(|A|·|W|)
+/// (both orders of summing within K·ε·Σ|aᵢwᵢ| of the exact sum).
+#[test]
+fn flex_products_write_every_element_of_their_unzeroed_output() {
+    let (flex, ndarray) = (common::flex(), common::ndarray());
+    // (m, n, k, lhs transposed, rhs transposed): the affine layer's forward
+    // (ch6), its dW (hᵀ·G) and dx (G·Wᵀ), a time step (the few-rows kernel),
+    // an output whose bytes are not a multiple of 16 (zeroed first), and K = 0.
+    let cases = [
+        (700, 10000, 100, false, false),
+        (100, 10000, 700, true, false),
+        (700, 100, 10000, false, true),
+        (20, 2600, 650, false, true),
+        (7, 3, 5, false, false),
+        (4, 8, 0, false, false),
+    ];
+    for (m, n, k, lhs_t, rhs_t) in cases {
+        let (a, w) = (values(m * k, 3 + m as u64), values(k * n, 4 + n as u64));
+        let tensor = |values: &[f32], rows: usize, cols: usize, transposed: bool, device: &Device| {
+            if transposed {
+                Tensor::<2>::from_data(TensorData::new(values.to_vec(), [cols, rows]), device).transpose()
+            } else {
+                Tensor::<2>::from_data(TensorData::new(values.to_vec(), [rows, cols]), device)
+            }
+        };
+        let stale: Vec<Tensor<2>> = (0..4).map(|_| Tensor::full([m, n], f32::NAN, &flex)).collect();
+        drop(stale);
+        let got = tensor(&a, m, k, lhs_t, &flex).matmul(tensor(&w, k, n, rhs_t, &flex)).into_data();
+        let got = got.as_slice::<f32>().expect("f32").to_vec();
+        let (expected, bound) = if k == 0 {
+            (vec![0.0; m * n], vec![0.0; m * n]) // an empty sum (which ndarray does not take)
+        } else {
+            let (at, wt) = (tensor(&a, m, k, lhs_t, &ndarray), tensor(&w, k, n, rhs_t, &ndarray));
+            let expected = at.clone().matmul(wt.clone()).into_data();
+            let bound = at.abs().matmul(wt.abs()).into_data();
+            let [e, b] = [expected, bound].map(|d| d.as_slice::<f32>().expect("f32").to_vec());
+            (e, b)
+        };
+        assert_eq!(got.len(), m * n);
+        for (i, ((&g, &e), &b)) in got.iter().zip(&expected).zip(&bound).enumerate() {
+            let tol = 2.0 * k as f64 * f32::EPSILON as f64 * b as f64;
+            assert!(
+                (g as f64 - e as f64).abs() <= tol,
+                "{m}x{k}x{n} at ({}, {}): {g} against {e} (tolerance {tol:e})",
+                i / n,
+                i % n
+            );
+        }
+    }
+}

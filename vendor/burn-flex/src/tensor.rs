@@ -242,6 +242,38 @@ impl FlexTensor {
         }
     }
 
+    /// A tensor of `shape` whose buffer `write` fills, without zeroing it
+    /// first (rnnlm: a matrix product writes its whole output, and zeroing
+    /// the 28 MB of an affine layer's scores first cost a pass over memory;
+    /// see `vendor/README.md`).
+    ///
+    /// # Safety
+    /// `write` must write every element of the buffer it is handed (of
+    /// `shape`, contiguous, of type `E` matching `dtype`) and read none
+    /// before writing it.
+    pub(crate) unsafe fn written_by<E: Element + bytemuck::Pod>(
+        shape: Shape,
+        dtype: DType,
+        write: impl FnOnce(*mut E),
+    ) -> Self {
+        let len = shape.num_elements() * dtype_size(dtype);
+        if len % 16 != 0 {
+            // Small tensors: zeroed, as `empty` does (the copy it makes is cheap).
+            let mut tensor = Self::empty(shape, dtype);
+            write(tensor.storage_mut::<E>().as_mut_ptr());
+            return tensor;
+        }
+        let mut buffer = Vec::<u128>::with_capacity(len / 16);
+        write(buffer.as_mut_ptr().cast::<E>());
+        // SAFETY: `write` initialised all `len` bytes (the caller's promise).
+        unsafe { buffer.set_len(len / 16) };
+        Self {
+            data: Arc::new(Bytes::from_elems(buffer)),
+            layout: Layout::contiguous(shape),
+            dtype,
+        }
+    }
+
     /// Create a tensor filled with zeros.
     pub fn zeros(shape: Shape, dtype: DType) -> Self {
         Self::empty(shape, dtype)

@@ -127,10 +127,8 @@ fn exp8(x: __m256) -> __m256 {
         p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(c));
     }
     let er = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r), _mm256_set1_ps(1.0));
-    let two_n = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(_mm256_add_ps(
-        n,
-        _mm256_set1_ps(EXP_BIAS),
-    ))));
+    let two_n =
+        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(EXP_BIAS)))));
     _mm256_mul_ps(er, two_n)
 }
 

@@ -291,52 +291,50 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let rhs_ptr = unsafe { rhs_data.as_ptr().add(rhs.layout().start_offset()) };
 
     let out_shape = Shape::from(vec![m, n]);
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
-    let out_data: &mut [T] = output.storage_mut();
-
-    // rnnlm: a few rows times a transposed row-major matrix (one recurrent
-    // time step's `h · Whᵀ`) as dot products of contiguous rows.
-    if lhs_col_stride == 1
-        && rhs_row_stride == 1
-        && lhs_row_stride > 0
-        && rhs_col_stride > 0
-        && unsafe {
-            T::few_rows(
+    let write = |out: *mut T| {
+        // rnnlm: a few rows times a transposed row-major matrix (one recurrent
+        // time step's `h · Whᵀ`) as dot products of contiguous rows.
+        if lhs_col_stride == 1
+            && rhs_row_stride == 1
+            && lhs_row_stride > 0
+            && rhs_col_stride > 0
+            && unsafe {
+                T::few_rows(
+                    m,
+                    n,
+                    k,
+                    out,
+                    lhs_ptr,
+                    lhs_row_stride as usize,
+                    rhs_ptr,
+                    rhs_col_stride as usize,
+                )
+            }
+        {
+            return;
+        }
+        unsafe {
+            gemm_call(
                 m,
                 n,
                 k,
-                out_data.as_mut_ptr(),
+                out,
+                1,
+                n as isize,
                 lhs_ptr,
-                lhs_row_stride as usize,
+                lhs_col_stride,
+                lhs_row_stride,
                 rhs_ptr,
-                rhs_col_stride as usize,
-            )
+                rhs_col_stride,
+                rhs_row_stride,
+                get_parallelism(m, n, k),
+            );
         }
-    {
-        return output;
-    }
-
-    let parallelism = get_parallelism(m, n, k);
-
-    unsafe {
-        gemm_call(
-            m,
-            n,
-            k,
-            out_data.as_mut_ptr(),
-            1,
-            n as isize,
-            lhs_ptr,
-            lhs_col_stride,
-            lhs_row_stride,
-            rhs_ptr,
-            rhs_col_stride,
-            rhs_row_stride,
-            parallelism,
-        );
-    }
-
-    output
+    };
+    // SAFETY: both kernels write every element of the [m, n] output and read
+    // none of it: `few_rows` each dot product once, `gemm` with `read_dst`
+    // false (zeros where k = 0).
+    unsafe { FlexTensor::written_by::<T>(out_shape, T::dtype(), write) }
 }
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.

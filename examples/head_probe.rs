@@ -1,0 +1,47 @@
+//! How long each piece of the affine layer and its loss takes on Flex at
+//! chapter 6's sizes (`H = 100`) and the `big` preset's (`H = 650`), with
+//! `M = 700` rows (N 20 x T 35) and a vocabulary of 10,000: the forward
+//! product, the bias added as a pass of its own, the bias's gradient as a
+//! column sum, the weight's and the input's gradients, and a fresh zeroed
+//! buffer of the scores' size.
+//!
+//! ```text
+//! cargo run --example head_probe
+//! ```
+//!
+//! The training path adds the bias and sums its gradient inside the
+//! softmax's own passes (`src/model/softmax_with_loss/host.rs`): the two
+//! passes timed here are what that saves.
+
+use burn::tensor::{Device, Distribution, Tensor};
+mod common;
+
+/// Prints the time of `f` and, for a product of `flops` operations, its rate.
+fn time<F: FnMut() -> f32>(label: &str, flops: f64, f: F) {
+    let dt = common::seconds_per_call(f);
+    let rate = if flops > 0.0 { format!("{:.1} GFLOP/s, ", flops / dt / 1e9) } else { String::new() };
+    println!("{label:>24}: {rate}{:.2} ms", dt * 1e3);
+}
+
+fn main() {
+    let dev = Device::flex();
+    let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
+    for hidden in [100usize, 650] {
+        let h: Tensor<2> = Tensor::random([700, hidden], Distribution::Default, &dev); // [M, H]
+        let w: Tensor<2> = Tensor::random([hidden, 10000], Distribution::Default, &dev); // [H, V]
+        let b: Tensor<1> = Tensor::random([10000], Distribution::Default, &dev); // [V]
+        let g: Tensor<2> = Tensor::random([700, 10000], Distribution::Default, &dev); // [M, V]
+        let fl = 2.0 * 700.0 * hidden as f64 * 10000.0;
+        println!("H = {hidden}");
+        pool.install(|| {
+            time("h·W", fl, || h.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
+            time("G + b", 0.0, || (g.clone() + b.clone().unsqueeze_dim(0)).slice([0..1, 0..1]).into_scalar());
+            time("db: G summed over rows", 0.0, || g.clone().sum_dim(0).slice([0..1, 0..1]).into_scalar());
+            time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
+            time("dh: G·Wᵀ", fl, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+            time("zeros [700, 10000]", 0.0, || {
+                Tensor::<2>::zeros([700, 10000], &dev).slice([0..1, 0..1]).into_scalar()
+            });
+        });
+    }
+}
