@@ -19,6 +19,7 @@ use burn::module::Param;
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 mod cell;
+mod dropout;
 mod gru;
 mod head;
 mod lstm;
@@ -28,11 +29,12 @@ mod rnnlm;
 mod softmax_with_loss;
 mod training_path;
 pub use cell::{Cell, TimeCache, TimeGrads, Weights};
+pub use dropout::{dropout_mask, time_dropout};
 pub use gru::{GruCell, GruCellConfig, TimeGru};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
 pub use recurrent::{LayerCache, LayerGrads, LayerState, Recurrent, RecurrentState};
 pub use rnn::{RnnCell, RnnCellConfig, TimeRnn};
-pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig, time_dropout};
+pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.

@@ -13,9 +13,9 @@ use burn::module::{Module, Param};
 use burn::nn::Embedding;
 use burn::optim::GradientsParams;
 use burn::tensor::module::linear;
-use burn::tensor::{Device, Distribution, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
-use super::{Recurrent, RecurrentState, param, randn, softmax_with_loss};
+use super::{Recurrent, RecurrentState, param, randn, softmax_with_loss, time_dropout};
 use crate::arch::{Architecture, CellKind, ModelKind};
 use crate::weights::RnnlmWeights;
 
@@ -265,20 +265,6 @@ impl Rnnlm {
         let tensors = self.params().iter().map(|p| p.values()).collect();
         RnnlmWeights { arch: self.architecture(), tensors }
     }
-}
-
-/// Inverted dropout, as the book's `TimeDropout`: each entry is kept with
-/// probability `1 - ratio` (a fresh mask every call) and kept entries are
-/// scaled by `1 / (1 - ratio)`, so the expected output is the input. It is
-/// active only where a backward pass can follow (an autodiff device:
-/// training); in evaluation it is the identity, as the book's `train_flg`.
-/// `keep` (1 = kept, 0 = dropped) replaces the random mask, for tests.
-pub fn time_dropout(xs: Tensor<3>, ratio: f64, keep: Option<Tensor<3>>) -> Tensor<3> {
-    if ratio == 0.0 || !xs.device().is_autodiff() {
-        return xs;
-    }
-    let keep = keep.unwrap_or_else(|| xs.random_like(Distribution::Bernoulli(1.0 - ratio)));
-    xs * keep * (1.0 / (1.0 - ratio))
 }
 
 /// A parameter of the model, of either rank.

@@ -8,9 +8,9 @@
 
 use burn::optim::GradientsParams;
 use burn::tensor::module::embedding;
-use burn::tensor::{Distribution, IndexingUpdateOp, Int, Tensor};
+use burn::tensor::{IndexingUpdateOp, Int, Tensor};
 
-use super::{LayerState, RecurrentState, Rnnlm, head};
+use super::{LayerState, RecurrentState, Rnnlm, dropout_mask, head};
 
 impl Rnnlm {
     /// A training step's loss and gradients, as `forward` then `backward`
@@ -96,7 +96,7 @@ impl Rnnlm {
         }
         let keep = match keep {
             Some(k) => k.inner(),
-            None => xs.random_like(Distribution::Bernoulli(1.0 - self.dropout)),
+            None => dropout_mask(xs.dims(), 1.0 - self.dropout, &xs.device()),
         };
         let scaled = keep * (1.0 / (1.0 - self.dropout));
         (xs * scaled.clone(), Some(scaled))
