@@ -1,6 +1,8 @@
 //! The book's LSTM layer: one step (`LstmCell`) and the step unrolled over T
 //! time steps (`TimeLstm`), with the book's parameters; beside the step, the
-//! book's `LSTM.backward` of it, which the training path runs.
+//! book's `LSTM.backward` of it, which the training path runs. On Flex the
+//! step's element-wise work, forward and back, is one pass over host memory
+//! ([`host`]); the products stay Burn's.
 //!
 //! burn-nn's `Lstm` keeps one linear layer (two biases) per gate and another
 //! gate order; the book packs the four gates f, g, i, o side by side in
@@ -11,10 +13,13 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::cell::{self, Cell, Weights};
 use super::{param, randn};
+use crate::device::is_flex;
+
+mod host;
 
 /// Configuration of one LSTM step.
 #[derive(Config, Debug)]
@@ -109,12 +114,73 @@ fn gates(xw: Tensor<2>, h: &Tensor<2>, wh: &Tensor<2>, b: &Tensor<1>) -> [Tensor
 /// gates and `tanh(c)` of the new cell state, each `[N, H]`.
 pub struct LstmCache {
     h_prev: Tensor<2>,
-    c_prev: Tensor<2>,
-    f: Tensor<2>,
-    g: Tensor<2>,
-    i: Tensor<2>,
-    o: Tensor<2>,
-    tanh_c: Tensor<2>,
+    kept: Kept,
+}
+
+/// The cache's `c_prev`, gates and `tanh_c`: as tensors, or, where the host
+/// step ran them ([`host`]), as host memory for its backward. (The first
+/// variant, the larger, stays inline: a layer holds one cache per time step,
+/// and boxing would allocate each for nothing.)
+#[allow(clippy::large_enum_variant)]
+enum Kept {
+    Tensors {
+        c_prev: Tensor<2>,
+        f: Tensor<2>,
+        g: Tensor<2>,
+        i: Tensor<2>,
+        o: Tensor<2>,
+        tanh_c: Tensor<2>,
+    },
+    /// `c_prev` and `tanh_c` `[N, H]`, the gates `[N, 4H]` packed f, g, i, o.
+    Host {
+        c_prev: TensorData,
+        gates: TensorData,
+        tanh_c: TensorData,
+    },
+}
+
+/// Whether the step's element-wise work runs on host memory: f32 on Flex,
+/// which hands a tensor's buffer over without a copy when no one else holds it.
+fn on_host(x: &Tensor<2>) -> bool {
+    x.dtype() == DType::F32 && is_flex(&x.device())
+}
+
+/// A host buffer's values (Flex tensors' data are f32 here, by [`on_host`]).
+fn floats(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>().expect("f32 host data")
+}
+
+/// `values` `[n, k]` as a tensor on `device`.
+fn tensor(values: Vec<f32>, n: usize, k: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, [n, k]), device)
+}
+
+/// [`Cell::step_keep`] with the element-wise work in one host pass per row.
+fn step_keep_host(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, LstmCache) {
+    let [n, width] = xw.dims();
+    let hs = width / 4;
+    let device = xw.device();
+    // The product is ours alone: its buffer becomes the gates.
+    let mut gates = state.h.clone().matmul(w.wh_step.clone()).into_data(); // [N, 4H]
+    let (xw, b, c_prev) = (xw.into_data(), w.b.to_data(), state.c.into_data());
+    let (mut c, mut tanh_c, mut h) = (vec![0f32; n * hs], vec![0f32; n * hs], vec![0f32; n * hs]);
+    let a = gates.as_mut_slice::<f32>().expect("an f32 product");
+    host::forward(a, floats(&xw), floats(&b), floats(&c_prev), &mut c, &mut tanh_c, &mut h);
+    let next = LstmState { h: tensor(h, n, hs, &device), c: tensor(c, n, hs, &device) };
+    let tanh_c = TensorData::new(tanh_c, [n, hs]);
+    (next, LstmCache { h_prev: state.h, kept: Kept::Host { c_prev, gates, tanh_c } })
+}
+
+/// [`Cell::step_backward`] from what [`step_keep_host`] kept.
+fn step_backward_host(w: &Weights, kept: host::Kept<'_>, d: LstmState) -> (Tensor<2>, LstmState) {
+    let [n, hs] = d.h.dims();
+    let device = d.h.device();
+    let (dh, dc) = (d.h.into_data(), d.c.into_data());
+    let (mut da, mut dc_prev) = (vec![0f32; n * 4 * hs], vec![0f32; n * hs]);
+    host::backward(kept, floats(&dh), floats(&dc), &mut da, &mut dc_prev);
+    let da = tensor(da, n, 4 * hs, &device); // [N, 4H]
+    let dh_prev = da.clone().matmul(w.wh.clone().transpose());
+    (da, LstmState { h: dh_prev, c: tensor(dc_prev, n, hs, &device) })
 }
 
 impl Cell for LstmCell {
@@ -138,24 +204,36 @@ impl Cell for LstmCell {
     }
 
     fn step_keep(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, LstmCache) {
+        if on_host(&xw) {
+            return step_keep_host(w, xw, state);
+        }
         let [f, g, i, o] = gates(xw, &state.h, &w.wh_step, &w.b);
         let c = f.clone() * state.c.clone() + g.clone() * i.clone();
         let tanh_c = c.clone().tanh();
         let h = o.clone() * tanh_c.clone();
-        (LstmState { h, c }, LstmCache { h_prev: state.h, c_prev: state.c, f, g, i, o, tanh_c })
+        let kept = Kept::Tensors { c_prev: state.c, f, g, i, o, tanh_c };
+        (LstmState { h, c }, LstmCache { h_prev: state.h, kept })
     }
 
     /// The book's `LSTM.backward`: `ds = dc + dh·o·(1 - tanh²c)` reaches the
     /// cell state before through `f`, and each gate through its own derivative.
     fn step_backward(w: &Weights, k: &LstmCache, d: LstmState) -> (Tensor<2>, LstmState) {
+        let (c_prev, f, g, i, o, tanh_c) = match &k.kept {
+            Kept::Host { c_prev, gates, tanh_c } => {
+                let [_, hidden] = d.h.dims();
+                let kept = host::Kept { gates: floats(gates), c_prev: floats(c_prev), tanh_c: floats(tanh_c), hidden };
+                return step_backward_host(w, kept, d);
+            }
+            Kept::Tensors { c_prev, f, g, i, o, tanh_c } => (c_prev, f, g, i, o, tanh_c),
+        };
         let LstmState { h: dh, c: dc } = d;
         let one_minus = |x: &Tensor<2>, y: Tensor<2>| y.neg().add_scalar(1.0) * x.clone(); // x·(1 - y)
-        let ds = dc + dh.clone() * k.o.clone() * (k.tanh_c.clone() * k.tanh_c.clone()).neg().add_scalar(1.0);
-        let dc_prev = ds.clone() * k.f.clone();
-        let df = one_minus(&(ds.clone() * k.c_prev.clone() * k.f.clone()), k.f.clone()); // σ' = f(1 - f)
-        let dg = one_minus(&(ds.clone() * k.i.clone()), k.g.clone() * k.g.clone()); // tanh' = 1 - g²
-        let di = one_minus(&(ds * k.g.clone() * k.i.clone()), k.i.clone());
-        let d_o = one_minus(&(dh * k.tanh_c.clone() * k.o.clone()), k.o.clone());
+        let ds = dc + dh.clone() * o.clone() * (tanh_c.clone() * tanh_c.clone()).neg().add_scalar(1.0);
+        let dc_prev = ds.clone() * f.clone();
+        let df = one_minus(&(ds.clone() * c_prev.clone() * f.clone()), f.clone()); // σ' = f(1 - f)
+        let dg = one_minus(&(ds.clone() * i.clone()), g.clone() * g.clone()); // tanh' = 1 - g²
+        let di = one_minus(&(ds * g.clone() * i.clone()), i.clone());
+        let d_o = one_minus(&(dh * tanh_c.clone() * o.clone()), o.clone());
         let da = Tensor::cat(vec![df, dg, di, d_o], 1); // [N, 4H], packed as the gates
         let dh_prev = da.clone().matmul(w.wh.clone().transpose());
         (da, LstmState { h: dh_prev, c: dc_prev })

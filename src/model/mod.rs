@@ -22,6 +22,7 @@ mod cell;
 mod dropout;
 mod gru;
 mod head;
+mod host_math;
 mod lstm;
 mod recurrent;
 mod rnn;

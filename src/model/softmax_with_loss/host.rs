@@ -18,6 +18,10 @@
 
 use rayon::prelude::*;
 
+use super::super::host_math::exp;
+#[cfg(target_arch = "x86_64")]
+use super::super::host_math::{EXP_BIAS, EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND};
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 
@@ -199,46 +203,9 @@ fn lanes_max(acc: &[f32; 8], tail: &[f32]) -> f32 {
     tail.iter().fold(max, |a, &b| a.max(b))
 }
 
-// `e^x` for `x ≤ 0` (here `x − max`), to about 2 ulp: `x = n·ln2 + r` with
-// `|r| ≤ ln2/2`, `e^r` by Cephes' degree-6 polynomial, `2^n` put in the
-// exponent bits. Below −87.3, where e^x leaves the normal range of f32, it
-// returns e^−87.3 ≈ 1e−38 instead of a denormal or zero: no difference to a
-// sum that holds at least e^0 = 1. [`avx2::exp`] is the same, 8 lanes wide.
-const EXP_MIN: f32 = -87.3;
-const LOG2E: f32 = std::f32::consts::LOG2_E;
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
-/// Adding and subtracting 1.5·2^23 rounds to the nearest integer.
-const ROUND: f32 = 12_582_912.0;
-/// Cephes' coefficients, highest degree first (its 5.0000001e-1 is 0.5 in f32).
-const EXP_POLY: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
-/// `n + 127` added to 2^23 lands in the low mantissa bits, which a shift by
-/// 23 moves into the exponent field: 2^n.
-const EXP_BIAS: f32 = 8_388_735.0;
-
-fn exp(x: f32) -> f32 {
-    let x = if x < EXP_MIN { EXP_MIN } else { x };
-    let n = (x * LOG2E + ROUND) - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = EXP_POLY[1..].iter().fold(EXP_POLY[0], |p, &c| p * r + c);
-    let er = p * r * r + r + 1.0;
-    er * f32::from_bits((n + EXP_BIAS).to_bits() << 23)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exp_is_within_3_ulp_of_the_library_exp() {
-        let mut worst = 0f64;
-        for i in 0..=870_000 {
-            let x = -(i as f32) * 1e-4; // 0 down to -87
-            let (fast, exact) = (f64::from(exp(x)), f64::from(x).exp());
-            worst = worst.max(((fast - exact) / exact).abs());
-        }
-        assert!(worst < 3.0 * f64::from(f32::EPSILON), "worst relative error {worst:e}");
-    }
 
     #[test]
     fn a_row_matches_the_definition() {

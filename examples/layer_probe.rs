@@ -1,0 +1,67 @@
+//! How long one LSTM layer of the `big` preset (N 20, T 35, D = H 650) takes
+//! on Flex in the training path, forward (`forward_keep`) and backward,
+//! beside the time of its matrix products alone: what the recurrence spends
+//! outside them (the gates' element-wise work, the copies) is the difference.
+//! Each time is the fastest of 15 calls, this machine's noise being one-sided.
+//!
+//! ```text
+//! cargo run --example layer_probe
+//! ```
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use rnnlm::arch::CellKind;
+use rnnlm::model::Recurrent;
+
+/// The fastest of 15 calls of `f` (after one to warm up), printed and returned.
+fn time<F: FnMut() -> f32>(label: &str, mut f: F) -> f64 {
+    f();
+    let best = (0..15)
+        .map(|_| {
+            let t0 = Instant::now();
+            std::hint::black_box(f());
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min);
+    println!("{label:>30}: {:.2} ms", best * 1e3);
+    best
+}
+
+fn main() {
+    let dev = Device::flex();
+    let (n, t, h) = (20, 35, 650);
+    let layer = Recurrent::init(CellKind::Lstm, h, h, &dev);
+    let xs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
+    let dhs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
+    let (wx, wh, _) = layer.params();
+    let (wx, wh) = (wx.val(), wh.val());
+    // Wh stored by columns, as the training path's forward steps ask it.
+    let wh_cols = wh.clone().transpose().reshape([4 * h * h]).reshape([4 * h, h]).transpose();
+    let x2: Tensor<2> = xs.clone().reshape([n * t, h]); // [N·T, D]
+    let h_step: Tensor<2> = Tensor::random([n, h], Distribution::Default, &dev); // [N, H]
+    let da_step: Tensor<2> = Tensor::random([n, 4 * h], Distribution::Default, &dev); // [N, 4H]
+    let da: Tensor<2> = Tensor::random([n * t, 4 * h], Distribution::Default, &dev); // [N·T, 4H]
+    let corner = |m: Tensor<2>| m.slice([0..1, 0..1]).into_scalar::<f32>();
+    let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
+    pool.install(|| {
+        let fwd = time("forward_keep", || {
+            let (hs, _, _) = layer.forward_keep(xs.clone(), None);
+            hs.slice([0..1, 0..1, 0..1]).into_scalar()
+        });
+        let both = time("forward_keep + backward", || {
+            let (_, _, cache) = layer.forward_keep(xs.clone(), None);
+            corner(layer.backward(cache, dhs.clone()).wh)
+        });
+        let xw = time("x·Wx [700,650]x[650,2600]", || corner(x2.clone().matmul(wx.clone())));
+        let step = time("h·Wh, a step", || corner(h_step.clone().matmul(wh_cols.clone())));
+        let back_step = time("dA·Whᵀ, a step", || corner(da_step.clone().matmul(wh.clone().transpose())));
+        let dx = time("dA·Wxᵀ [700,2600]x[2600,650]", || corner(da.clone().matmul(wx.clone().transpose())));
+        let dw = time("xᵀ·dA [650,700]x[700,2600]", || corner(x2.clone().transpose().matmul(da.clone())));
+        let forward_products = xw + t as f64 * step;
+        // dWx and dWh are products of the same shape.
+        let backward_products = t as f64 * back_step + dx + 2.0 * dw;
+        println!("forward: {:.1} ms, of which products {:.1}", fwd * 1e3, forward_products * 1e3);
+        println!("backward: {:.1} ms, of which products {:.1}", (both - fwd) * 1e3, backward_products * 1e3);
+    });
+}
