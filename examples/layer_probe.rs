@@ -1,11 +1,12 @@
-//! How long one LSTM layer of the `big` preset (N 20, T 35, D = H 650) takes
+//! How long one LSTM layer of the `big` preset (N 20, T 35, D = H 650; or of
+//! H given as the argument, 100 for `ch6`) takes
 //! on Flex in the training path, forward (`forward_keep`) and backward,
 //! beside the time of its matrix products alone: what the recurrence spends
 //! outside them (the gates' element-wise work, the copies) is the difference.
 //! Each time is the fastest of 15 calls, this machine's noise being one-sided.
 //!
 //! ```text
-//! cargo run --example layer_probe
+//! cargo run --example layer_probe [H]
 //! ```
 
 use std::time::Instant;
@@ -30,7 +31,8 @@ fn time<F: FnMut() -> f32>(label: &str, mut f: F) -> f64 {
 
 fn main() {
     let dev = Device::flex();
-    let (n, t, h) = (20, 35, 650);
+    let h = std::env::args().nth(1).map_or(650, |a| a.parse().expect("H: a number of units"));
+    let (n, t) = (20, 35);
     let layer = Recurrent::init(CellKind::Lstm, h, h, &dev);
     let xs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let dhs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
@@ -53,11 +55,11 @@ fn main() {
             let (_, _, cache) = layer.forward_keep(xs.clone(), None);
             corner(layer.backward(cache, dhs.clone()).wh)
         });
-        let xw = time("x·Wx [700,650]x[650,2600]", || corner(x2.clone().matmul(wx.clone())));
+        let xw = time("x·Wx", || corner(x2.clone().matmul(wx.clone())));
         let step = time("h·Wh, a step", || corner(h_step.clone().matmul(wh_cols.clone())));
         let back_step = time("dA·Whᵀ, a step", || corner(da_step.clone().matmul(wh.clone().transpose())));
-        let dx = time("dA·Wxᵀ [700,2600]x[2600,650]", || corner(da.clone().matmul(wx.clone().transpose())));
-        let dw = time("xᵀ·dA [650,700]x[700,2600]", || corner(x2.clone().transpose().matmul(da.clone())));
+        let dx = time("dA·Wxᵀ", || corner(da.clone().matmul(wx.clone().transpose())));
+        let dw = time("xᵀ·dA", || corner(x2.clone().transpose().matmul(da.clone())));
         let forward_products = xw + t as f64 * step;
         // dWx and dWh are products of the same shape.
         let backward_products = t as f64 * back_step + dx + 2.0 * dw;
