@@ -68,6 +68,22 @@ pub(super) fn tanh(x: f32) -> f32 {
     t.copysign(x)
 }
 
+/// `len` test values in [−`spread`, `spread`] from a fixed xorshift (`seed`
+/// 0: the sequence the softmax's tests were written with), for the kernels'
+/// tests.
+#[cfg(test)]
+pub(super) fn test_values(len: usize, spread: f32, seed: u64) -> Vec<f32> {
+    let mut state = 0x2545_f491_4f6c_dd1d ^ seed;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * spread
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

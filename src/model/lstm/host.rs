@@ -156,22 +156,10 @@ fn backward_rows(k: Kept<'_>, dh: &[f32], dc: &[f32], da: &mut [f32], dc_prev: &
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::host_math::test_values as values;
     use super::*;
 
     const EPS: f64 = f32::EPSILON as f64;
-
-    /// `len` values in [−`spread`, `spread`] from a fixed xorshift.
-    fn values(len: usize, spread: f32, seed: u64) -> Vec<f32> {
-        let mut state = 0x2545_f491_4f6c_dd1d ^ seed;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                ((state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * spread
-            })
-            .collect()
-    }
 
     fn sigmoid64(x: f64) -> f64 {
         1.0 / (1.0 + (-x).exp())

@@ -231,14 +231,7 @@ mod tests {
     /// Rows of `v` scores spread over ±`spread`, with targets at the row's
     /// start, its end and inside the 8-lane tail.
     fn scores(m: usize, v: usize, spread: f32) -> (Vec<f32>, Vec<i64>) {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-        };
-        let x = (0..m * v).map(|_| next() * spread).collect();
+        let x = crate::model::host_math::test_values(m * v, spread, 0);
         let t = (0..m).map(|i| [0, v - 1, v / 2, v.saturating_sub(3)][i % 4] as i64).collect();
         (x, t)
     }
