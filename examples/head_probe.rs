@@ -3,7 +3,8 @@
 //! `M = 700` rows (N 20 x T 35) and a vocabulary of 10,000: the forward
 //! product, the bias added as a pass of its own, the bias's gradient as a
 //! column sum, the weight's and the input's gradients, and a fresh zeroed
-//! buffer of the scores' size.
+//! buffer of the scores' size; then, with the weight tied to the embedding
+//! `E [V, H]` (BetterRnnlm), the ways to build the embedding's gradient.
 //!
 //! ```text
 //! cargo run --example head_probe
@@ -13,7 +14,7 @@
 //! softmax's own passes (`src/model/softmax_with_loss/host.rs`): the two
 //! passes timed here are what that saves.
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
 mod common;
 
 /// Prints the time of `f` and, for a product of `flops` operations, its rate.
@@ -44,4 +45,32 @@ fn main() {
             });
         });
     }
+    // Weight tying (BetterRnnlm): W is the embedding E [V, H] transposed.
+    let e: Tensor<2> = Tensor::random([10000, 650], Distribution::Default, &dev); // [V, H]
+    let h: Tensor<2> = Tensor::random([700, 650], Distribution::Default, &dev); // [M, H]
+    let g: Tensor<2> = Tensor::random([700, 10000], Distribution::Default, &dev); // [M, V]
+    let de: Tensor<2> = Tensor::random([10000, 650], Distribution::Default, &dev); // [V, H]
+    let ids: Tensor<1, Int> = Tensor::arange(0..700, &dev);
+    let fl = 2.0 * 700.0 * 650.0 * 10000.0;
+    println!("H = 650, tied (W = Eᵀ)");
+    pool.install(|| {
+        time("h·Eᵀ", fl, || h.clone().matmul(e.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        time("dh: G·E", fl, || g.clone().matmul(e.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dWᵀ: Gᵀ·h", fl, || g.clone().transpose().matmul(h.clone()).slice([0..1, 0..1]).into_scalar());
+        let dw = h.clone().transpose().matmul(g.clone());
+        time("dWᵀ + dE (strided)", 0.0, || (dw.clone().transpose() + de.clone()).slice([0..1, 0..1]).into_scalar());
+        let dwt = g.clone().transpose().matmul(h.clone());
+        time("dWᵀ + dE (contiguous)", 0.0, || (dwt.clone() + de.clone()).slice([0..1, 0..1]).into_scalar());
+        time("zeros [V, H], rows added", 0.0, || {
+            let rows = Tensor::<2>::zeros([10000, 650], &dev);
+            rows.select_assign(0, ids.clone(), h.clone(), IndexingUpdateOp::Add).slice([0..1, 0..1]).into_scalar()
+        });
+        time("rows added into dWᵀ", 0.0, || {
+            dwt.clone()
+                .select_assign(0, ids.clone(), h.clone(), IndexingUpdateOp::Add)
+                .slice([0..1, 0..1])
+                .into_scalar()
+        });
+    });
 }

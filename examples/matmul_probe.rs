@@ -46,6 +46,12 @@ fn main() {
             h.clone().matmul(wh_cols.clone()).slice([0..1, 0..1]).into_scalar()
         });
         time("lstm step dA@Wh^T", step, || da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        // Whᵀ copied row-major: gemm's layout, slower than the transposed
+        // view that the few-rows kernel takes (src/model/cell.rs, `step_layout`)
+        let wh_t = wh_cols.clone().transpose();
+        time("lstm step dA@Wh^T, row-major", step, || {
+            da.clone().matmul(wh_t.clone()).slice([0..1, 0..1]).into_scalar()
+        });
         time("lstm dWh hs^T@dA", step * 35.0, || {
             hs.clone().transpose().matmul(das.clone()).slice([0..1, 0..1]).into_scalar()
         });

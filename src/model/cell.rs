@@ -13,7 +13,8 @@ use burn::tensor::{Device, Tensor};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
-/// `wh_step` is `Wh` again, stored column by column, for the forward steps.
+/// `wh_step` is `Wh` again, stored as the forward steps' products run
+/// fastest ([`step_layout`]).
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wx: Tensor<2>,
@@ -22,15 +23,42 @@ pub struct Weights {
     pub b: Tensor<1>,
 }
 
-/// The same matrix stored column by column: the transpose of a row-major
-/// copy of its transpose (the reshapes copy a transposed view). A time step's
-/// `h [N, H] · Wh` then pairs rows of `h` with contiguous columns of `Wh`, as
-/// the backward's `dA · Whᵀ` pairs rows of `dA` with rows of `Wh`: products
-/// that Flex runs as dot products for a batch's few rows, faster than its
-/// packed GEMM (`vendor/README.md`). Every backend gives the same values.
-fn column_major(m: Tensor<2>) -> Tensor<2> {
-    let [r, c] = m.dims();
-    m.transpose().reshape([r * c]).reshape([c, r]).transpose()
+/// `Wh` for a time step's `h [N, H] · Wh`, in the layout Flex multiplies a
+/// batch's few rows by fastest on this CPU:
+///
+/// - with AVX-512, as it is (row-major): `gemm`'s AVX-512 kernels (Flex's
+///   `x86-v4`, turned on in `Cargo.toml`) run that product at their large
+///   products' rate, faster than Flex's few-rows kernel;
+/// - otherwise (AVX2), stored column by column, so that the product pairs
+///   rows of `h` with contiguous columns of `Wh`: Flex's few-rows kernel
+///   then runs it as dot products, faster than `gemm`'s AVX2 kernels
+///   (`vendor/README.md`).
+///
+/// The backward's `dA · Whᵀ` pairs rows of `dA` with rows of `Wh` as it
+/// stands, which the few-rows kernel takes on either CPU. `docs/speed.md`
+/// has the measurements (`cargo run --example matmul_probe`). Every backend
+/// gives the same values whatever the layout.
+fn step_layout(wh: &Tensor<2>) -> Tensor<2> {
+    if wide_gemm() {
+        return wh.clone();
+    }
+    // the transpose of a row-major copy of its transpose (the reshapes copy
+    // a transposed view)
+    let [r, c] = wh.dims();
+    wh.clone().transpose().reshape([r * c]).reshape([c, r]).transpose()
+}
+
+/// Whether `gemm` runs its AVX-512 kernels here: it picks them at run time
+/// where the CPU has AVX-512F.
+fn wide_gemm() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// One recurrent cell with the book's packed parameters.
@@ -53,7 +81,7 @@ pub trait Cell {
     fn weights(&self) -> Weights {
         let (wx, wh, b) = self.params();
         let wh = wh.val().inner();
-        Weights { wx: wx.val().inner(), wh_step: column_major(wh.clone()), wh, b: b.val().inner() }
+        Weights { wx: wx.val().inner(), wh_step: step_layout(&wh), wh, b: b.val().inner() }
     }
 
     /// The state before a batch of `n` rows when none is carried: zeros.

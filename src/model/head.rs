@@ -19,7 +19,8 @@ pub struct Head {
     pub loss: f64,
     /// Gradient of the layer's input `[M, H]`.
     pub dh: Tensor<2>,
-    /// Gradient of the weight `[H, V]`.
+    /// Gradient of the weight `[H, V]`; with weight tying, its transpose
+    /// `[V, H]`, the embedding's own layout.
     pub dw: Tensor<2>,
     /// Gradient of the bias `[V]`.
     pub db: Tensor<1>,
@@ -28,12 +29,19 @@ pub struct Head {
 /// Forward and backward of `softmax_with_loss(h·W + b, ts)`, all outside the
 /// graph (the tensors given are not tracked).
 ///
-/// - `h`: the layer's input `[M, H]`; `w`: `[H, V]`; `b`: `[V]`; `ts`: targets `[M]`.
-pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>) -> Head {
+/// - `h`: the layer's input `[M, H]`; `w`: `[H, V]`; `b`: `[V]`; `ts`: targets `[M]`;
+/// - `tied`: whether `w` is the embedding `E [V, H]` transposed. `dw` is then
+///   `dWᵀ = Gᵀ·h` `[V, H]`, made in the embedding's layout, so that the
+///   embedding's own gradient can be added into it where it stands, with no
+///   pass over a transposed `[H, V]`.
+pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>, tied: bool) -> Head {
     let product = h.clone().matmul(w.clone()); // [M, V], the scores less the bias
     // G = (y − t) / M, [M, V]; db its column sums, [V]
     let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, ts);
     let dh = g.clone().matmul(w.transpose()); // [M, H]
-    let dw = h.transpose().matmul(g); // [H, V]
+    let dw = match tied {
+        true => g.transpose().matmul(h),  // [V, H]
+        false => h.transpose().matmul(g), // [H, V]
+    };
     Head { loss, dh, dw, db }
 }

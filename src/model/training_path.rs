@@ -66,6 +66,7 @@ impl Rnnlm {
             self.affine_weight().inner(),
             self.affine_b.val().inner(),
             ts.reshape([n * t]).inner(),
+            self.affine_w.is_none(),
         );
 
         let mut grads = GradientsParams::new();
@@ -79,10 +80,19 @@ impl Rnnlm {
             // The gradient of the layer's input: the layer below's output.
             dx = undrop(g.dxs, mask);
         }
-        let rows = Tensor::<2>::zeros([v, d], &embed_w.device());
+        // The embedding's gradient: `dx` added into the rows of the words
+        // seen, starting from zeros, or, with weight tying, from the affine
+        // layer's `dWᵀ` (the book's `remove_duplicate`).
+        let rows = match &self.affine_w {
+            Some(w) => {
+                grads.register(w.id, head.dw);
+                Tensor::<2>::zeros([v, d], &embed_w.device())
+            }
+            None => head.dw, // [V, D]
+        };
         let d_embed = rows.select_assign(0, ids.reshape([n * t]), dx.reshape([n * t, d]), IndexingUpdateOp::Add);
         grads.register(self.embed.weight.id, d_embed);
-        self.register_head_grads(&mut grads, head.dw, head.db);
+        grads.register(self.affine_b.id, head.db);
         (head.loss, grads, RecurrentState { layers: out_states })
     }
 
@@ -100,25 +110,6 @@ impl Rnnlm {
         };
         let scaled = keep * (1.0 / (1.0 - self.dropout));
         (xs * scaled.clone(), Some(scaled))
-    }
-
-    /// Hands the affine layer's `dW` `[H, V]` and `db` `[V]` to `grads`. With
-    /// weight tying, `dWᵀ` is added to the embedding's gradient already there
-    /// (the book's `remove_duplicate`).
-    fn register_head_grads(&self, grads: &mut GradientsParams, dw: Tensor<2>, db: Tensor<1>) {
-        match &self.affine_w {
-            Some(w) => grads.register(w.id, dw),
-            None => {
-                let id = self.embed.weight.id;
-                let dw_t = dw.transpose(); // [V, D]
-                let sum = match grads.remove::<2>(id) {
-                    Some(g) => g + dw_t,
-                    None => dw_t,
-                };
-                grads.register(id, sum);
-            }
-        }
-        grads.register(self.affine_b.id, db);
     }
 }
 
