@@ -1,6 +1,7 @@
 //! How long one LSTM layer of the `big` preset (N 20, T 35, D = H 650; or of
 //! H given as the argument, 100 for `ch6`) takes
-//! on Flex in the training path, forward (`forward_keep`) and backward,
+//! on Flex as training runs it (one autodiff node, the book's forward and
+//! backward): forward alone (no autodiff), and forward then `backward()`,
 //! beside the time of its matrix products alone: what the recurrence spends
 //! outside them (the gates' element-wise work, the copies) is the difference.
 //! Each time is the fastest of 15 calls, this machine's noise being one-sided.
@@ -11,9 +12,9 @@
 
 use std::time::Instant;
 
+use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
-use rnnlm::arch::CellKind;
-use rnnlm::model::Recurrent;
+use rnnlm::model::{LstmCellConfig, TimeLstm};
 
 /// The fastest of 15 calls of `f` (after one to warm up), printed and returned.
 fn time<F: FnMut() -> f32>(label: &str, mut f: F) -> f64 {
@@ -33,11 +34,11 @@ fn main() {
     let dev = Device::flex();
     let h = std::env::args().nth(1).map_or(650, |a| a.parse().expect("H: a number of units"));
     let (n, t) = (20, 35);
-    let layer = Recurrent::init(CellKind::Lstm, h, h, &dev);
+    let layer = TimeLstm { cell: LstmCellConfig::new(h, h).init(&dev.clone().autodiff()) };
     let xs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let dhs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
-    let (wx, wh, _) = layer.params();
-    let (wx, wh) = (wx.val(), wh.val());
+    let (wx, wh) = (layer.cell.wx.val().inner(), layer.cell.wh.val().inner());
+    let plain = TimeLstm { cell: layer.cell.clone().valid() };
     // Wh stored by columns, as the training path's forward steps ask it.
     let wh_cols = wh.clone().transpose().reshape([4 * h * h]).reshape([4 * h, h]).transpose();
     let x2: Tensor<2> = xs.clone().reshape([n * t, h]); // [N·T, D]
@@ -47,13 +48,14 @@ fn main() {
     let corner = |m: Tensor<2>| m.slice([0..1, 0..1]).into_scalar::<f32>();
     let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
     pool.install(|| {
-        let fwd = time("forward_keep", || {
-            let (hs, _, _) = layer.forward_keep(xs.clone(), None);
+        let fwd = time("forward", || {
+            let (hs, _) = plain.forward(xs.clone(), None);
             hs.slice([0..1, 0..1, 0..1]).into_scalar()
         });
-        let both = time("forward_keep + backward", || {
-            let (_, _, cache) = layer.forward_keep(xs.clone(), None);
-            corner(layer.backward(cache, dhs.clone()).wh)
+        let both = time("forward + backward", || {
+            let (hs, _) = layer.forward(xs.clone().autodiff(), None);
+            let grads = (hs * dhs.clone().autodiff()).sum().backward();
+            corner(layer.cell.wh.val().grad(&grads).expect("Wh's gradient"))
         });
         let xw = time("x·Wx", || corner(x2.clone().matmul(wx.clone())));
         let step = time("h·Wh, a step", || corner(h_step.clone().matmul(wh_cols.clone())));

@@ -1,7 +1,7 @@
-//! Timing full training iterations: forward and backward (as `train` runs
-//! them, [`crate::model::Rnnlm::loss_and_gradients`], or through autodiff),
-//! global clipping and the book's Adam or SGD, with the batches already on
-//! the device.
+//! Timing full training iterations as `train` runs them: forward, then
+//! `backward()` (each layer's backward the book's, inside autodiff), global
+//! clipping and the book's Adam or SGD, with the batches already on the
+//! device.
 
 use std::time::Instant;
 
@@ -35,14 +35,7 @@ impl Choice for Preset {
     ];
 }
 
-impl Choice for GradientPath {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (GradientPath::Train, "train", "As `train`: the book's backward of every layer, no graph"),
-        (GradientPath::Autodiff, "autodiff", "Everything through Burn's autodiff (`forward`, then `backward`)"),
-    ];
-}
-
-display_as_name!(Preset, GradientPath);
+display_as_name!(Preset);
 
 impl Preset {
     /// (N, T, D, H, V)
@@ -84,21 +77,12 @@ fn median(values: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
-/// How a benchmark computes the gradients.
-/// What each value means: [`Choice::about`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GradientPath {
-    Train,
-    Autodiff,
-}
-
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
 /// Each iteration ends by reading the loss back, which waits for the device.
 pub fn run(
     device: &Device,
     model: ModelKind,
     preset: Preset,
-    path: GradientPath,
     optimizer: OptimizerKind,
     warmup: usize,
     iters: usize,
@@ -127,17 +111,9 @@ pub fn run(
     for i in 0..warmup + iters {
         let (xs, ts) = batches[i % batches.len()].clone();
         let start = Instant::now();
-        let (mut grads, h_last) = match path {
-            GradientPath::Train => {
-                let (_loss, grads, h_last) = model.loss_and_gradients(xs, ts, state.take(), None);
-                (grads, h_last)
-            }
-            GradientPath::Autodiff => {
-                let (loss, h_last) = model.forward(xs, ts, state.take());
-                let _ = loss.clone().into_scalar::<f32>(); // as `train` reads it
-                (GradientsParams::from_grads(loss.backward(), &model), h_last)
-            }
-        };
+        let (loss, h_last) = model.forward(xs, ts, state.take());
+        let _ = loss.clone().into_scalar::<f32>(); // as `train` reads it
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
         state = Some(h_last.detach());
         let t_grads = Instant::now();
         clip_grads_global(&model, &mut grads, max_grad); // reads the norm back: a sync point

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::data::batches::BatchError;
-use crate::data::corpus::DataError;
+use crate::data::error::DataError;
 use crate::data::fetch::FetchError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,7 +19,7 @@ pub enum Error {
     Setting { name: &'static str, problem: String },
     /// A corpus (Penn Treebank or one's own) or a text could not be had or read.
     #[error(transparent)]
-    Data(#[from] DataError),
+    Data(DataError),
     /// A checked download failed (the book's model).
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -120,6 +120,16 @@ impl From<BatchError> for Error {
         match source {
             BatchError::ZeroSize { what } => Error::setting(what, "must be at least 1"),
             source => Error::Batches { validation: false, source },
+        }
+    }
+}
+
+impl From<DataError> for Error {
+    fn from(source: DataError) -> Self {
+        match source {
+            // A setting's problem, named as the library names the setting.
+            DataError::CorpusSize { .. } => Error::setting("corpus_size", source.to_string()),
+            source => Error::Data(source),
         }
     }
 }

@@ -16,6 +16,12 @@ impl From<Error> for Failure {
     }
 }
 
+impl From<DataError> for Failure {
+    fn from(e: DataError) -> Self {
+        Error::from(e).into()
+    }
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure(message)

@@ -70,6 +70,7 @@ fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     cfg.init = args.init.as_ref().map(|p| p.display().to_string());
     cfg.keep_checkpoints = args.keep_checkpoints;
     let progress = if std::io::stdout().is_terminal() { Progress::Dashboard } else { Progress::EpochLines };
+    let artifacts = args.run_folder(cfg.model);
     println!(
         "training {} ({}) on {backend}: {}, corpus {} tokens, vocabulary {}, {} epochs, run folder {}",
         cfg.model.book_name(),
@@ -78,14 +79,14 @@ fn run_train(args: TrainArgs) -> Result<u8, Failure> {
         data.training_corpus(cfg.corpus_size)?.len(),
         data.vocab.len(),
         cfg.epochs,
-        args.artifacts.display()
+        artifacts.display()
     );
     if data.source.is_some() || cfg.vocab_limit.is_some() {
         println!("{}", data.unknown_line());
     }
-    let rows = train::train(&cfg, backend, &data, &args.artifacts, args.resume, progress).map_err(|e| match e {
+    let rows = train::train(&cfg, backend, &data, &artifacts, args.resume, progress).map_err(|e| match e {
         rnnlm::Error::Write { .. } => {
-            let began = rnnlm::run::RunDir::new(&args.artifacts).config().exists();
+            let began = rnnlm::run::RunDir::new(&artifacts).config().exists();
             let next = if began { "continue the run with --resume" } else { "run the command again" };
             Failure(format!("{}; once it can be written, {next}", explain::explain(&e)))
         }
@@ -132,15 +133,21 @@ fn run_reference(args: ReferenceArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// A model's ids index its own vocabulary: one of another size is refused.
+fn same_size(model: &rnnlm::model::Rnnlm, vocab: &rnnlm::data::vocab::Vocab) -> Result<(), Failure> {
+    let vocab_size = model.architecture().vocab_size;
+    match vocab.len() == vocab_size {
+        true => Ok(()),
+        false => Err(Failure(format!("the model has V={vocab_size}, its vocabulary {} words", vocab.len()))),
+    }
+}
+
 fn run_eval(args: EvalArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     let cli::Loaded { model, what, run } = args.source.load(args.checkpoint, &device)?;
     let vocab = args.source.vocab(&args.data)?;
-    let vocab_size = model.architecture().vocab_size;
-    if vocab.len() != vocab_size {
-        return Err(Failure(format!("the model has V={vocab_size}, its vocabulary {} words", vocab.len())));
-    }
+    same_size(&model, &vocab)?;
     let (scored, label) = args.scored(&vocab, run.as_ref())?;
     let batches = StreamBatches::eval(&scored.ids, args.batch_size, args.time_size).map_err(rnnlm::Error::from)?;
     println!(
@@ -166,6 +173,7 @@ fn run_generate(args: GenerateArgs) -> Result<u8, Failure> {
     })?;
     let device = backend.device()?;
     let loaded = args.source.load(args.checkpoint, &device)?;
+    same_size(&loaded.model, &vocab)?;
     // The book skips <unk> and PTB's number token N; a word "N" of one's own corpus is a word.
     // A weights file is taken to be of PTB: only a run folder says what its corpus was.
     let own_corpus = loaded.run.as_ref().is_some_and(|cfg| cfg.corpus.is_some());
@@ -203,10 +211,10 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     let device = backend.device()?;
     let (n, t, d, h, v) = args.preset.sizes();
     println!(
-        "bench {:?} {} on {backend}, gradients {:?}, {}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations",
-        args.preset, args.model, args.gradients, args.optimizer, args.iters
+        "bench {:?} {} on {backend}, {}: N {n}, T {t}, D {d}, H {h}, V {v}; 5 warm-up + {} timed iterations",
+        args.preset, args.model, args.optimizer, args.iters
     );
-    let result = bench::run(&device, args.model, args.preset, args.gradients, args.optimizer, 5, args.iters);
+    let result = bench::run(&device, args.model, args.preset, args.optimizer, 5, args.iters);
     let mut sorted = result.iteration_ms.clone();
     sorted.sort_by(f64::total_cmp);
     println!(

@@ -6,7 +6,7 @@
 //! gradients together; both are reproduced here exactly.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer};
+use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::device::in_host_memory;
@@ -16,7 +16,7 @@ use crate::device::in_host_memory;
 /// `param -= lr_t·m/(sqrt(v)+ε)`.
 ///
 /// Its state is Burn's own [`AdaptiveMomentumState`] (step, m, v), so Burn's
-/// checkpoints save and restore it.
+/// checkpoints save and restore it ([`AdamState`]).
 ///
 /// On a CPU backend the update is one loop over the parameter's buffer
 /// ([`fused_host_step`]): as tensor ops it is ~13 separate passes, each reading
@@ -50,8 +50,45 @@ impl BookAdam {
     }
 }
 
+/// [`BookAdam`]'s state of one parameter: Burn's [`AdaptiveMomentumState`],
+/// or, read back from a checkpoint, its values in host memory until the
+/// first step puts them on the parameter's own device.
+///
+/// Burn's optimizer reads a checkpoint's state onto `Device::default()`
+/// (`ModuleOptimizer::load_record`), which is not the run's device: in a
+/// build with wgpu it is the GPU, and where there is none, a panic. Kept on
+/// the host, the state needs no device until the step that uses it.
+#[derive(Clone)]
+pub enum AdamState<const D: usize> {
+    /// On the parameter's device.
+    Live(AdaptiveMomentumState<D>),
+    /// As read from a checkpoint: the step count and the two moments.
+    Read { time: usize, moment_1: TensorData, moment_2: TensorData },
+}
+
+impl<const D: usize> RecordState for AdamState<D> {
+    fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
+        // The names of Burn's own AdaptiveMomentumState, so checkpoints read either way.
+        match self {
+            AdamState::Live(s) => s.state_flatten(prefix, out),
+            AdamState::Read { time, moment_1, moment_2 } => {
+                out.push_scalar(prefix, "time", (*time).into());
+                out.push_tensor(prefix, "moment_1", moment_1.clone());
+                out.push_tensor(prefix, "moment_2", moment_2.clone());
+            }
+        }
+    }
+
+    fn state_unflatten(prefix: &str, src: &mut StateSource, _: &Device) -> Option<Self> {
+        let time = usize::try_from(src.take_scalar(prefix, "time")?).ok()?;
+        let moment_1 = src.take_tensor(prefix, "moment_1")?;
+        let moment_2 = src.take_tensor(prefix, "moment_2")?;
+        Some(AdamState::Read { time, moment_1, moment_2 })
+    }
+}
+
 impl Optimizer for BookAdam {
-    type State<const D: usize> = AdaptiveMomentumState<D>;
+    type State<const D: usize> = AdamState<D>;
 
     fn step<const D: usize>(
         &self,
@@ -60,8 +97,12 @@ impl Optimizer for BookAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let device = grad.device();
         let (m, v, t) = match state {
-            Some(s) => (s.moment_1, s.moment_2, s.time + 1),
+            Some(AdamState::Live(s)) => (s.moment_1, s.moment_2, s.time + 1),
+            Some(AdamState::Read { time, moment_1, moment_2 }) => {
+                (Tensor::from_data(moment_1, &device), Tensor::from_data(moment_2, &device), time + 1)
+            }
             None => (grad.zeros_like(), grad.zeros_like(), 1),
         };
         let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
@@ -73,7 +114,7 @@ impl Optimizer for BookAdam {
                 lr_t: lr_t as f32,
             };
             let (tensor, m, v) = fused_host_step(&coefs, tensor, grad, m, v);
-            return (tensor, Some(AdaptiveMomentumState::new(t, m, v)));
+            return (tensor, Some(AdamState::Live(AdaptiveMomentumState::new(t, m, v))));
         }
         // The same arithmetic as the book, ordered so that each intermediate
         // is uniquely owned when the next op consumes it: the backend can then
@@ -83,11 +124,14 @@ impl Optimizer for BookAdam {
         let v = v.clone() + (g2 - v).mul_scalar(1.0 - self.beta2); // v += (1-β2)(g²-v)
         let denom = v.clone().sqrt().add_scalar(self.epsilon);
         let update = m.clone().div(denom).mul_scalar(lr_t); // lr_t·m/(sqrt(v)+ε)
-        (tensor - update, Some(AdaptiveMomentumState::new(t, m, v)))
+        (tensor - update, Some(AdamState::Live(AdaptiveMomentumState::new(t, m, v))))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        state.to_device(device)
+        match state {
+            AdamState::Live(s) => AdamState::Live(s.to_device(device)),
+            read => read, // goes to the parameter's device at its step
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rnnlm::arch::ModelKind;
 use rnnlm::check::{self, Sizes, ids_tensor, random_ids};
 use rnnlm::model::Rnnlm;
-use rnnlm::optim::{BookAdam, clip_grads_global_with};
+use rnnlm::optim::{AdamState, BookAdam, clip_grads_global_with};
 
 /// One Adam step on one tensor, three times over (so the moments are not
 /// zero): the fused loop performs the same f32 operations in the same order as
@@ -26,9 +26,44 @@ fn adam_step_is_bitwise_equal(device: &Device) {
     }
     let (a, b) = (pf.into_data(), pp.into_data());
     assert_eq!(a.as_slice::<f32>().unwrap(), b.as_slice::<f32>().unwrap());
-    let (sf, sp) = (sf.unwrap(), sp.unwrap());
+    let (Some(AdamState::Live(sf)), Some(AdamState::Live(sp))) = (sf, sp) else {
+        panic!("a step leaves the state on the parameter's device")
+    };
     assert_eq!(sf.time, sp.time);
     assert_eq!(sf.moment_2.into_data().as_slice::<f32>().unwrap(), sp.moment_2.into_data().as_slice::<f32>().unwrap());
+}
+
+/// Adam's state as a checkpoint holds it, read back: it stays in host memory
+/// (no device is picked for it) until the next step puts it on the
+/// parameter's own device, and that step is the one the state never saved
+/// would have made, bit for bit.
+fn adam_state_read_back_steps_as_the_state_kept(device: &Device) {
+    use burn::optim::{RecordState, StateSink, StateSource};
+    let adam = BookAdam::default();
+    let p = Tensor::<2>::random([40, 30], Distribution::Normal(0.0, 1.0), device);
+    let g = |s: f64| Tensor::<2>::random([40, 30], Distribution::Normal(0.0, s), device);
+    let (mut p, mut state) = (p, None);
+    for s in [0.1, 0.2] {
+        (p, state) = adam.step(1e-3, p, g(s), state);
+    }
+    let kept = state.expect("a state after two steps");
+    let mut sink = StateSink::default();
+    kept.state_flatten("7", &mut sink);
+    let mut source = StateSource::new(sink.scalars.into_iter().collect());
+    for (name, data) in sink.tensors {
+        source.insert_tensor(name, data);
+    }
+    // Read with a device argument that is not the parameter's: it is not used.
+    let read = AdamState::<2>::state_unflatten("7", &mut source, &Device::default()).expect("a complete state");
+    assert!(matches!(read, AdamState::Read { time: 2, .. }));
+    let grad = g(0.3);
+    let (from_kept, kept) = adam.step(1e-3, p.clone(), grad.clone(), Some(kept));
+    let (from_read, read) = adam.step(1e-3, p, grad, Some(read));
+    assert_eq!(from_kept.into_data().as_slice::<f32>().unwrap(), from_read.into_data().as_slice::<f32>().unwrap());
+    let (Some(AdamState::Live(k)), Some(AdamState::Live(r))) = (kept, read) else { panic!("stepped states are live") };
+    assert_eq!((k.time, r.time), (3, 3));
+    assert_eq!(r.moment_1.device(), *device);
+    assert_eq!(k.moment_1.into_data().as_slice::<f32>().unwrap(), r.moment_1.into_data().as_slice::<f32>().unwrap());
 }
 
 fn params(model: &Rnnlm) -> Vec<Vec<f32>> {
@@ -90,6 +125,16 @@ fn flex_fused_adam_step_is_bitwise_equal_to_tensor_ops() {
 #[test]
 fn ndarray_fused_adam_step_is_bitwise_equal_to_tensor_ops() {
     adam_step_is_bitwise_equal(&common::ndarray());
+}
+
+#[test]
+fn flex_adam_state_read_back_steps_on_the_parameters_device() {
+    adam_state_read_back_steps_as_the_state_kept(&common::flex());
+}
+
+#[test]
+fn ndarray_adam_state_read_back_steps_on_the_parameters_device() {
+    adam_state_read_back_steps_as_the_state_kept(&common::ndarray());
 }
 
 #[test]

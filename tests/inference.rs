@@ -111,3 +111,23 @@ fn sampling_respects_temperature_and_skips() {
         infer::generate(&model, 3, &infer::SampleOptions { skip: (0..50).collect(), ..opts }, &device).unwrap_err();
     assert_eq!(err.to_string(), "every word the model can produce is skipped");
 }
+
+#[test]
+fn generate_refuses_weights_whose_vocabulary_is_not_the_one_read() {
+    // A model of 50 words beside no vocab.json: the vocabulary read is PTB's 10,000.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("small.safetensors");
+    rnnlm::weights::files::write(&file, &rnnlm::weights::RnnlmWeights::simple(50, 8, 7, 1), &[]).unwrap();
+    let vocab = ptb::load_dir(&common::ptb_dir()).unwrap().vocab;
+    // A start word whose id the model has no row for.
+    let start = vocab.word(9_999).unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+        .env("PTB_DIR", common::ptb_dir())
+        .args(["generate", "--backend", "ndarray", "--words", "5", "--start", &start, "--weights"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim(), "error: the model has V=50, its vocabulary 10000 words");
+}

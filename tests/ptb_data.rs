@@ -39,7 +39,7 @@ fn corpus_size_keeps_the_first_tokens_and_the_full_vocabulary() {
     assert_eq!(p.training_corpus(0).unwrap().len(), 929_589);
     assert_eq!(p.vocab.len(), 10_000);
     assert_eq!(
-        p.training_corpus(1_000_000).unwrap_err().to_string(),
+        rnnlm::Error::from(p.training_corpus(1_000_000).unwrap_err()).to_string(),
         "corpus_size 1000000 is larger than the training split (929589 tokens); use 0 for all of it"
     );
 }

@@ -125,8 +125,12 @@ fn two_epochs_then_resume_equals_four_straight() {
     let b = dir.path().join("b");
     let first = train::train(&notebook_config(2), Backend::Flex, &data, &b, false, Progress::EpochLines).unwrap();
     assert_eq!(first.len(), 2);
+    let environment = std::env::var_os("BURN_DEVICE");
     let resumed = train::train(&notebook_config(4), Backend::Flex, &data, &b, true, Progress::EpochLines).unwrap();
     assert_eq!(resumed.len(), 4);
+    // The optimizer's state is read onto the run's own device, with no
+    // environment variable written while other threads run.
+    assert_eq!(std::env::var_os("BURN_DEVICE"), environment, "resuming writes no environment variable");
     for epoch in [2, 3] {
         let (s, r) = (&straight[epoch], &resumed[epoch]);
         assert_eq!(s.epoch, r.epoch);

@@ -1,7 +1,8 @@
 //! Burn against the manual-backward reference: the same weights, data and
 //! dropout masks give the same loss and gradients (both ways Burn computes
-//! them), the same LSTM and GRU layer outputs and gradients, and the same
-//! optimizer trajectory.
+//! them: each layer one autodiff node with the book's backward, and every op
+//! through autodiff), the same LSTM and GRU layer outputs and gradients, and
+//! the same optimizer trajectory.
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -15,17 +16,17 @@ use super::fixtures::{
 };
 use super::{Report, TRAJECTORY_TOLERANCE, nan_max, rel_err};
 use crate::arch::ModelKind;
-use crate::model::RecurrentState;
+use crate::model::{Backprop, RecurrentState, Rnnlm};
 use crate::optim::{BookAdam, clip_grads_global};
 use crate::reference::{self, cell};
 
 /// Burn's loss and gradients against the reference's for `model`, both
-/// ways Burn computes them (`forward_masked` then autodiff's `backward`, and
-/// the training path, [`Rnnlm::loss_and_gradients`]), over
-/// `batches` consecutive batches (dropout masks shared). With `carry`, the
-/// last state of each batch starts the next (detached on the Burn side, a
-/// plain array on the reference side); without it both start every batch
-/// from zeros.
+/// ways Burn computes them (each layer one node with the book's backward,
+/// [`Backprop::Book`], as training runs it; and every op through autodiff,
+/// [`Backprop::OpByOp`]), and the two against each other, over `batches`
+/// consecutive batches (dropout masks shared). With `carry`, the last state
+/// of each batch starts the next (detached on the Burn side, a plain array
+/// on the reference side); without it both start every batch from zeros.
 pub fn burn_vs_reference(
     device: &Device,
     model_kind: ModelKind,
@@ -40,6 +41,7 @@ pub fn burn_vs_reference(
     let w = check_weights(model_kind, s, seed);
     let device = device.clone().autodiff();
     let model = model_config(model_kind, s).init_with(&w, &device).expect("weights match config");
+    let op_by_op = Rnnlm { backprop: Backprop::OpByOp, ..model.clone() };
     let sites = model.dropout_sites();
     let mut reference = reference::Rnnlm::<f64>::from_weights(&w, model.dropout, seed).expect("valid weights");
     let names: Vec<String> = w.arch.params().into_iter().map(|(n, _)| n).collect();
@@ -50,31 +52,26 @@ pub fn burn_vs_reference(
         let xs = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
-        // The training path (the affine layer and the loss by hand) from the
-        // same state and masks as autodiff's.
-        let (train_loss, train_grads, train_last) = model.loss_and_gradients(
+        // Op by op, from the same state and masks as the nodes'.
+        let (plain_loss, plain_last) = op_by_op.forward_masked(
             ids_tensor(&xs, &device),
             ids_tensor(&ts, &device),
             state.clone(),
-            Some(masks.clone()),
+            masks.clone(),
         );
-        let train_g: Vec<Vec<f64>> = model
-            .params()
-            .iter()
-            .map(|p| p.grad_in(&train_grads).expect("parameter has a gradient").iter().map(|&x| x as f64).collect())
-            .collect();
+        let plain_g = burn_grads(&op_by_op, &plain_loss.backward());
+        let plain_loss = read(plain_loss)[0];
         let (loss, last) =
             model.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.take(), masks);
-        let grads = loss.backward();
+        let burn_g = burn_grads(&model, &loss.backward());
         let burn_loss = read(loss)[0];
-        let burn_g = burn_grads(&model, &grads);
-        // The state the training path hands on is autodiff's forward's.
         let handed_on = |s: &RecurrentState| s.tensors().into_iter().flat_map(read).collect::<Vec<f64>>();
-        report.push(
-            format!("burn training path vs burn {model_kind} {} state {mode} batch {k}: state handed on", s.label()),
-            rel_err(&handed_on(&train_last), &handed_on(&last)),
-            tolerance,
-        );
+        let label = format!("burn vs burn op-by-op {model_kind} {} state {mode} batch {k}", s.label());
+        report.push(format!("{label}: state handed on"), rel_err(&handed_on(&last), &handed_on(&plain_last)), tolerance);
+        report.push(format!("{label}: loss"), ((burn_loss - plain_loss) / plain_loss).abs(), tolerance);
+        for ((name, g), p) in names.iter().zip(&burn_g).zip(&plain_g) {
+            report.push(format!("{label}: grad {name}"), rel_err(g, p), tolerance);
+        }
         // Truncated BPTT: the next batch starts from this state's value, not its history.
         state = carry.then(|| last.detach());
 
@@ -88,7 +85,7 @@ pub fn burn_vs_reference(
         reference.backward(1.0);
         // Both of Burn's ways against the reference's one backward.
         let ref_g: Vec<Vec<f64>> = reference.grads().iter().map(|r| r.iter().copied().collect()).collect();
-        for (path, loss, g) in [("burn", burn_loss, &burn_g), ("burn training path", train_loss, &train_g)] {
+        for (path, loss, g) in [("burn", burn_loss, &burn_g), ("burn op-by-op", plain_loss, &plain_g)] {
             let label = format!("{path} vs ref {model_kind} {} state {mode} batch {k}", s.label());
             report.push(format!("{label}: loss"), ((loss - ref_loss) / ref_loss).abs(), tolerance);
             for ((name, g), r) in names.iter().zip(g).zip(&ref_g) {
@@ -176,11 +173,11 @@ pub fn trajectory(
 /// starting state.
 pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: f64, seed: u64) -> Report {
     use crate::arch::CellKind;
-    use crate::model::{LayerState, Recurrent};
+    use crate::model::{Backprop, LayerState, Recurrent};
     let mut report = Report::default();
     let (n, t, d, h) = (s.batch, s.time, s.wordvec, s.hidden);
     let device = device.clone().autodiff();
-    let label = format!("burn vs ref N={n} T={t} D={d} H={h}");
+    let plain_label = format!("burn vs burn op-by-op N={n} T={t} D={d} H={h}");
     for (name, cell) in [("TimeLSTM", CellKind::Lstm), ("TimeGRU", CellKind::Gru)] {
         let (g, lstm) = (cell.gates(), cell == CellKind::Lstm);
         let mut rng = StdRng::seed_from_u64(seed + g as u64);
@@ -192,25 +189,33 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         let c0 = randn_f32(&mut rng, n * h, 0.5);
         let r = randn_f32(&mut rng, n * t * h, 1.0);
 
-        // Burn: autodiff of Σ hs ⊙ R, from (h0, c0) for the LSTM, h0 for the GRU.
+        // Burn, both ways: the gradients of Σ hs ⊙ R, from (h0, c0) for the LSTM, h0 for the GRU.
         let layer = Recurrent::init_with(cell, d, h, &wx, &wh, &b, &device);
-        let (xs_t, h0_t, c0_t) =
-            (tensor(&xs, [n, t, d], &device), tensor(&h0, [n, h], &device), tensor(&c0, [n, h], &device));
-        let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
-        let (hs, _) = layer.forward(xs_t.clone(), Some(LayerState { h: h0_t.clone(), c: lstm.then(|| c0_t.clone()) }));
-        let grads = (hs.clone() * r_t).sum().backward();
-        let (p_wx, p_wh, p_b) = layer.params();
-        let mut burn = vec![
-            read(hs),
-            read(p_wx.val().grad(&grads).expect("grad")),
-            read(p_wh.val().grad(&grads).expect("grad")),
-            read(p_b.val().grad(&grads).expect("grad")),
-            read(xs_t.grad(&grads).expect("grad")),
-            read(h0_t.grad(&grads).expect("grad")),
-        ];
-        if lstm {
-            burn.push(read(c0_t.grad(&grads).expect("grad")));
-        }
+        let burn = |backprop: Backprop| {
+            let (xs_t, h0_t, c0_t) = (
+                tensor(&xs, [n, t, d], &device),
+                tensor(&h0, [n, h], &device),
+                tensor(&c0, [n, h], &device),
+            );
+            let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
+            let state = LayerState { h: h0_t.clone(), c: lstm.then(|| c0_t.clone()) };
+            let (hs, _) = layer.forward(xs_t.clone(), Some(state), backprop);
+            let grads = (hs.clone() * r_t).sum().backward();
+            let (p_wx, p_wh, p_b) = layer.params();
+            let mut got = vec![
+                read(hs),
+                read(p_wx.val().grad(&grads).expect("grad")),
+                read(p_wh.val().grad(&grads).expect("grad")),
+                read(p_b.val().grad(&grads).expect("grad")),
+                read(xs_t.grad(&grads).expect("grad")),
+                read(h0_t.grad(&grads).expect("grad")),
+            ];
+            if lstm {
+                got.push(read(c0_t.grad(&grads).expect("grad")));
+            }
+            got
+        };
+        let (book, plain) = (burn(Backprop::Book), burn(Backprop::OpByOp));
 
         // The reference: forward from the same state, backward from R.
         let params = cell::CellParams { wx: arr2(&wx, d, g * h), wh: arr2(&wh, h, g * h), b: Array1::from(f64s(&b)) };
@@ -224,8 +229,14 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         expected.push(flat(&ref_dxs));
         expected.extend(reference.dstate().expect("after a backward").iter().map(flat));
 
-        for ((what, got), want) in ["hs", "dWx", "dWh", "db", "dxs", "dh0", "dc0"].iter().zip(&burn).zip(&expected) {
-            report.push(format!("{label}: {name} {what}"), rel_err(got, want), tolerance);
+        let whats = ["hs", "dWx", "dWh", "db", "dxs", "dh0", "dc0"];
+        for ((what, got), want) in whats.iter().zip(&book).zip(&plain) {
+            report.push(format!("{plain_label}: {name} {what}"), rel_err(got, want), tolerance);
+        }
+        for (path, got) in [("burn", &book), ("burn op-by-op", &plain)] {
+            for ((what, got), want) in whats.iter().zip(got).zip(&expected) {
+                report.push(format!("{path} vs ref N={n} T={t} D={d} H={h}: {name} {what}"), rel_err(got, want), tolerance);
+            }
         }
     }
     report

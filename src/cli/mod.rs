@@ -130,9 +130,6 @@ pub(crate) struct BenchArgs {
     /// The model (better-lstm: dropout 0.5, needs equal D and H, as both presets have).
     #[arg(long, value_parser = choice::<ModelKind>(), default_value_t = ModelKind::Rnn)]
     pub(crate) model: ModelKind,
-    /// How the gradients are computed: as `train` does (the book's backward of every layer), or all through autodiff.
-    #[arg(long, value_parser = choice::<bench::GradientPath>(), default_value_t = bench::GradientPath::Train)]
-    pub(crate) gradients: bench::GradientPath,
     /// The update: adam (lr 1e-3, clip 5, chapter 5's) or sgd (lr 20, clip 0.25, chapter 6's).
     #[arg(long, value_parser = choice::<OptimizerKind>(), default_value_t = OptimizerKind::Adam)]
     pub(crate) optimizer: OptimizerKind,
@@ -200,6 +197,19 @@ pub(crate) struct HyperParams {
     pub(crate) eval_time_size: Option<usize>,
 }
 
+impl TrainArgs {
+    /// The run folder: --artifacts, or one named after the model trained.
+    pub(crate) fn run_folder(&self, model: ModelKind) -> PathBuf {
+        let name = match model {
+            ModelKind::Rnn => "simple-rnnlm",
+            ModelKind::Lstm => "rnnlm",
+            ModelKind::Gru => "gru-rnnlm",
+            ModelKind::BetterLstm => "better-rnnlm",
+        };
+        self.artifacts.clone().unwrap_or_else(|| PathBuf::from("artifacts").join(name))
+    }
+}
+
 impl HyperParams {
     /// The run's configuration; `own_corpus`: the data is a `--corpus`, all
     /// of which ch5 trains on (its 10,000 words are the notebook's slice of PTB).
@@ -248,9 +258,9 @@ pub(crate) struct TrainArgs {
     /// Gradient clipping: one norm over all gradients (the book's clip_grads) or each tensor on its own (Burn's).
     #[arg(long, value_parser = choice::<ClipMode>(), default_value_t = ClipMode::Global)]
     pub(crate) clip: ClipMode,
-    /// Folder for this run's config, metrics.csv, perplexity.png and checkpoints.
-    #[arg(long, default_value = "artifacts/simple-rnnlm")]
-    pub(crate) artifacts: PathBuf,
+    /// Folder for this run's config, metrics.csv, perplexity.png and checkpoints [default: artifacts/ and the model trained: simple-rnnlm, rnnlm, gru-rnnlm or better-rnnlm].
+    #[arg(long)]
+    pub(crate) artifacts: Option<PathBuf>,
     /// Continue the run in --artifacts from its last complete checkpoint.
     #[arg(long)]
     pub(crate) resume: bool,
@@ -318,6 +328,19 @@ mod tests {
         let Command::Train(args) = Cli::parse_from(["rnnlm", "train"]).command else { panic!("train parses") };
         assert_eq!(args.hyper.config(10_000, args.clip, false), TrainConfig::notebook(10_000));
         assert!(!args.resume);
-        assert_eq!(args.artifacts, PathBuf::from("artifacts/simple-rnnlm"));
+        assert_eq!(args.run_folder(ModelKind::Rnn), PathBuf::from("artifacts/simple-rnnlm"));
+    }
+
+    #[test]
+    fn the_default_run_folder_follows_the_model_trained() {
+        let folder = |argv: &[&str]| {
+            let Command::Train(args) = Cli::parse_from(argv).command else { panic!("train parses") };
+            args.run_folder(args.hyper.config(10_000, args.clip, false).model)
+        };
+        assert_eq!(folder(&["rnnlm", "train", "--preset", "ch6-better"]), PathBuf::from("artifacts/better-rnnlm"));
+        assert_eq!(folder(&["rnnlm", "train", "--preset", "ch6-rnnlm"]), PathBuf::from("artifacts/rnnlm"));
+        assert_eq!(folder(&["rnnlm", "train", "--model", "gru"]), PathBuf::from("artifacts/gru-rnnlm"));
+        let given = ["rnnlm", "train", "--preset", "ch6-better", "--artifacts", "runs/mine"];
+        assert_eq!(folder(&given), PathBuf::from("runs/mine"));
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::error::DataError;
 use super::text::{self, FileRecord};
 use super::vocab::{UNK, Vocab, VocabBuilder};
 use crate::choice::{Choice, display_as_name};
@@ -38,39 +39,6 @@ display_as_name!(Split);
 /// How a corpus folder names its three files.
 const LAYOUTS: [[&str; 3]; 2] =
     [["train.txt", "valid.txt", "test.txt"], ["wiki.train.tokens", "wiki.valid.tokens", "wiki.test.tokens"]];
-
-/// Everything that can go wrong getting a corpus; each message says what is wrong, and where.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// Penn Treebank's file could not be had: missing and not downloadable, or damaged.
-    #[error(transparent)]
-    Fetch(#[from] super::fetch::FetchError),
-    /// A file that cannot be read.
-    #[error("cannot use {}: {reason}", path.display())]
-    Io { path: PathBuf, reason: String },
-    /// A folder without a corpus's files.
-    #[error(
-        "{} holds no corpus: it needs train.txt, valid.txt and test.txt (or WikiText's wiki.train.tokens, \
-         wiki.valid.tokens and wiki.test.tokens)",
-        dir.display()
-    )]
-    NoCorpus { dir: PathBuf },
-    /// A corpus folder with one split missing.
-    #[error("{} is missing: a corpus folder holds {} beside {}", path.display(), needs, has)]
-    MissingSplit { path: PathBuf, needs: String, has: String },
-    /// A file holds no words.
-    #[error("{} holds no words", path.display())]
-    Empty { path: PathBuf },
-    /// A line that is not UTF-8 text.
-    #[error("{} line {line} is not UTF-8 text (byte {column} of the line)", path.display())]
-    NotUtf8 { path: PathBuf, line: usize, column: usize },
-    /// A word outside a vocabulary that has no `<unk>` to read it as.
-    #[error("{} line {line}: the word {word:?} is not in the vocabulary, which has no <unk>", path.display())]
-    UnknownWord { path: PathBuf, line: usize, word: String },
-    /// A vocabulary limit that cannot hold one word and `<unk>`.
-    #[error("a vocabulary of {0} words cannot hold one word and <unk>: the limit must be at least 2")]
-    VocabLimit(usize),
-}
 
 /// Where a corpus came from, as `config.json` records it: the folder as
 /// given, and each split's file by name, size and SHA-256.
@@ -139,14 +107,11 @@ impl Corpus {
     /// The first `corpus_size` tokens of train (the notebook's
     /// `corpus[:corpus_size]`), or all of it for 0. The vocabulary stays the
     /// full one.
-    pub fn training_corpus(&self, corpus_size: usize) -> crate::Result<&[u32]> {
+    pub fn training_corpus(&self, corpus_size: usize) -> Result<&[u32], DataError> {
         match corpus_size {
             0 => Ok(&self.train),
             n if n <= self.train.len() => Ok(&self.train[..n]),
-            n => Err(crate::Error::setting(
-                "corpus_size",
-                format!("{n} is larger than the training split ({} tokens); use 0 for all of it", self.train.len()),
-            )),
+            n => Err(DataError::CorpusSize { asked: n, tokens: self.train.len() }),
         }
     }
 

@@ -4,12 +4,13 @@
 //! ids, [`corpus`] turns a folder's three splits into id streams, and
 //! [`ptb`] is the book's corpus, downloaded and verified; [`batches`] cuts
 //! the streams into the notebook's `[N, T]` batches as Burn datasets.
-//! [`book`] finds the book's trained model, and [`fetch`] is the one path by
+//! [`error`] says what went wrong reading any of them. [`book`] finds the book's trained model, and [`fetch`] is the one path by
 //! which it and Penn Treebank are checked and downloaded.
 
 pub mod batches;
 pub mod book;
 pub mod corpus;
+pub mod error;
 pub mod fetch;
 pub mod ptb;
 pub mod text;

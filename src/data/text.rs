@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::corpus::DataError;
+use super::error::DataError;
 
 /// The end-of-sentence token that ends every line.
 pub const EOS: &str = "<eos>";

@@ -3,13 +3,23 @@
 //! step; the loops over the T time steps, forward and backward, are written
 //! once, here.
 //!
-//! Two ways through a layer: [`time_forward`] on any tensors, whose gradients
-//! Burn's autodiff finds (the plain path, which `check` compares against), and
-//! [`time_forward_keep`] then [`time_backward`], the book's `TimeLSTM.forward`
-//! and `.backward`, outside any graph (the training path).
+//! Two ways through a layer:
+//!
+//! - [`time_node`]: the whole layer, all T steps, as one node of Burn's
+//!   autodiff graph, whose forward is the book's `Time*.forward`
+//!   ([`time_forward_keep`]) and whose backward is the book's
+//!   `Time*.backward` ([`time_backward`]), each cell's step backward beside
+//!   its step. This is the layers' `forward`: training runs it.
+//! - [`time_forward`]: each step's tensor ops recorded by autodiff one by
+//!   one, whose gradients Burn finds by itself: the plain path, which `check`
+//!   compares the node against.
+
+use std::marker::PhantomData;
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
+
+use super::node::{self, Float, HandWritten};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
@@ -21,6 +31,13 @@ pub struct Weights {
     pub wh: Tensor<2>,
     pub wh_step: Tensor<2>,
     pub b: Tensor<1>,
+}
+
+impl Weights {
+    /// The weights given, with `Wh` also in the steps' layout.
+    pub fn new(wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Self {
+        Weights { wx, wh_step: step_layout(&wh), wh, b }
+    }
 }
 
 /// `Wh` for a time step's `h [N, H] · Wh`, in the layout Flex multiplies a
@@ -62,12 +79,12 @@ fn wide_gemm() -> bool {
 }
 
 /// One recurrent cell with the book's packed parameters.
-pub trait Cell {
+pub trait Cell: Send + Sync + 'static {
     /// What the cell carries from one step to the next: `h`, or an LSTM's
     /// `(h, c)`; its gradient has the same shape.
     type State: Clone;
     /// What one step keeps for its backward (the book's `self.cache`).
-    type Cache;
+    type Cache: Send + 'static;
 
     /// The cell's parameters: `Wx`, `Wh` and `b`.
     fn params(&self) -> (&Param<Tensor<2>>, &Param<Tensor<2>>, &Param<Tensor<1>>);
@@ -77,15 +94,22 @@ pub trait Cell {
         self.params().0.val()
     }
 
-    /// The parameters' values outside the graph, for the book's backward.
-    fn weights(&self) -> Weights {
-        let (wx, wh, b) = self.params();
-        let wh = wh.val().inner();
-        Weights { wx: wx.val().inner(), wh_step: step_layout(&wh), wh, b: b.val().inner() }
+    /// The state before a batch of `n` rows when none is carried: zeros.
+    fn zero_state(&self, n: usize, device: &Device) -> Self::State {
+        Self::zeros(n, self.params().1.dims()[0], device)
     }
 
-    /// The state before a batch of `n` rows when none is carried: zeros.
-    fn zero_state(&self, n: usize, device: &Device) -> Self::State;
+    /// Whether the state has a cell state `c` beside `h` (an LSTM's).
+    const CELL_STATE: bool = false;
+
+    /// A state of zeros for `n` rows of `hidden` units.
+    fn zeros(n: usize, hidden: usize, device: &Device) -> Self::State;
+
+    /// The state's `h` and, for an LSTM, its `c`, each `[N, H]`.
+    fn split(state: Self::State) -> (Tensor<2>, Option<Tensor<2>>);
+
+    /// The state of `h` and `c` ([`Cell::split`]'s inverse).
+    fn join(h: Tensor<2>, c: Option<Tensor<2>>) -> Self::State;
 
     /// One step, with `x·Wx` already computed (`xw`: `[N, G·H]`).
     fn step(&self, xw: Tensor<2>, state: Self::State) -> Self::State;
@@ -135,6 +159,70 @@ pub fn time_forward<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -
     (Tensor::stack(hs, 1), state) // [N, T, H]
 }
 
+/// `cell` over every time step of `xs [N, T, D]` from `state` (zeros when
+/// `None`), as one autodiff node whose backward is the book's
+/// `Time*.backward`: all outputs `[N, T, H]` and the state after the last
+/// step. The same values and gradients as [`time_forward`] (`check` holds
+/// the two together), with one node in the graph instead of a dozen ops a
+/// step.
+///
+/// The node has one output: `hs`, and for a cell with a cell state (LSTM)
+/// the last `c` after it, as time step T. The last `h` is `hs`'s step T-1;
+/// gradients reach the node through either.
+pub fn time_node<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -> (Tensor<3>, C::State) {
+    let [n, t, _] = xs.dims();
+    let (wx, wh, b) = cell.params();
+    let hidden = wh.dims()[0];
+    let (h0, c0) = C::split(state.unwrap_or_else(|| cell.zero_state(n, &xs.device())));
+    // A cell without a cell state takes `h0` in the `c0` slot too, and gives it no gradient there.
+    let c0 = c0.unwrap_or_else(|| h0.clone());
+    let inputs = [Float::new(xs), Float::new(wx.val()), Float::new(wh.val()), Float::new(b.val()), Float::new(h0), Float::new(c0)];
+    let out = node::apply(TimeNode::<C>(PhantomData), inputs).get::<3>(); // [N, T (+1), H]
+    let hs = out.clone().slice([0..n, 0..t, 0..hidden]); // [N, T, H]
+    let h = hs.clone().slice([0..n, t - 1..t, 0..hidden]).reshape([n, hidden]);
+    let c = C::CELL_STATE.then(|| out.slice([0..n, t..t + 1, 0..hidden]).reshape([n, hidden]));
+    (hs, C::join(h, c))
+}
+
+/// [`time_node`]'s node: inputs `xs`, `Wx`, `Wh`, `b`, `h0`, `c0`.
+struct TimeNode<C>(PhantomData<fn() -> C>);
+
+impl<C: Cell> HandWritten<6> for TimeNode<C> {
+    type Kept = TimeCache<C>;
+
+    fn forward(&self, inputs: [Float; 6], keep: bool) -> (Float, Option<Self::Kept>) {
+        let [xs, wx, wh, b, h0, c0] = inputs;
+        let w = Weights::new(wx.get(), wh.get(), b.get());
+        let state = C::join(h0.get(), C::CELL_STATE.then(|| c0.get()));
+        let (hs, last, cache) = time_forward_keep::<C>(w, xs.get(), state);
+        let out = match C::split(last).1 {
+            Some(c) => Tensor::cat(vec![hs, c.unsqueeze_dim(1)], 1), // [N, T+1, H]
+            None => hs,
+        };
+        (Float::new(out), keep.then_some(cache))
+    }
+
+    fn backward(&self, kept: Self::Kept, grad: Float, wanted: [bool; 6], _: [Option<Float>; 6]) -> [Option<Float>; 6] {
+        let cache = kept;
+        let grad = grad.get::<3>();
+        let [n, _, hidden] = grad.dims();
+        let t = cache.dims[1];
+        let dhs = grad.clone().slice([0..n, 0..t, 0..hidden]);
+        let dh = Tensor::zeros([n, hidden], &grad.device());
+        let dc = C::CELL_STATE.then(|| grad.slice([0..n, t..t + 1, 0..hidden]).reshape([n, hidden]));
+        let g = time_backward::<C>(cache, dhs, C::join(dh, dc), wanted[0]);
+        let (dh0, dc0) = C::split(g.d_state0);
+        [
+            g.dxs.map(Float::new),
+            Some(Float::new(g.wx)),
+            Some(Float::new(g.wh)),
+            Some(Float::new(g.b)),
+            Some(Float::new(dh0)),
+            dc0.map(Float::new),
+        ]
+    }
+}
+
 /// What [`time_forward_keep`] keeps for [`time_backward`]: the inputs and
 /// every step's cache.
 pub struct TimeCache<C: Cell> {
@@ -148,9 +236,9 @@ pub struct TimeCache<C: Cell> {
 
 /// The gradients [`time_backward`] returns.
 pub struct TimeGrads<S> {
-    /// Of the inputs, `[N, T, D]`.
-    pub dxs: Tensor<3>,
-    /// Of the state before step 0 (dropped under truncated BPTT).
+    /// Of the inputs, `[N, T, D]` (when asked for).
+    pub dxs: Option<Tensor<3>>,
+    /// Of the state before step 0.
     pub d_state0: S,
     /// Of `Wx` `[D, G·H]`, `Wh` `[H, G·H]` and `b` `[G·H]`.
     pub wx: Tensor<2>,
@@ -158,24 +246,11 @@ pub struct TimeGrads<S> {
     pub b: Tensor<1>,
 }
 
-impl<S> TimeGrads<S> {
-    /// `(dxs, dWx, dWh, db)`: all but the state's, which truncated BPTT drops.
-    pub fn into_parts(self) -> (Tensor<3>, Tensor<2>, Tensor<2>, Tensor<1>) {
-        (self.dxs, self.wx, self.wh, self.b)
-    }
-}
-
-/// [`time_forward`] outside any graph (the book's `Time*.forward`), keeping
-/// what [`time_backward`] needs. Returns `hs [N, T, H]`, the last state and
-/// the cache.
-pub fn time_forward_keep<C: Cell>(
-    cell: &C,
-    xs: Tensor<3>,
-    state: Option<C::State>,
-) -> (Tensor<3>, C::State, TimeCache<C>) {
+/// The book's `Time*.forward`, outside any graph, keeping what
+/// [`time_backward`] needs: `hs [N, T, H]`, the last state and the cache.
+pub fn time_forward_keep<C: Cell>(w: Weights, xs: Tensor<3>, state: C::State) -> (Tensor<3>, C::State, TimeCache<C>) {
     let [n, t, d] = xs.dims();
-    let w = cell.weights();
-    let mut state = state.unwrap_or_else(|| cell.zero_state(n, &xs.device()));
+    let mut state = state;
     let xs = xs.reshape([n * t, d]);
     let xw = xs.clone().matmul(w.wx.clone()); // [N·T, G·H]
     let width = xw.dims()[1];
@@ -193,13 +268,19 @@ pub fn time_forward_keep<C: Cell>(
 }
 
 /// The book's `Time*.backward`: from the gradients of the outputs
-/// `dhs [N, T, H]`, back through the steps from the last to the first, each
-/// step's gradient of the state handed to the step before. The weights'
-/// gradients sum over the steps; `Wx`'s and `b`'s, like `Wh`'s, as one
-/// product over all N·T rows.
-pub fn time_backward<C: Cell>(cell: &C, cache: TimeCache<C>, dhs: Tensor<3>) -> TimeGrads<C::State> {
+/// `dhs [N, T, H]` and of the last state (`d_last`: an LSTM's `dc`; its `dh`
+/// is `dhs`'s last step), back through the steps from the last to the
+/// first, each step's gradient of the state handed to the step before. The
+/// weights' gradients sum over the steps; `Wx`'s and `b`'s, like `Wh`'s, as
+/// one product over all N·T rows. `dxs` only `with_dxs`.
+pub fn time_backward<C: Cell>(
+    cache: TimeCache<C>,
+    dhs: Tensor<3>,
+    d_last: C::State,
+    with_dxs: bool,
+) -> TimeGrads<C::State> {
     let TimeCache { w, xs, steps, dims: [n, t, _] } = cache;
-    let mut d = cell.zero_state(n, &dhs.device());
+    let mut d = d_last;
     let mut da = Vec::with_capacity(t);
     for s in (0..t).rev() {
         let (da_s, d_prev) = C::step_backward(&w, &steps[s], C::add_output_grad(d, at(&dhs, s)));
@@ -211,7 +292,7 @@ pub fn time_backward<C: Cell>(cell: &C, cache: TimeCache<C>, dhs: Tensor<3>) -> 
     let [_, width] = da.dims();
     let dim = xs.dims()[1];
     TimeGrads {
-        dxs: da.clone().matmul(w.wx.transpose()).reshape([n, t, dim]),
+        dxs: with_dxs.then(|| da.clone().matmul(w.wx.clone().transpose()).reshape([n, t, dim])),
         d_state0: d,
         wx: xs.transpose().matmul(da.clone()),
         wh: C::wh_grad(&steps, da.clone()),

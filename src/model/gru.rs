@@ -13,7 +13,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::cell::{self, Cell, Weights};
-use super::{param, randn};
+use super::{book_normal, param};
 
 /// Configuration of one GRU step.
 #[derive(Config, Debug)]
@@ -41,8 +41,8 @@ impl GruCellConfig {
     pub fn init(&self, device: &Device) -> GruCell {
         let (d, h) = (self.input_size, self.hidden_size);
         GruCell {
-            wx: randn([d, 3 * h], (d as f64).sqrt(), device),
-            wh: randn([h, 3 * h], (h as f64).sqrt(), device),
+            wx: book_normal([d, 3 * h], d, device),
+            wh: book_normal([h, 3 * h], h, device),
             b: Param::from_tensor(Tensor::zeros([3 * h], device)),
         }
     }
@@ -107,8 +107,16 @@ impl Cell for GruCell {
         (&self.wx, &self.wh, &self.b)
     }
 
-    fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
-        Tensor::zeros([n, self.hidden_size()], device)
+    fn zeros(n: usize, hidden: usize, device: &Device) -> Tensor<2> {
+        Tensor::zeros([n, hidden], device)
+    }
+
+    fn split(h: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        (h, None)
+    }
+
+    fn join(h: Tensor<2>, _: Option<Tensor<2>>) -> Tensor<2> {
+        h
     }
 
     fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
@@ -169,11 +177,18 @@ pub struct TimeGru {
 }
 
 impl TimeGru {
-    /// Runs the cell over every time step.
+    /// Runs the cell over every time step, as one autodiff node whose
+    /// backward is the book's `TimeGRU.backward`.
     ///
     /// - `xs`: `[N, T, D]`; `h0`: `[N, H]` or `None` for zeros;
     /// - returns all hidden states `[N, T, H]` and the last one `[N, H]`.
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
+        cell::time_node(&self.cell, xs, h0)
+    }
+
+    /// [`TimeGru::forward`] with every step's tensor ops recorded by
+    /// autodiff one by one: the plain path `check` compares against.
+    pub fn forward_op_by_op(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
         cell::time_forward(&self.cell, xs, h0)
     }
 }

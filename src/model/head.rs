@@ -1,47 +1,87 @@
-//! The affine layer and the loss with the book's backward, for training:
-//! `Affine` then `TimeSoftmaxWithLoss`, forward and backward by hand, as the
-//! book's layers compute them.
+//! The book's `Affine` followed by `TimeSoftmaxWithLoss`, as one autodiff
+//! node whose backward is the book's.
 //!
-//! Through autodiff, the `[N·T, V]` scores would be recorded in the graph,
-//! the loss handed back as a product `Σ x·G` over them, and its gradient
-//! built as another `[N·T, V]` tensor: some 250 MB of memory traffic per step
-//! at the `big` preset that the book's backward does not need. Here the
-//! scores never enter the graph: `G` is written over them, and the layer's
-//! three products are the book's `Affine.backward`.
+//! Through autodiff op by op, the `[N·T, V]` scores would be recorded in the
+//! graph, the log-softmax run as half a dozen element-wise ops over them and
+//! their gradient built as another `[N·T, V]` tensor: some 250 MB of memory
+//! traffic per step at the `big` preset that the book's backward does not
+//! need. Here the forward computes the loss and `G = (softmax − onehot) / M`
+//! in one pass, writing `G` over the scores (on Flex, one loop per row,
+//! [`super::softmax_with_loss`]), and keeps `G`; the backward is the book's
+//! `Affine.backward`, three products.
 
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Int, Tensor, TensorData};
 
-use super::softmax_with_loss::affine_softmax_with_loss_and_grad;
+use super::node::{self, Float, HandWritten};
+use super::softmax_with_loss::{affine_softmax_with_loss_and_grad, softmax_with_loss};
 
-/// The loss and the gradients of the affine layer's input and parameters.
-pub struct Head {
-    /// Mean softmax cross-entropy over the `M` positions.
-    pub loss: f64,
-    /// Gradient of the layer's input `[M, H]`.
-    pub dh: Tensor<2>,
-    /// Gradient of the weight `[H, V]`; with weight tying, its transpose
-    /// `[V, H]`, the embedding's own layout.
-    pub dw: Tensor<2>,
-    /// Gradient of the bias `[V]`.
-    pub db: Tensor<1>,
+/// The mean softmax cross-entropy of the scores `h·W + b` against `ts`, as
+/// one autodiff node (its gradients the book's `Affine.backward`).
+///
+/// - `h`: the layer's input `[M, H]`; `b`: `[V]`; `ts`: targets `[M]`;
+/// - `w`: the weight `[H, V]`, or with `tied`, the embedding `E [V, H]` whose
+///   transpose is the weight (weight tying). Its gradient is then made as
+///   `dWᵀ = Gᵀ·h` `[V, H]`, in the embedding's own layout, so that the
+///   embedding's rows can be added into it where it stands
+///   ([`super::embedding::time_embedding`]);
+/// - returns the loss `[1]`.
+pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>, tied: bool) -> Tensor<1> {
+    let head = Head { ts: ts.inner(), tied };
+    node::apply(head, [Float::new(h), Float::new(w), Float::new(b)]).get()
 }
 
-/// Forward and backward of `softmax_with_loss(h·W + b, ts)`, all outside the
-/// graph (the tensors given are not tracked).
-///
-/// - `h`: the layer's input `[M, H]`; `w`: `[H, V]`; `b`: `[V]`; `ts`: targets `[M]`;
-/// - `tied`: whether `w` is the embedding `E [V, H]` transposed. `dw` is then
-///   `dWᵀ = Gᵀ·h` `[V, H]`, made in the embedding's layout, so that the
-///   embedding's own gradient can be added into it where it stands, with no
-///   pass over a transposed `[H, V]`.
-pub fn affine_softmax_with_loss(h: Tensor<2>, w: Tensor<2>, b: Tensor<1>, ts: Tensor<1, Int>, tied: bool) -> Head {
-    let product = h.clone().matmul(w.clone()); // [M, V], the scores less the bias
-    // G = (y − t) / M, [M, V]; db its column sums, [V]
-    let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, ts);
-    let dh = g.clone().matmul(w.transpose()); // [M, H]
-    let dw = match tied {
-        true => g.transpose().matmul(h),  // [V, H]
-        false => h.transpose().matmul(g), // [H, V]
-    };
-    Head { loss, dh, dw, db }
+/// [`affine_softmax_with_loss`]'s node: inputs `h`, `W` (or `E`), `b`.
+struct Head {
+    ts: Tensor<1, Int>,
+    tied: bool,
+}
+
+/// What the forward keeps: the input, the weight as given and `G` `[M, V]`,
+/// with the bias's gradient `G`'s column sums `[V]`, summed in the same pass.
+struct Kept {
+    h: Tensor<2>,
+    w: Tensor<2>,
+    g: Tensor<2>,
+    db: Tensor<1>,
+}
+
+impl HandWritten<3> for Head {
+    type Kept = Kept;
+
+    fn forward(&self, inputs: [Float; 3], keep: bool) -> (Float, Option<Kept>) {
+        let [h, w, b] = inputs;
+        let (h, w, b) = (h.get::<2>(), w.get::<2>(), b.get::<1>());
+        let weight = if self.tied { w.clone().transpose() } else { w.clone() }; // [H, V]
+        let product = h.clone().matmul(weight); // [M, V], the scores less the bias
+        if !keep {
+            let [m, v] = product.dims();
+            let scores = (product + b.unsqueeze_dim(0)).reshape([1, m, v]);
+            return (Float::new(softmax_with_loss(scores, self.ts.clone().reshape([1, m]))), None);
+        }
+        // G = (y − t) / M, [M, V]; db its column sums, [V]
+        let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, self.ts.clone());
+        // The loss as an f32, as the book's.
+        let loss = Tensor::<1>::from_data(TensorData::new(vec![loss as f32], [1]), &h.device());
+        (Float::new(loss), Some(Kept { h, w, g, db }))
+    }
+
+    fn backward(&self, kept: Kept, grad: Float, wanted: [bool; 3], _: [Option<Float>; 3]) -> [Option<Float>; 3] {
+        let Kept { h, w, mut g, mut db } = kept;
+        // The loss itself is the usual root (its gradient 1, exactly): then
+        // `G` stands as it is; otherwise it is scaled once.
+        let scale = grad.get::<1>().into_scalar::<f32>();
+        if scale != 1.0 {
+            g = g.mul_scalar(scale);
+            db = db.mul_scalar(scale);
+        }
+        let dh = wanted[0].then(|| match self.tied {
+            true => g.clone().matmul(w),              // [M, V]·[V, H]
+            false => g.clone().matmul(w.transpose()), // [M, V]·[V, H]
+        });
+        let dw = wanted[1].then(|| match self.tied {
+            true => g.transpose().matmul(h),  // dWᵀ = Gᵀ·h, [V, H]
+            false => h.transpose().matmul(g), // [H, V]
+        });
+        [dh.map(Float::new), dw.map(Float::new), wanted[2].then(|| Float::new(db))]
+    }
 }

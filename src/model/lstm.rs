@@ -16,7 +16,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::cell::{self, Cell, Weights};
-use super::{param, randn};
+use super::{book_normal, param};
 use crate::device::is_flex;
 
 mod host;
@@ -68,8 +68,8 @@ impl LstmCellConfig {
     pub fn init(&self, device: &Device) -> LstmCell {
         let (d, h) = (self.input_size, self.hidden_size);
         LstmCell {
-            wx: randn([d, 4 * h], (d as f64).sqrt(), device),
-            wh: randn([h, 4 * h], (h as f64).sqrt(), device),
+            wx: book_normal([d, 4 * h], d, device),
+            wh: book_normal([h, 4 * h], h, device),
             b: Param::from_tensor(Tensor::zeros([4 * h], device)),
         }
     }
@@ -191,8 +191,18 @@ impl Cell for LstmCell {
         (&self.wx, &self.wh, &self.b)
     }
 
-    fn zero_state(&self, n: usize, device: &Device) -> LstmState {
-        LstmState::zeros(n, self.hidden_size(), device)
+    const CELL_STATE: bool = true;
+
+    fn zeros(n: usize, hidden: usize, device: &Device) -> LstmState {
+        LstmState::zeros(n, hidden, device)
+    }
+
+    fn split(s: LstmState) -> (Tensor<2>, Option<Tensor<2>>) {
+        (s.h, Some(s.c))
+    }
+
+    fn join(h: Tensor<2>, c: Option<Tensor<2>>) -> LstmState {
+        LstmState { h, c: c.expect("an LSTM state has a cell state") }
     }
 
     fn step(&self, xw: Tensor<2>, state: LstmState) -> LstmState {
@@ -256,11 +266,21 @@ pub struct TimeLstm {
 }
 
 impl TimeLstm {
-    /// Runs the cell over every time step.
+    /// Runs the cell over every time step, as one autodiff node whose
+    /// backward is the book's `TimeLSTM.backward`.
     ///
     /// - `xs`: `[N, T, D]`; `state`: `(h, c)` before step 0, or `None` for zeros;
     /// - returns all hidden states `[N, T, H]` and the state after the last step.
+    ///
+    /// Gradients flow into `state` if it is part of a graph: a caller carrying
+    /// it between batches detaches it first (truncated BPTT).
     pub fn forward(&self, xs: Tensor<3>, state: Option<LstmState>) -> (Tensor<3>, LstmState) {
+        cell::time_node(&self.cell, xs, state)
+    }
+
+    /// [`TimeLstm::forward`] with every step's tensor ops recorded by
+    /// autodiff one by one: the plain path `check` compares against.
+    pub fn forward_op_by_op(&self, xs: Tensor<3>, state: Option<LstmState>) -> (Tensor<3>, LstmState) {
         cell::time_forward(&self.cell, xs, state)
     }
 }

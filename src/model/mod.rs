@@ -6,9 +6,13 @@
 //! time, forward and backward, written once); `recurrent` a layer
 //! of any cell and the state it carries; `rnnlm` the language model over them
 //! (Embedding → recurrent layers → Affine → softmax cross-entropy),
-//! `softmax_with_loss` its loss; `training_path` a training step's loss and
-//! gradients with `head`, the affine layer and the loss by hand. The modules
-//! are backend-agnostic: the backend is the `Device` their parameters live on.
+//! `embedding` its first layer and `head` its affine layer with the loss
+//! (`softmax_with_loss` the loss's arithmetic). Each Time layer, the
+//! embedding and the head is one node of Burn's autodiff graph whose
+//! backward is the book's (`node`: how a hand-written backward joins the
+//! graph), so `forward` then `loss.backward()` runs the book's backward of
+//! every layer, in any model built from them. The modules are
+//! backend-agnostic: the backend is the `Device` their parameters live on.
 //!
 //! None of them holds a state between calls. The book's Time layers are
 //! stateful (`self.h`); here the state is an input and an output, and the caller
@@ -16,24 +20,27 @@
 //! detach it or drop it.
 
 use burn::module::Param;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
 mod cell;
 mod dropout;
+mod embedding;
 mod gru;
 mod head;
 mod host_math;
 mod lstm;
+pub mod node;
 mod recurrent;
 mod rnn;
 mod rnnlm;
 mod softmax_with_loss;
-mod training_path;
-pub use cell::{Cell, TimeCache, TimeGrads, Weights};
+pub use cell::{Cell, Weights};
 pub use dropout::{dropout_mask, time_dropout};
+pub use embedding::time_embedding;
 pub use gru::{GruCell, GruCellConfig, TimeGru};
+pub use head::affine_softmax_with_loss;
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
-pub use recurrent::{LayerCache, LayerGrads, LayerState, Recurrent, RecurrentState};
+pub use recurrent::{Backprop, LayerState, Recurrent, RecurrentState};
 pub use rnn::{RnnCell, RnnCellConfig, TimeRnn};
 pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
@@ -43,7 +50,8 @@ fn param<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> 
     Param::from_data(TensorData::new(values.to_vec(), shape), device)
 }
 
-/// A parameter drawn from N(0, 1) / `scale`, as the book's `np.random.randn(..) / scale`.
-fn randn<const D: usize>(shape: [usize; D], scale: f64, device: &Device) -> Param<Tensor<D>> {
-    Param::from_tensor(Tensor::random(shape, Distribution::Normal(0.0, 1.0 / scale), device))
+/// A parameter drawn from N(0, 1/√fan_in), the book's `randn(..) / np.sqrt(fan_in)`,
+/// from the device's generator (Burn's initializer).
+fn book_normal<const D: usize>(shape: [usize; D], fan_in: usize, device: &Device) -> Param<Tensor<D>> {
+    burn::nn::Initializer::Normal { mean: 0.0, std: 1.0 / (fan_in as f64).sqrt() }.init(shape, device)
 }

@@ -4,10 +4,8 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
-use super::cell::{self, Cell, TimeCache};
-use super::{
-    GruCell, GruCellConfig, LstmCell, LstmCellConfig, LstmState, RnnCell, RnnCellConfig, TimeGru, TimeLstm, TimeRnn,
-};
+use super::cell::Cell;
+use super::{GruCellConfig, LstmCellConfig, LstmState, RnnCellConfig, TimeGru, TimeLstm, TimeRnn};
 use crate::arch::CellKind;
 
 /// One time-unrolled recurrent layer.
@@ -18,19 +16,16 @@ pub enum Recurrent {
     Gru(TimeGru),
 }
 
-/// What [`Recurrent::forward_keep`] keeps for [`Recurrent::backward`].
-pub enum LayerCache {
-    Rnn(TimeCache<RnnCell>),
-    Lstm(TimeCache<LstmCell>),
-    Gru(TimeCache<GruCell>),
-}
-
-/// The gradients of a layer's input `dxs [N, T, D]` and of its `Wx`, `Wh`, `b`.
-pub struct LayerGrads {
-    pub dxs: Tensor<3>,
-    pub wx: Tensor<2>,
-    pub wh: Tensor<2>,
-    pub b: Tensor<1>,
+/// How a layer's gradients are found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backprop {
+    /// Each Time layer is one autodiff node whose backward is the book's
+    /// (the layers' `forward`; training runs it).
+    #[default]
+    Book,
+    /// Every step's tensor ops recorded by autodiff one by one (the layers'
+    /// `forward_op_by_op`): the plain path `check` compares against.
+    OpByOp,
 }
 
 /// What one recurrent layer carries from a batch to the next: the hidden
@@ -75,16 +70,6 @@ impl RecurrentState {
 }
 
 impl Recurrent {
-    /// A `cell` layer from `input` to `hidden` units with the book's random
-    /// initialisation, drawn from the device's generator.
-    pub fn init(cell: CellKind, input: usize, hidden: usize, device: &Device) -> Recurrent {
-        match cell {
-            CellKind::Rnn => Recurrent::Rnn(TimeRnn { cell: RnnCellConfig::new(input, hidden).init(device) }),
-            CellKind::Lstm => Recurrent::Lstm(TimeLstm { cell: LstmCellConfig::new(input, hidden).init(device) }),
-            CellKind::Gru => Recurrent::Gru(TimeGru { cell: GruCellConfig::new(input, hidden).init(device) }),
-        }
-    }
-
     /// The kind of cell.
     pub fn cell(&self) -> CellKind {
         match self {
@@ -118,56 +103,28 @@ impl Recurrent {
         }
     }
 
-    /// Runs the layer over `xs [N, T, D]` from `state` (zeros when `None`);
-    /// returns `hs [N, T, H]` and the state after the last step.
-    pub fn forward(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState) {
+    /// Runs the layer over `xs [N, T, D]` from `state` (zeros when `None`),
+    /// its gradients found as `backprop` says; returns `hs [N, T, H]` and the
+    /// state after the last step.
+    pub fn forward(&self, xs: Tensor<3>, state: Option<LayerState>, backprop: Backprop) -> (Tensor<3>, LayerState) {
+        let book = backprop == Backprop::Book;
         match self {
             Recurrent::Rnn(layer) => {
-                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
+                let h0 = state.map(|s| s.h);
+                let (hs, h) = if book { layer.forward(xs, h0) } else { layer.forward_op_by_op(xs, h0) };
                 (hs, LayerState { h, c: None })
             }
             Recurrent::Gru(layer) => {
-                let (hs, h) = layer.forward(xs, state.map(|s| s.h));
+                let h0 = state.map(|s| s.h);
+                let (hs, h) = if book { layer.forward(xs, h0) } else { layer.forward_op_by_op(xs, h0) };
                 (hs, LayerState { h, c: None })
             }
             Recurrent::Lstm(layer) => {
                 let state = state.map(|s| LstmState { h: s.h, c: s.c.expect("an LSTM state has a cell state") });
-                let (hs, s) = layer.forward(xs, state);
+                let (hs, s) = if book { layer.forward(xs, state) } else { layer.forward_op_by_op(xs, state) };
                 (hs, LayerState { h: s.h, c: Some(s.c) })
             }
         }
-    }
-
-    /// [`Recurrent::forward`] outside any graph, keeping what
-    /// [`Recurrent::backward`] needs (the book's `Time*.forward`).
-    pub fn forward_keep(&self, xs: Tensor<3>, state: Option<LayerState>) -> (Tensor<3>, LayerState, LayerCache) {
-        match self {
-            Recurrent::Rnn(layer) => {
-                let (hs, h, cache) = cell::time_forward_keep(&layer.cell, xs, state.map(|s| s.h));
-                (hs, LayerState { h, c: None }, LayerCache::Rnn(cache))
-            }
-            Recurrent::Gru(layer) => {
-                let (hs, h, cache) = cell::time_forward_keep(&layer.cell, xs, state.map(|s| s.h));
-                (hs, LayerState { h, c: None }, LayerCache::Gru(cache))
-            }
-            Recurrent::Lstm(layer) => {
-                let state = state.map(|s| LstmState { h: s.h, c: s.c.expect("an LSTM state has a cell state") });
-                let (hs, s, cache) = cell::time_forward_keep(&layer.cell, xs, state);
-                (hs, LayerState { h: s.h, c: Some(s.c) }, LayerCache::Lstm(cache))
-            }
-        }
-    }
-
-    /// The book's `Time*.backward` of the layer: from the gradients of its
-    /// outputs `dhs [N, T, H]`, those of its input `[N, T, D]` and its weights.
-    pub fn backward(&self, cache: LayerCache, dhs: Tensor<3>) -> LayerGrads {
-        let (dxs, wx, wh, b) = match (self, cache) {
-            (Recurrent::Rnn(l), LayerCache::Rnn(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
-            (Recurrent::Lstm(l), LayerCache::Lstm(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
-            (Recurrent::Gru(l), LayerCache::Gru(k)) => cell::time_backward(&l.cell, k, dhs).into_parts(),
-            _ => unreachable!("a layer's cache comes from its own forward_keep"),
-        };
-        LayerGrads { dxs, wx, wh, b }
     }
 
     /// The layer's `Wx`, `Wh` and `b`.

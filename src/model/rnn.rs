@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 
 use super::cell::{self, Cell, Weights};
-use super::{param, randn};
+use super::{book_normal, param};
 
 /// Configuration of one RNN step.
 #[derive(Config, Debug)]
@@ -35,8 +35,8 @@ impl RnnCellConfig {
     pub fn init(&self, device: &Device) -> RnnCell {
         let (d, h) = (self.input_size, self.hidden_size);
         RnnCell {
-            wx: randn([d, h], (d as f64).sqrt(), device),
-            wh: randn([h, h], (h as f64).sqrt(), device),
+            wx: book_normal([d, h], d, device),
+            wh: book_normal([h, h], h, device),
             b: Param::from_tensor(Tensor::zeros([h], device)),
         }
     }
@@ -82,8 +82,16 @@ impl Cell for RnnCell {
         (&self.wx, &self.wh, &self.b)
     }
 
-    fn zero_state(&self, n: usize, device: &Device) -> Tensor<2> {
-        Tensor::zeros([n, self.hidden_size()], device)
+    fn zeros(n: usize, hidden: usize, device: &Device) -> Tensor<2> {
+        Tensor::zeros([n, hidden], device)
+    }
+
+    fn split(h: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        (h, None)
+    }
+
+    fn join(h: Tensor<2>, _: Option<Tensor<2>>) -> Tensor<2> {
+        h
     }
 
     fn step(&self, xw: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
@@ -130,7 +138,8 @@ fn step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Tensor
 }
 
 impl TimeRnn {
-    /// Runs the cell over every time step.
+    /// Runs the cell over every time step, as one autodiff node whose
+    /// backward is the book's `TimeRNN.backward`.
     ///
     /// - `xs`: `[N, T, D]`;
     /// - `h0`: the state before step 0, `[N, H]`, or `None` for zeros;
@@ -139,6 +148,12 @@ impl TimeRnn {
     /// Gradients flow into `h0` if it is part of a graph: a caller carrying the
     /// state between batches detaches it first (truncated BPTT).
     pub fn forward(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
+        cell::time_node(&self.cell, xs, h0)
+    }
+
+    /// [`TimeRnn::forward`] with every step's tensor ops recorded by
+    /// autodiff one by one: the plain path `check` compares against.
+    pub fn forward_op_by_op(&self, xs: Tensor<3>, h0: Option<Tensor<2>>) -> (Tensor<3>, Tensor<2>) {
         cell::time_forward(&self.cell, xs, h0)
     }
 }

@@ -15,7 +15,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor};
 
-use super::{Recurrent, RecurrentState, param, randn, softmax_with_loss, time_dropout};
+use super::{
+    Backprop, Recurrent, RecurrentState, affine_softmax_with_loss, cross_entropy_autodiff, param, softmax_with_loss,
+    time_dropout, time_embedding,
+};
 use crate::arch::{Architecture, CellKind, ModelKind};
 use crate::weights::RnnlmWeights;
 
@@ -59,6 +62,10 @@ pub struct Rnnlm {
     /// Dropout ratio (0: none).
     #[module(skip)]
     pub dropout: f64,
+    /// How the gradients are found: each layer one node with the book's
+    /// backward (training), or every op through autodiff (`check`'s plain path).
+    #[module(skip)]
+    pub backprop: Backprop,
 }
 
 impl RnnlmConfig {
@@ -82,23 +89,6 @@ impl RnnlmConfig {
             hidden_size: self.hidden_size,
             layers: self.layers,
             tied: self.tied,
-        }
-    }
-
-    /// The book's initialisation, drawn from the device's generator.
-    ///
-    /// Use [`RnnlmConfig::init_with`] with [`RnnlmWeights::book_init`] for
-    /// weights that are the same on every backend.
-    pub fn init(&self, device: &Device) -> Rnnlm {
-        let a = self.architecture();
-        let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
-        let layers = (0..a.layers).map(|k| Recurrent::init(a.cell, a.layer_input(k), h, device)).collect();
-        Rnnlm {
-            embed: Embedding { weight: randn([v, d], 100.0, device) },
-            layers,
-            affine_w: (!a.tied).then(|| randn([h, v], (h as f64).sqrt(), device)),
-            affine_b: Param::from_tensor(Tensor::zeros([v], device)),
-            dropout: self.dropout,
         }
     }
 
@@ -130,6 +120,7 @@ impl RnnlmConfig {
             affine_w: (!a.tied).then(|| param(w.get("affine.W"), [h, v], device)),
             affine_b: param(w.get("affine.b"), [v], device),
             dropout: self.dropout,
+            backprop: Backprop::Book,
         })
     }
 }
@@ -177,11 +168,14 @@ impl Rnnlm {
         let mut masks = masks.map(|m| m.into_iter());
         let mut next_mask = || masks.as_mut().and_then(|m| m.next());
         let mut states = state.map(|s| s.layers.into_iter());
-        let mut x = self.embed.forward(xs); // [N, T, D]
+        let mut x = match self.backprop {
+            Backprop::Book => time_embedding(self.embed.weight.val(), xs),
+            Backprop::OpByOp => self.embed.forward(xs),
+        }; // [N, T, D]
         let mut out_states = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
             x = self.dropout(x, next_mask());
-            let (hs, s) = layer.forward(x, states.as_mut().and_then(|s| s.next()));
+            let (hs, s) = layer.forward(x, states.as_mut().and_then(|s| s.next()), self.backprop);
             out_states.push(s);
             x = hs; // [N, T, H]
         }
@@ -220,18 +214,20 @@ impl Rnnlm {
     }
 
     /// Mean softmax cross-entropy over all N·T positions (the book's
-    /// `TimeSoftmaxWithLoss`).
+    /// `TimeSoftmaxWithLoss`); dropout masks drawn in training.
     ///
     /// - `xs`, `ts`: inputs and targets `[N, T]`; `state`: as [`Rnnlm::forward_logits`];
     /// - returns the loss `[1]` and the state after the last step.
+    ///
+    /// `loss.backward()` then gives every parameter's gradient: with
+    /// [`Backprop::Book`], by the book's backward of each layer.
     pub fn forward(
         &self,
         xs: Tensor<2, Int>,
         ts: Tensor<2, Int>,
         state: Option<RecurrentState>,
     ) -> (Tensor<1>, RecurrentState) {
-        let (logits, state) = self.forward_logits(xs, state);
-        (softmax_with_loss(logits, ts), state)
+        self.loss(xs, ts, state, None)
     }
 
     /// [`Rnnlm::forward`] with the dropout masks given.
@@ -242,8 +238,33 @@ impl Rnnlm {
         state: Option<RecurrentState>,
         masks: Vec<Tensor<3>>,
     ) -> (Tensor<1>, RecurrentState) {
-        let (logits, state) = self.forward_logits_masked(xs, state, Some(masks));
-        (softmax_with_loss(logits, ts), state)
+        self.loss(xs, ts, state, Some(masks))
+    }
+
+    fn loss(
+        &self,
+        xs: Tensor<2, Int>,
+        ts: Tensor<2, Int>,
+        state: Option<RecurrentState>,
+        masks: Option<Vec<Tensor<3>>>,
+    ) -> (Tensor<1>, RecurrentState) {
+        let [n, t] = xs.dims();
+        let (h, state) = self.forward_hidden(xs, state, masks); // [N, T, H]
+        let logits = |h: Tensor<3>| linear(h, self.affine_weight(), Some(self.affine_b.val())); // [N, T, V]
+        let loss = match (self.backprop, h.device().is_autodiff()) {
+            // Evaluation: no backward to prepare for.
+            (_, false) => softmax_with_loss(logits(h), ts),
+            (Backprop::Book, true) => {
+                let hidden = h.dims()[2];
+                let (w, tied) = match &self.affine_w {
+                    Some(w) => (w.val(), false),
+                    None => (self.embed.weight.val(), true), // E [V, H]: the weight is its transpose
+                };
+                affine_softmax_with_loss(h.reshape([n * t, hidden]), w, self.affine_b.val(), ts.reshape([n * t]), tied)
+            }
+            (Backprop::OpByOp, true) => cross_entropy_autodiff(logits(h), ts),
+        };
+        (loss, state)
     }
 
     /// Every parameter, in the book's order ([`Architecture::params`]).

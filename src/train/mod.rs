@@ -94,12 +94,6 @@ pub fn train(
         init => init,
     };
 
-    if backend.is_cpu() {
-        // burn-optim restores optimizer state on Device::default(), which in a
-        // build with wgpu is the GPU (and a panic where there is none): pin it.
-        // SAFETY: set before any thread that reads the environment is started.
-        unsafe { std::env::set_var("BURN_DEVICE", backend.to_string()) };
-    }
     let ad_device = device.clone().autodiff();
     let model = match &init {
         Some(w) => cfg.model().init_with(w, &ad_device)?,

@@ -31,7 +31,6 @@ use std::time::Instant;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Tensor, TensorData};
 use burn::train::checkpoint::{Checkpoint, CheckpointingAction, CheckpointingStrategy};
 use burn::train::metric::store::EventStoreClient;
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
@@ -156,23 +155,19 @@ impl TrainStep for TrainingModel {
         let mut run = self.run.0.lock().expect("run state");
         let h0 = run.train_h.take();
         let [n, t] = batch.xs.dims();
-        let device = batch.xs.device();
-        // Forward and backward at once, every layer's backward the book's
-        // (proven equal to autodiff's and the reference's by `check`'s
-        // "burn training path vs ref" rows and tests/rnn_training_path.rs).
-        let (value, grads, h_last) = self.model.loss_and_gradients(batch.xs, batch.ts, h0, None);
-        // The loss as an f32, as the book's (and as the metrics read it).
-        let value = value as f32 as f64;
+        // Every layer of the model is one autodiff node whose backward is the
+        // book's (`check` holds them to the op-by-op path and the reference).
+        let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0);
+        let value = loss.clone().into_scalar::<f32>() as f64;
         // Truncated BPTT: the next batch starts from this state's value, but
         // its gradient must stop at the batch boundary, so the history is cut.
         run.train_h = Some(h_last.detach());
         run.train_seen += 1;
-        let loss = Tensor::<1>::from_data(TensorData::new(vec![value as f32], [1]), &device);
-        let output = LmOutput { loss, tokens: n * t };
         if !value.is_finite() {
             let (epoch, iteration) = (run.epoch, run.train_seen);
             run.fail(Error::Diverged { loss: value, epoch, iteration });
             // No gradients: the optimizer leaves the model as it was.
+            let output = LmOutput { loss: loss.detach(), tokens: n * t };
             return TrainOutput { grads: GradientsParams::new(), item: output };
         }
         run.train_loss_sum += value;
@@ -181,6 +176,8 @@ impl TrainStep for TrainingModel {
         {
             run.fail(e);
         }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let output = LmOutput { loss: loss.detach(), tokens: n * t };
         TrainOutput { grads, item: output }
     }
 

@@ -1,0 +1,39 @@
+//! What can go wrong getting a corpus or reading a text.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong getting a corpus; each message says what is wrong, and where.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// Penn Treebank's file could not be had: missing and not downloadable, or damaged.
+    #[error(transparent)]
+    Fetch(#[from] super::fetch::FetchError),
+    /// A file that cannot be read.
+    #[error("cannot use {}: {reason}", path.display())]
+    Io { path: PathBuf, reason: String },
+    /// A folder without a corpus's files.
+    #[error(
+        "{} holds no corpus: it needs train.txt, valid.txt and test.txt (or WikiText's wiki.train.tokens, \
+         wiki.valid.tokens and wiki.test.tokens)",
+        dir.display()
+    )]
+    NoCorpus { dir: PathBuf },
+    /// A corpus folder with one split missing.
+    #[error("{} is missing: a corpus folder holds {} beside {}", path.display(), needs, has)]
+    MissingSplit { path: PathBuf, needs: String, has: String },
+    /// A file holds no words.
+    #[error("{} holds no words", path.display())]
+    Empty { path: PathBuf },
+    /// A line that is not UTF-8 text.
+    #[error("{} line {line} is not UTF-8 text (byte {column} of the line)", path.display())]
+    NotUtf8 { path: PathBuf, line: usize, column: usize },
+    /// A word outside a vocabulary that has no `<unk>` to read it as.
+    #[error("{} line {line}: the word {word:?} is not in the vocabulary, which has no <unk>", path.display())]
+    UnknownWord { path: PathBuf, line: usize, word: String },
+    /// A part of the training split longer than the split.
+    #[error("{asked} is larger than the training split ({tokens} tokens); use 0 for all of it")]
+    CorpusSize { asked: usize, tokens: usize },
+    /// A vocabulary limit that cannot hold one word and `<unk>`.
+    #[error("a vocabulary of {0} words cannot hold one word and <unk>: the limit must be at least 2")]
+    VocabLimit(usize),
+}
