@@ -109,7 +109,13 @@ impl BurnNnClassifier {
 
 /// A batch of `n` random sequences of `t` tokens and their classes (the
 /// first token modulo `classes`).
-pub fn batch(rng: &mut StdRng, n: usize, t: usize, c: &ClassifierConfig, device: &Device) -> (Tensor<2, Int>, Tensor<1, Int>) {
+pub fn batch(
+    rng: &mut StdRng,
+    n: usize,
+    t: usize,
+    c: &ClassifierConfig,
+    device: &Device,
+) -> (Tensor<2, Int>, Tensor<1, Int>) {
     let tokens: Vec<i64> = (0..n * t).map(|_| rng.random_range(0..c.vocab_size as i64)).collect();
     let classes: Vec<i64> = (0..n).map(|i| tokens[i * t] % c.classes as i64).collect();
     (

@@ -6,7 +6,9 @@
 //! gradients together; both are reproduced here exactly.
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer, RecordState, StateSink, StateSource};
+use burn::optim::{
+    AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer, RecordState, StateSink, StateSource,
+};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::device::in_host_memory;
@@ -58,6 +60,9 @@ impl BookAdam {
 /// (`ModuleOptimizer::load_record`), which is not the run's device: in a
 /// build with wgpu it is the GPU, and where there is none, a panic. Kept on
 /// the host, the state needs no device until the step that uses it.
+// One per parameter, replaced at every step: boxing the larger variant would
+// allocate at every step for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum AdamState<const D: usize> {
     /// On the parameter's device.

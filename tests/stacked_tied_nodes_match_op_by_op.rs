@@ -9,13 +9,13 @@
 mod common;
 
 use burn::optim::GradientsParams;
-use rnnlm::model::{Backprop, Rnnlm};
 use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rnnlm::arch::CellKind;
 use rnnlm::backend::Backend;
 use rnnlm::check::{self, ids_tensor, random_ids, rel_err};
+use rnnlm::model::{Backprop, Rnnlm};
 use rnnlm::model::{RecurrentState, RnnlmConfig};
 use rnnlm::weights::RnnlmWeights;
 

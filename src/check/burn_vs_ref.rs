@@ -53,12 +53,8 @@ pub fn burn_vs_reference(
         let ts = random_ids(&mut rng, s.batch, s.time, s.vocab);
         let (keep, masks) = random_masks(&w.arch, sites, s, &mut rng, &device);
         // Op by op, from the same state and masks as the nodes'.
-        let (plain_loss, plain_last) = op_by_op.forward_masked(
-            ids_tensor(&xs, &device),
-            ids_tensor(&ts, &device),
-            state.clone(),
-            masks.clone(),
-        );
+        let (plain_loss, plain_last) =
+            op_by_op.forward_masked(ids_tensor(&xs, &device), ids_tensor(&ts, &device), state.clone(), masks.clone());
         let plain_g = burn_grads(&op_by_op, &plain_loss.backward());
         let plain_loss = read(plain_loss)[0];
         let (loss, last) =
@@ -67,7 +63,11 @@ pub fn burn_vs_reference(
         let burn_loss = read(loss)[0];
         let handed_on = |s: &RecurrentState| s.tensors().into_iter().flat_map(read).collect::<Vec<f64>>();
         let label = format!("burn vs burn op-by-op {model_kind} {} state {mode} batch {k}", s.label());
-        report.push(format!("{label}: state handed on"), rel_err(&handed_on(&last), &handed_on(&plain_last)), tolerance);
+        report.push(
+            format!("{label}: state handed on"),
+            rel_err(&handed_on(&last), &handed_on(&plain_last)),
+            tolerance,
+        );
         report.push(format!("{label}: loss"), ((burn_loss - plain_loss) / plain_loss).abs(), tolerance);
         for ((name, g), p) in names.iter().zip(&burn_g).zip(&plain_g) {
             report.push(format!("{label}: grad {name}"), rel_err(g, p), tolerance);
@@ -192,11 +192,8 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         // Burn, both ways: the gradients of Σ hs ⊙ R, from (h0, c0) for the LSTM, h0 for the GRU.
         let layer = Recurrent::init_with(cell, d, h, &wx, &wh, &b, &device);
         let burn = |backprop: Backprop| {
-            let (xs_t, h0_t, c0_t) = (
-                tensor(&xs, [n, t, d], &device),
-                tensor(&h0, [n, h], &device),
-                tensor(&c0, [n, h], &device),
-            );
+            let (xs_t, h0_t, c0_t) =
+                (tensor(&xs, [n, t, d], &device), tensor(&h0, [n, h], &device), tensor(&c0, [n, h], &device));
             let r_t = Tensor::<3>::from_data(TensorData::new(r.clone(), [n, t, h]), &device);
             let state = LayerState { h: h0_t.clone(), c: lstm.then(|| c0_t.clone()) };
             let (hs, _) = layer.forward(xs_t.clone(), Some(state), backprop);
@@ -235,7 +232,11 @@ pub fn recurrent_layers_burn_vs_reference(device: &Device, s: Sizes, tolerance: 
         }
         for (path, got) in [("burn", &book), ("burn op-by-op", &plain)] {
             for ((what, got), want) in whats.iter().zip(got).zip(&expected) {
-                report.push(format!("{path} vs ref N={n} T={t} D={d} H={h}: {name} {what}"), rel_err(got, want), tolerance);
+                report.push(
+                    format!("{path} vs ref N={n} T={t} D={d} H={h}: {name} {what}"),
+                    rel_err(got, want),
+                    tolerance,
+                );
             }
         }
     }

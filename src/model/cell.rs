@@ -176,7 +176,14 @@ pub fn time_node<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -> (
     let (h0, c0) = C::split(state.unwrap_or_else(|| cell.zero_state(n, &xs.device())));
     // A cell without a cell state takes `h0` in the `c0` slot too, and gives it no gradient there.
     let c0 = c0.unwrap_or_else(|| h0.clone());
-    let inputs = [Float::new(xs), Float::new(wx.val()), Float::new(wh.val()), Float::new(b.val()), Float::new(h0), Float::new(c0)];
+    let inputs = [
+        Float::new(xs),
+        Float::new(wx.val()),
+        Float::new(wh.val()),
+        Float::new(b.val()),
+        Float::new(h0),
+        Float::new(c0),
+    ];
     let out = node::apply(TimeNode::<C>(PhantomData), inputs).get::<3>(); // [N, T (+1), H]
     let hs = out.clone().slice([0..n, 0..t, 0..hidden]); // [N, T, H]
     let h = hs.clone().slice([0..n, t - 1..t, 0..hidden]).reshape([n, hidden]);

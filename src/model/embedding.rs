@@ -37,7 +37,13 @@ impl HandWritten<1> for TimeEmbedding {
         (Float::new(embedding(w, self.ids.clone())), keep.then_some(dims))
     }
 
-    fn backward(&self, dims: [usize; 2], grad: Float, wanted: [bool; 1], prior: [Option<Float>; 1]) -> [Option<Float>; 1] {
+    fn backward(
+        &self,
+        dims: [usize; 2],
+        grad: Float,
+        wanted: [bool; 1],
+        prior: [Option<Float>; 1],
+    ) -> [Option<Float>; 1] {
         if !wanted[0] {
             return [None];
         }

@@ -215,15 +215,14 @@ where
     L: HandWritten<N>,
     DispatchTensor: DispatchKindConversion<B> + DispatchKindConversion<Autodiff<B, C>>,
 {
-    let tracked = inputs.map(|t| match <DispatchTensor as DispatchKindConversion<Autodiff<B, C>>>::try_into_backend(t.0)
-    {
-        Ok(BackendTensor::Float(t)) => t,
-        Ok(other) => panic!("a hand-written layer's input must be a float tensor, not {}", other.name()),
-        Err(e) => panic!("a hand-written layer's inputs must share one backend: {e}"),
-    });
+    let tracked =
+        inputs.map(|t| match <DispatchTensor as DispatchKindConversion<Autodiff<B, C>>>::try_into_backend(t.0) {
+            Ok(BackendTensor::Float(t)) => t,
+            Ok(other) => panic!("a hand-written layer's input must be a float tensor, not {}", other.name()),
+            Err(e) => panic!("a hand-written layer's inputs must share one backend: {e}"),
+        });
     let accumulates = layer.accumulates();
-    let accumulating: Vec<_> =
-        (0..N).filter(|&k| accumulates[k]).map(|k| (k, tracked[k].clone())).collect();
+    let accumulating: Vec<_> = (0..N).filter(|&k| accumulates[k]).map(|k| (k, tracked[k].clone())).collect();
     let guards = tracked.each_ref().map(|t| t.node());
     let plain = tracked.map(|t| wrap::<B>(t.into_primitive()));
     let output = match Node::<L>(PhantomData).prepare::<C>(guards).compute_bound().stateful() {
