@@ -12,7 +12,7 @@ echo "model preset: old tokens/s, new tokens/s, new / old"
 for round in 1 2 3; do
   echo "== round $round"
   for preset in seed big ch6; do
-    case $preset in seed) iters=100 ;; big) iters=6 ;; ch6) iters=30 ;; esac
+    case $preset in seed) iters=400 ;; big) iters=6 ;; ch6) iters=60 ;; esac
     for model in rnn lstm gru better-lstm; do
       a=$(tokens "$old" $model $preset $iters)
       b=$(tokens "$new" $model $preset $iters)

@@ -135,7 +135,6 @@ impl std::fmt::Display for Architecture {
 }
 
 /// The book's models, by name (`--model`).
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
@@ -185,15 +184,11 @@ impl ModelKind {
 }
 
 impl Choice for ModelKind {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (ModelKind::Rnn, "rnn", "Chapter 5's SimpleRnnlm: one RNN layer"),
-        (ModelKind::Lstm, "lstm", "Chapter 6's Rnnlm: one LSTM layer"),
-        (ModelKind::Gru, "gru", "Rnnlm with a GRU layer instead"),
-        (
-            ModelKind::BetterLstm,
-            "better-lstm",
-            "Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding",
-        ),
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (ModelKind::Rnn, "rnn"),
+        (ModelKind::Lstm, "lstm"),
+        (ModelKind::Gru, "gru"),
+        (ModelKind::BetterLstm, "better-lstm"),
     ];
 }
 

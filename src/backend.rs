@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use burn::tensor::Device;
 
 /// The compute backends this build can use.
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -16,19 +15,8 @@ pub enum Backend {
 }
 
 impl Choice for Backend {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (
-            Backend::Flex,
-            "flex",
-            "CPU, through Flex, Burn's pure-Rust CPU backend (cargo feature `flex`): the fastest here",
-        ),
-        (
-            Backend::Ndarray,
-            "ndarray",
-            "CPU, through burn-ndarray (cargo feature `ndarray`), deprecated upstream in favour of Flex",
-        ),
-        (Backend::Wgpu, "wgpu", "GPU, through burn-wgpu (cargo feature `wgpu`): Vulkan, Metal or DX12"),
-    ];
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(Backend::Flex, "flex"), (Backend::Ndarray, "ndarray"), (Backend::Wgpu, "wgpu")];
 }
 
 display_as_name!(Backend);

@@ -19,7 +19,6 @@ use crate::train::OptimizerKind;
 use crate::weights::RnnlmWeights;
 
 /// Sizes of a benchmark.
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     Seed,
@@ -28,11 +27,8 @@ pub enum Preset {
 }
 
 impl Choice for Preset {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (Preset::Seed, "seed", "The notebook's: N 10, T 5, D = H 100, V 10,000"),
-        (Preset::Big, "big", "A medium model: N 20, T 35, D = H 650, V 10,000"),
-        (Preset::Ch6, "ch6", "`ch06/train_rnnlm.py`'s: N 20, T 35, D = H 100, V 10,000"),
-    ];
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(Preset::Seed, "seed"), (Preset::Big, "big"), (Preset::Ch6, "ch6")];
 }
 
 display_as_name!(Preset);

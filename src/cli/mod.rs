@@ -6,16 +6,17 @@
 
 use std::path::PathBuf;
 
+mod help;
 mod sources;
 pub(crate) use sources::{DataArgs, Loaded, ModelSource, VocabArgs};
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use help::Help;
 
 use rnnlm::arch::ModelKind;
 use rnnlm::backend::Backend;
 use rnnlm::bench;
-use rnnlm::choice::Choice;
 use rnnlm::data::corpus::Split;
 use rnnlm::train::{ClipMode, OptimizerKind, TrainConfig, TrainPreset};
 
@@ -312,10 +313,10 @@ pub(crate) struct CheckArgs {
     pub(crate) model: Vec<ModelKind>,
 }
 
-/// The value parser of a flag that picks one of a library [`Choice`]'s
-/// values: its names, each with its line in `--help`.
-fn choice<T: Choice>() -> impl TypedValueParser<Value = T> {
-    let values = T::TABLE.iter().map(|&(_, name, about)| PossibleValue::new(name).help(about));
+/// The value parser of a flag that picks one of a library type's named
+/// values (`rnnlm::choice`): its names, each with its line in `--help`.
+fn choice<T: Help>() -> impl TypedValueParser<Value = T> {
+    let values = T::NAMES.iter().map(|&(value, name)| PossibleValue::new(name).help(value.about()));
     PossibleValuesParser::new(values).map(|name| T::from_name(&name).expect("one of the possible values"))
 }
 

@@ -27,11 +27,8 @@ impl Split {
 }
 
 impl Choice for Split {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (Split::Train, "train", "the training split (ptb.train.txt, train.txt), the words the model learns from"),
-        (Split::Valid, "valid", "the validation split (ptb.valid.txt, valid.txt), scored after every epoch"),
-        (Split::Test, "test", "the test split (ptb.test.txt, test.txt), held out for the final score"),
-    ];
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(Split::Train, "train"), (Split::Valid, "valid"), (Split::Test, "test")];
 }
 
 display_as_name!(Split);

@@ -13,7 +13,6 @@ use crate::run::{KeepCheckpoints, RunDir};
 use crate::weights::RnnlmWeights;
 
 /// How gradients are clipped before the update.
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClipMode {
@@ -22,7 +21,6 @@ pub enum ClipMode {
 }
 
 /// The update rule.
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
@@ -32,17 +30,11 @@ pub enum OptimizerKind {
 }
 
 impl Choice for ClipMode {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (ClipMode::Global, "global", "One norm over all gradients together, as the book's `clip_grads`"),
-        (ClipMode::PerTensor, "per-tensor", "Each tensor by its own norm (Burn's `GradientClippingConfig::Norm`)"),
-    ];
+    const NAMES: &'static [(Self, &'static str)] = &[(ClipMode::Global, "global"), (ClipMode::PerTensor, "per-tensor")];
 }
 
 impl Choice for OptimizerKind {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (OptimizerKind::Adam, "adam", "The book's Adam (chapter 5)"),
-        (OptimizerKind::Sgd, "sgd", "The book's SGD, `param -= lr·grad` (chapter 6)"),
-    ];
+    const NAMES: &'static [(Self, &'static str)] = &[(OptimizerKind::Adam, "adam"), (OptimizerKind::Sgd, "sgd")];
 }
 
 display_as_name!(ClipMode, OptimizerKind, TrainPreset);
@@ -52,7 +44,6 @@ fn rnn() -> ModelKind {
 }
 
 /// The book's training runs (`--preset`).
-/// What each value means: [`Choice::about`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrainPreset {
     Ch5,
@@ -61,21 +52,8 @@ pub enum TrainPreset {
 }
 
 impl Choice for TrainPreset {
-    const TABLE: &'static [(Self, &'static str, &'static str)] = &[
-        (TrainPreset::Ch5, "ch5", "Chapter 5's notebook: SimpleRnnlm, Adam, the first 10,000 words"),
-        (
-            TrainPreset::Ch6Rnnlm,
-            "ch6-rnnlm",
-            "`ch06/train_rnnlm.py`: Rnnlm (LSTM 100/100), SGD lr 20, clip 0.25, batches of 20 x 35, \
-                 the whole corpus, 4 epochs",
-        ),
-        (
-            TrainPreset::Ch6Better,
-            "ch6-better",
-            "`ch06/train_better_rnnlm.py`: BetterRnnlm (650/650, dropout 0.5, tied), SGD lr 20 divided by 4 \
-                 whenever validation does not improve, 40 epochs",
-        ),
-    ];
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(TrainPreset::Ch5, "ch5"), (TrainPreset::Ch6Rnnlm, "ch6-rnnlm"), (TrainPreset::Ch6Better, "ch6-better")];
 }
 
 impl TrainPreset {
