@@ -185,7 +185,8 @@ pub fn time_node<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -> (
         Float::new(c0),
     ];
     let out = node::apply(TimeNode::<C>(PhantomData), inputs).get::<3>(); // [N, T (+1), H]
-    let hs = out.clone().slice([0..n, 0..t, 0..hidden]); // [N, T, H]
+    // Without a cell state the output is `hs` itself: no slice to record.
+    let hs = if C::CELL_STATE { out.clone().slice([0..n, 0..t, 0..hidden]) } else { out.clone() }; // [N, T, H]
     let h = hs.clone().slice([0..n, t - 1..t, 0..hidden]).reshape([n, hidden]);
     let c = C::CELL_STATE.then(|| out.slice([0..n, t..t + 1, 0..hidden]).reshape([n, hidden]));
     (hs, C::join(h, c))
@@ -201,12 +202,9 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
         let [xs, wx, wh, b, h0, c0] = inputs;
         let w = Weights::new(wx.get(), wh.get(), b.get());
         let state = C::join(h0.get(), C::CELL_STATE.then(|| c0.get()));
-        let (hs, last, cache) = time_forward_keep::<C>(w, xs.get(), state);
-        let out = match C::split(last).1 {
-            Some(c) => Tensor::cat(vec![hs, c.unsqueeze_dim(1)], 1), // [N, T+1, H]
-            None => hs,
-        };
-        (Float::new(out), keep.then_some(cache))
+        let (mut hs, last, cache) = time_forward_keep::<C>(w, xs.get(), state);
+        hs.extend(C::split(last).1); // the last `c` as step T
+        (Float::new(Tensor::stack::<3>(hs, 1)), keep.then_some(cache)) // [N, T (+1), H]
     }
 
     fn backward(&self, kept: Self::Kept, grad: Float, wanted: [bool; 6], _: [Option<Float>; 6]) -> [Option<Float>; 6] {
@@ -254,8 +252,13 @@ pub struct TimeGrads<S> {
 }
 
 /// The book's `Time*.forward`, outside any graph, keeping what
-/// [`time_backward`] needs: `hs [N, T, H]`, the last state and the cache.
-pub fn time_forward_keep<C: Cell>(w: Weights, xs: Tensor<3>, state: C::State) -> (Tensor<3>, C::State, TimeCache<C>) {
+/// [`time_backward`] needs: every step's `h [N, H]`, the last state and the
+/// cache.
+pub fn time_forward_keep<C: Cell>(
+    w: Weights,
+    xs: Tensor<3>,
+    state: C::State,
+) -> (Vec<Tensor<2>>, C::State, TimeCache<C>) {
     let [n, t, d] = xs.dims();
     let mut state = state;
     let xs = xs.reshape([n * t, d]);
@@ -269,8 +272,7 @@ pub fn time_forward_keep<C: Cell>(w: Weights, xs: Tensor<3>, state: C::State) ->
         hs.push(C::output(&state));
         steps.push(cache);
     }
-    let hs = Tensor::stack::<3>(hs, 1); // [N, T, H]
-    let dims = hs.dims();
+    let dims = [n, t, hs[0].dims()[1]];
     (hs, state, TimeCache { w, xs, steps, dims })
 }
 
