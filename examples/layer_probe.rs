@@ -1,7 +1,8 @@
 //! How long one LSTM layer of the `big` preset (N 20, T 35, D = H 650; or of
 //! H given as the argument, 100 for `ch6`) takes
 //! on Flex as training runs it (one autodiff node, the book's forward and
-//! backward): forward alone (no autodiff), and forward then `backward()`,
+//! backward): forward alone (the node recorded, no backward), and forward
+//! then `backward()`,
 //! beside the time of its matrix products alone: what the recurrence spends
 //! outside them (the gates' element-wise work, the copies) is the difference.
 //! Each time is the fastest of 15 calls, this machine's noise being one-sided.
@@ -12,7 +13,6 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use rnnlm::model::{LstmCellConfig, TimeLstm};
 
@@ -38,7 +38,6 @@ fn main() {
     let xs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let dhs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let (wx, wh) = (layer.cell.wx.val().inner(), layer.cell.wh.val().inner());
-    let plain = TimeLstm { cell: layer.cell.clone().valid() };
     // Wh stored by columns, as the training path's forward steps ask it.
     let wh_cols = wh.clone().transpose().reshape([4 * h * h]).reshape([4 * h, h]).transpose();
     let x2: Tensor<2> = xs.clone().reshape([n * t, h]); // [N·T, D]
@@ -49,7 +48,7 @@ fn main() {
     let pool = rayon::ThreadPoolBuilder::new().build().expect("a thread pool");
     pool.install(|| {
         let fwd = time("forward", || {
-            let (hs, _) = plain.forward(xs.clone(), None);
+            let (hs, _) = layer.forward(xs.clone().autodiff(), None);
             hs.slice([0..1, 0..1, 0..1]).into_scalar()
         });
         let both = time("forward + backward", || {

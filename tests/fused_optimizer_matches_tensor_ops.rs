@@ -128,13 +128,10 @@ fn ndarray_fused_adam_step_is_bitwise_equal_to_tensor_ops() {
 }
 
 #[test]
-fn flex_adam_state_read_back_steps_on_the_parameters_device() {
-    adam_state_read_back_steps_as_the_state_kept(&common::flex());
-}
-
-#[test]
-fn ndarray_adam_state_read_back_steps_on_the_parameters_device() {
-    adam_state_read_back_steps_as_the_state_kept(&common::ndarray());
+fn adam_state_read_back_steps_on_the_parameters_device() {
+    for device in [common::flex(), common::ndarray()] {
+        adam_state_read_back_steps_as_the_state_kept(&device);
+    }
 }
 
 #[test]

@@ -13,10 +13,8 @@ use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rnnlm::arch::CellKind;
-use rnnlm::backend::Backend;
-use rnnlm::check::{self, ids_tensor, random_ids, rel_err};
-use rnnlm::model::{Backprop, Rnnlm};
-use rnnlm::model::{RecurrentState, RnnlmConfig};
+use rnnlm::check::{ids_tensor, random_ids, rel_err};
+use rnnlm::model::{Backprop, RecurrentState, Rnnlm, RnnlmConfig};
 use rnnlm::weights::RnnlmWeights;
 
 fn host(t: Tensor<2>) -> Vec<f64> {
@@ -73,19 +71,8 @@ fn stacked_tied_rnn_nodes_match_op_by_op(device: &Device, tolerance: f64) {
     }
 }
 
-#[test]
-fn flex_stacked_tied_rnn_nodes_match_op_by_op() {
-    stacked_tied_rnn_nodes_match_op_by_op(&common::flex(), check::tolerance_for(Backend::Flex));
-}
-
-#[test]
-fn ndarray_stacked_tied_rnn_nodes_match_op_by_op() {
-    stacked_tied_rnn_nodes_match_op_by_op(&common::ndarray(), check::tolerance_for(Backend::Ndarray));
-}
-
-#[test]
-fn wgpu_stacked_tied_rnn_nodes_match_op_by_op() {
-    if let Some(device) = common::wgpu() {
-        stacked_tied_rnn_nodes_match_op_by_op(&device, check::tolerance_for(Backend::Wgpu));
-    }
-}
+common::on_every_backend!(stacked_tied_rnn_nodes_match_op_by_op:
+    flex_stacked_tied_rnn_nodes_match_op_by_op,
+    ndarray_stacked_tied_rnn_nodes_match_op_by_op,
+    wgpu_stacked_tied_rnn_nodes_match_op_by_op
+);

@@ -16,8 +16,7 @@ use burn::tensor::{Device, Gradients, Tensor};
 use example::{ClassifierConfig, batch, loss};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rnnlm::backend::Backend;
-use rnnlm::check::{self, rel_err};
+use rnnlm::check::rel_err;
 use rnnlm::model::Backprop;
 
 /// Every parameter's gradient, in the module's order.
@@ -58,19 +57,8 @@ fn gradients_match(device: &Device, tolerance: f64) {
     }
 }
 
-#[test]
-fn flex_your_own_model_gradients_match_op_by_op() {
-    gradients_match(&common::flex(), check::tolerance_for(Backend::Flex));
-}
-
-#[test]
-fn ndarray_your_own_model_gradients_match_op_by_op() {
-    gradients_match(&common::ndarray(), check::tolerance_for(Backend::Ndarray));
-}
-
-#[test]
-fn wgpu_your_own_model_gradients_match_op_by_op() {
-    if let Some(device) = common::wgpu() {
-        gradients_match(&device, check::tolerance_for(Backend::Wgpu));
-    }
-}
+common::on_every_backend!(gradients_match:
+    flex_your_own_model_gradients_match_op_by_op,
+    ndarray_your_own_model_gradients_match_op_by_op,
+    wgpu_your_own_model_gradients_match_op_by_op
+);

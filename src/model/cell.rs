@@ -166,12 +166,19 @@ pub fn time_forward<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -
 /// the two together), with one node in the graph instead of a dozen ops a
 /// step.
 ///
+/// Outside autodiff (evaluation, generation) this is [`time_forward`].
+///
 /// The node has one output: `hs`, and for a cell with a cell state (LSTM)
 /// the last `c` after it, as time step T. The last `h` is `hs`'s step T-1;
 /// gradients reach the node through either.
 pub fn time_node<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -> (Tensor<3>, C::State) {
-    let [n, t, _] = xs.dims();
     let (wx, wh, b) = cell.params();
+    if !xs.device().is_autodiff() && !wh.val().device().is_autodiff() {
+        // Evaluation, with no backward to prepare for: the cell's own step,
+        // as evaluation has always run it (the same printed perplexities).
+        return time_forward(cell, xs, state);
+    }
+    let [n, t, _] = xs.dims();
     let hidden = wh.dims()[0];
     let (h0, c0) = C::split(state.unwrap_or_else(|| cell.zero_state(n, &xs.device())));
     // A cell without a cell state takes `h0` in the `c0` slot too, and gives it no gradient there.

@@ -263,3 +263,28 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use crate::model::{RnnCellConfig, TimeRnn};
+
+    /// An input outside autodiff beside tracked parameters is a constant:
+    /// the parameters' gradients are those of the same input inside autodiff,
+    /// and the node asks for no gradient of it.
+    #[test]
+    fn an_input_outside_autodiff_is_a_constant() {
+        let device = Device::flex().autodiff();
+        let layer = TimeRnn { cell: RnnCellConfig::new(3, 4).init(&device) };
+        let xs = Tensor::<3>::random([2, 5, 3], Distribution::Default, &device.clone().inner());
+        let grad_of_wh = |xs: Tensor<3>| {
+            let (hs, _) = layer.forward(xs, None);
+            let g = hs.sum().backward();
+            layer.cell.wh.val().grad(&g).expect("Wh's gradient").into_data()
+        };
+        let constant = grad_of_wh(xs.clone());
+        let tracked = grad_of_wh(xs.autodiff());
+        assert_eq!(constant.as_slice::<f32>().unwrap(), tracked.as_slice::<f32>().unwrap());
+    }
+}

@@ -37,6 +37,33 @@ pub fn wgpu() -> Option<Device> {
     }
 }
 
+/// Three tests of one check, one per backend: `check(&device, tolerance)`
+/// on Flex, on ndarray and on wgpu (as [`wgpu`] finds it), each at the
+/// backend's tolerance (`rnnlm::check::tolerance_for`).
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    ($check:ident: $flex:ident, $ndarray:ident, $wgpu:ident) => {
+        #[test]
+        fn $flex() {
+            $check(&crate::common::flex(), rnnlm::check::tolerance_for(rnnlm::backend::Backend::Flex));
+        }
+
+        #[test]
+        fn $ndarray() {
+            $check(&crate::common::ndarray(), rnnlm::check::tolerance_for(rnnlm::backend::Backend::Ndarray));
+        }
+
+        #[test]
+        fn $wgpu() {
+            if let Some(device) = crate::common::wgpu() {
+                $check(&device, rnnlm::check::tolerance_for(rnnlm::backend::Backend::Wgpu));
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_every_backend;
+
 /// The Penn Treebank folder, found as the program finds it: `PTB_DIR` if set,
 /// else `data/ptb` in the repository (the tests run from its root), with
 /// missing files downloaded there once (from `PTB_URL` if set) and verified.
