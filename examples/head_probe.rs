@@ -10,7 +10,7 @@
 //! cargo run --example head_probe
 //! ```
 //!
-//! The training path adds the bias and sums its gradient inside the
+//! Training (the head's node) adds the bias and sums its gradient inside the
 //! softmax's own passes (`src/model/softmax_with_loss/host.rs`): the two
 //! passes timed here are what that saves.
 
@@ -46,7 +46,7 @@ fn main() {
         });
     }
     // Weight tying (BetterRnnlm): W is the embedding E [V, H] transposed.
-    // The training path makes dWᵀ = Gᵀ·h and adds the rows into it in place
+    // Training (the head's node) makes dWᵀ = Gᵀ·h and adds the rows into it in place
     // (one owner, so no copy): what it saves is the transposed add and the
     // zeroed buffer. (A timed call on a shared dWᵀ would copy it first and
     // measure the copy.)

@@ -38,7 +38,7 @@ fn main() {
     let xs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let dhs: Tensor<3> = Tensor::random([n, t, h], Distribution::Default, &dev);
     let (wx, wh) = (layer.cell.wx.val().inner(), layer.cell.wh.val().inner());
-    // Wh stored by columns, as the training path's forward steps ask it.
+    // Wh stored by columns, as training's forward steps ask it.
     let wh_cols = wh.clone().transpose().reshape([4 * h * h]).reshape([4 * h, h]).transpose();
     let x2: Tensor<2> = xs.clone().reshape([n * t, h]); // [N·T, D]
     let h_step: Tensor<2> = Tensor::random([n, h], Distribution::Default, &dev); // [N, H]

@@ -39,7 +39,7 @@ fn main() {
     let step = 2.0 * 20.0 * 650.0 * 2600.0;
     pool.install(|| {
         time("lstm step h@Wh", step, || h.clone().matmul(wh.clone()).slice([0..1, 0..1]).into_scalar());
-        // as the training path asks it: Wh stored column by column (its
+        // as training asks it: Wh stored column by column (its
         // transpose row-major), which Flex multiplies as dot products
         let wh_cols = wh.clone().transpose().reshape([2600 * 650]).reshape([2600, 650]).transpose();
         time("lstm step h@Wh, Wh by columns", step, || {

@@ -1,6 +1,6 @@
 //! The book's LSTM layer: one step (`LstmCell`) and the step unrolled over T
 //! time steps (`TimeLstm`), with the book's parameters; beside the step, the
-//! book's `LSTM.backward` of it, which the training path runs. On Flex the
+//! book's `LSTM.backward` of it, which the layer's autodiff node runs. On Flex the
 //! step's element-wise work, forward and back, is one pass over host memory
 //! ([`host`]); the products stay Burn's.
 //!

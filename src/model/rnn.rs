@@ -1,6 +1,6 @@
 //! The book's RNN layer: one step `h' = tanh(h·Wh + x·Wx + b)` (`RnnCell`) and
 //! the step unrolled over T time steps (`TimeRnn`); beside the step, the
-//! book's `RNN.backward` of it, which the training path runs.
+//! book's `RNN.backward` of it, which the layer's autodiff node runs.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
