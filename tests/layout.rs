@@ -82,7 +82,8 @@ fn expand_groups(code: &str) -> String {
     let mut out = String::new();
     let mut rest = code;
     while let Some(open) = rest.find("::{") {
-        let prefix_start = rest[..open].rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).map_or(0, |i| i + 1);
+        let prefix_start =
+            rest[..open].rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).map_or(0, |i| i + 1);
         let Some(close) = rest[open..].find('}').map(|i| open + i) else { break };
         out.push_str(&rest[..prefix_start]);
         let prefix = &rest[prefix_start..open];
