@@ -214,8 +214,7 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
         (Float::new(Tensor::stack::<3>(hs, 1)), keep.then_some(cache)) // [N, T (+1), H]
     }
 
-    fn backward(&self, kept: Self::Kept, grad: Float, wanted: [bool; 6], _: [Option<Float>; 6]) -> [Option<Float>; 6] {
-        let cache = kept;
+    fn backward(&self, cache: Self::Kept, grad: Float, wanted: [bool; 6], _: [Option<Float>; 6]) -> [Option<Float>; 6] {
         let grad = grad.get::<3>();
         let [n, _, hidden] = grad.dims();
         let t = cache.dims[1];
