@@ -13,7 +13,7 @@
 use burn::tensor::{Int, Tensor, TensorData};
 
 use super::node::{self, Float, HandWritten};
-use super::softmax_with_loss::{affine_softmax_with_loss_and_grad, softmax_with_loss};
+use super::softmax_with_loss::affine_softmax_with_loss_and_grad;
 
 /// The mean softmax cross-entropy of the scores `h·W + b` against `ts`, as
 /// one autodiff node (its gradients the book's `Affine.backward`).
@@ -53,16 +53,11 @@ impl HandWritten<3> for Head {
         let (h, w, b) = (h.get::<2>(), w.get::<2>(), b.get::<1>());
         let weight = if self.tied { w.clone().transpose() } else { w.clone() }; // [H, V]
         let product = h.clone().matmul(weight); // [M, V], the scores less the bias
-        if !keep {
-            let [m, v] = product.dims();
-            let scores = (product + b.unsqueeze_dim(0)).reshape([1, m, v]);
-            return (Float::new(softmax_with_loss(scores, self.ts.clone().reshape([1, m]))), None);
-        }
         // G = (y − t) / M, [M, V]; db its column sums, [V]
         let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, self.ts.clone());
         // The loss as an f32, as the book's.
         let loss = Tensor::<1>::from_data(TensorData::new(vec![loss as f32], [1]), &h.device());
-        (Float::new(loss), Some(Kept { h, w, g, db }))
+        (Float::new(loss), keep.then_some(Kept { h, w, g, db }))
     }
 
     fn backward(&self, kept: Kept, grad: Float, wanted: [bool; 3], _: [Option<Float>; 3]) -> [Option<Float>; 3] {
