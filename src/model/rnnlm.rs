@@ -11,7 +11,6 @@
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::Embedding;
-use burn::optim::GradientsParams;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor};
 
@@ -302,16 +301,6 @@ impl ParamRef<'_> {
             ParamRef::Vector(p) => p.val().try_into_vec_as::<f32>(),
         }
         .expect("readable parameters")
-    }
-
-    /// The gradient in `grads` (a training step's, per parameter), read back
-    /// to the host (`None` if it has none).
-    pub fn grad_in(&self, grads: &GradientsParams) -> Option<Vec<f32>> {
-        match self {
-            ParamRef::Matrix(p) => grads.get::<2>(p.id).map(|g| g.try_into_vec_as::<f32>()),
-            ParamRef::Vector(p) => grads.get::<1>(p.id).map(|g| g.try_into_vec_as::<f32>()),
-        }
-        .map(|r| r.expect("readable gradient"))
     }
 
     /// The gradient in `grads`, read back to the host (`None` if it has none).
