@@ -31,6 +31,13 @@ BOOK_FILES = {
     "ch05/simple_rnnlm.py": "acb3d4a771d171ebd46bb5c11d06ca5834723c6bf9a48664f3acedfcb3a866f0",
     "ch06/rnnlm.py": "17d237d1fe8a7aee04c1d7066ee48d3174bd52ad82e55c954cea04ce5f19bef9",
     "ch06/better_rnnlm.py": "39d3b1a4d485faa17344bd73559db611a2523ecaeb947f48c02d0a36f197899d",
+    "ch07/seq2seq.py": "13e97ce9cec072ff3ca8a427cdf1e5ccd9941aa90cdf154b9fc9a07255938b2c",
+    "ch07/peeky_seq2seq.py": "37a7017f80a4a761e2dbd3c2e0ee9d1bd7dd00ba8931efcbe02f9f6d3f7e6305",
+    "common/trainer.py": "c9ad5254f930673b30a7942f935691ec90d1abd5320d9ef7c783d5f139c63603",
+    "dataset/__init__.py": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "dataset/sequence.py": "5c0fcee8e5bacb9682fcc617d0d5f3ec1950fdac7c8ef9e30193c5bfbce60804",
+    "dataset/addition.txt": "34e0746f5014c11311c9452ee9050bf14e38eca44ec4aaf4d81eba2b38674009",
+    "dataset/date.txt": "62e66a301ce8537868e725512d2a45663fc366526b7e42028cb703bda2b1c79a",
 }
 
 # The sizes of `rnnlm bench --preset` (N, T, D, H); V is PTB's 10,000.

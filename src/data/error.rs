@@ -33,6 +33,9 @@ pub enum DataError {
     /// A part of the training split longer than the split.
     #[error("{asked} is larger than the training split ({tokens} tokens); use 0 for all of it")]
     CorpusSize { asked: usize, tokens: usize },
+    /// A line of a sequence data set (`addition.txt`) that is not what the book's reader expects.
+    #[error("{} line {line} {reason}", path.display())]
+    Sequence { path: PathBuf, line: usize, reason: String },
     /// A vocabulary limit that cannot hold one word and `<unk>`.
     #[error("a vocabulary of {0} words cannot hold one word and <unk>: the limit must be at least 2")]
     VocabLimit(usize),
