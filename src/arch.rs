@@ -120,6 +120,90 @@ impl Architecture {
     }
 }
 
+/// Everything that decides which parameters an encoder-decoder (chapter 7)
+/// has: `Seq2seq`, or `PeekySeq2seq` when `peeky`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seq2seqArch {
+    /// V: number of characters.
+    pub vocab_size: usize,
+    /// D: size of a character vector.
+    pub wordvec_size: usize,
+    /// H: size of the hidden state.
+    pub hidden_size: usize,
+    /// The decoder reads the encoder's `h` at every step (`PeekyDecoder`).
+    pub peeky: bool,
+}
+
+impl Seq2seqArch {
+    /// Every parameter's name and shape, in the book's `params` order: the
+    /// encoder's, then the decoder's (gates f, g, i, o as for `lstm.*`).
+    /// Peeky's decoder LSTM reads `[h, x]` and its affine layer `[h, h_t]`.
+    pub fn params(&self) -> Vec<(String, Vec<usize>)> {
+        let (v, d, h) = (self.vocab_size, self.wordvec_size, self.hidden_size);
+        let peek = if self.peeky { h } else { 0 };
+        [
+            ("encoder.embed.W", vec![v, d]),
+            ("encoder.lstm.Wx", vec![d, 4 * h]),
+            ("encoder.lstm.Wh", vec![h, 4 * h]),
+            ("encoder.lstm.b", vec![4 * h]),
+            ("decoder.embed.W", vec![v, d]),
+            ("decoder.lstm.Wx", vec![peek + d, 4 * h]),
+            ("decoder.lstm.Wh", vec![h, 4 * h]),
+            ("decoder.lstm.b", vec![4 * h]),
+            ("decoder.affine.W", vec![peek + h, v]),
+            ("decoder.affine.b", vec![v]),
+        ]
+        .into_iter()
+        .map(|(name, shape)| (name.to_string(), shape))
+        .collect()
+    }
+
+    /// The book's class name: `Seq2seq` or `PeekySeq2seq`.
+    pub fn model_name(&self) -> &'static str {
+        if self.peeky { "PeekySeq2seq" } else { "Seq2seq" }
+    }
+
+    /// Sizes that make a model: none zero.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 {
+            return Err(crate::Error::Weights(format!("{self}: every size must be at least 1")));
+        }
+        Ok(())
+    }
+}
+
+/// The book's two encoder-decoders, by name (`--model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Seq2seqKind {
+    Seq2seq,
+    PeekySeq2seq,
+}
+
+impl Seq2seqKind {
+    /// Both, in the book's order.
+    pub const ALL: [Seq2seqKind; 2] = [Seq2seqKind::Seq2seq, Seq2seqKind::PeekySeq2seq];
+
+    /// Whether the decoder peeks.
+    pub fn peeky(self) -> bool {
+        self == Seq2seqKind::PeekySeq2seq
+    }
+}
+
+impl Choice for Seq2seqKind {
+    const NAMES: &'static [(Self, &'static str)] =
+        &[(Seq2seqKind::Seq2seq, "seq2seq"), (Seq2seqKind::PeekySeq2seq, "peeky-seq2seq")];
+}
+
+display_as_name!(Seq2seqKind);
+
+impl std::fmt::Display for Seq2seqArch {
+    /// `PeekySeq2seq V=13 D=16 H=128`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} V={} D={} H={}", self.model_name(), self.vocab_size, self.wordvec_size, self.hidden_size)
+    }
+}
+
 impl std::fmt::Display for Architecture {
     /// `lstm V=10000 D=100 H=100`, `2 x lstm V=10000 D=650 H=650 tied`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

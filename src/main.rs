@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use rnnlm::arch::ModelKind;
 use rnnlm::backend;
 use rnnlm::data::batches::StreamBatches;
 use rnnlm::reference;
@@ -16,7 +15,8 @@ use rnnlm::{bench, check, infer};
 mod cli;
 mod explain;
 use cli::{
-    BenchArgs, CheckArgs, Cli, Command, CorpusArgs, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs, TrainArgs,
+    BenchArgs, CheckArgs, Checked, Cli, Command, CorpusArgs, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs,
+    TrainArgs,
 };
 use explain::Failure;
 
@@ -264,8 +264,13 @@ fn run_check(args: CheckArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
     let device = backend.device()?;
     println!("checking the Burn model on {backend} against the manual-backward reference");
-    let models = if args.model.is_empty() { ModelKind::ALL.to_vec() } else { args.model };
-    let opts = check::CheckOptions { models, seed_sizes: !args.small_only, steps: args.steps, seed: args.seed };
+    let mut opts =
+        check::CheckOptions { seed_sizes: !args.small_only, steps: args.steps, seed: args.seed, ..Default::default() };
+    if !args.model.is_empty() {
+        opts.models = args.model.iter().filter_map(|m| if let Checked::Lm(k) = m { Some(*k) } else { None }).collect();
+        opts.encoder_decoders =
+            args.model.iter().filter_map(|m| if let Checked::Seq2seq(k) = m { Some(*k) } else { None }).collect();
+    }
     let report = check::run(&device, check::tolerance_for(backend), &opts);
     print!("{}", check::format_report(&report));
     Ok(if report.passed() { 0 } else { 1 })

@@ -10,14 +10,18 @@
 mod burn_vs_ref;
 mod finite_diff;
 pub mod fixtures;
+mod seq2seq;
 
 pub use burn_vs_ref::{CheckOptimizer, burn_vs_reference, recurrent_layers_burn_vs_reference, trajectory};
 pub use finite_diff::{reference_model_vs_finite_differences, reference_vs_finite_differences};
 pub use fixtures::{CHECK_DROPOUT, Sizes, burn_grads, check_weights, ids_tensor, model_config, random_ids};
+pub use seq2seq::{
+    Seq2seqSizes, seq2seq_burn_vs_reference, seq2seq_check_weights, seq2seq_reference_vs_finite_differences,
+};
 
 use burn::tensor::Device;
 
-use crate::arch::ModelKind;
+use crate::arch::{ModelKind, Seq2seqKind};
 
 /// Finite differences in f64 must agree with the reference's backward to
 /// this relative error.
@@ -87,8 +91,10 @@ pub fn rel_err(a: &[f64], b: &[f64]) -> f64 {
 /// Which comparisons to run.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// The models to check.
+    /// The language models to check.
     pub models: Vec<ModelKind>,
+    /// The encoder-decoders to check (chapter 7).
+    pub encoder_decoders: Vec<Seq2seqKind>,
     /// Also compare at the notebook's sizes (V = 10,000), which takes longer.
     pub seed_sizes: bool,
     /// Optimizer steps compared in the trajectory check.
@@ -99,7 +105,13 @@ pub struct CheckOptions {
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        Self { models: ModelKind::ALL.to_vec(), seed_sizes: true, steps: 50, seed: 0 }
+        Self {
+            models: ModelKind::ALL.to_vec(),
+            encoder_decoders: Seq2seqKind::ALL.to_vec(),
+            seed_sizes: true,
+            steps: 50,
+            seed: 0,
+        }
     }
 }
 
@@ -117,7 +129,9 @@ pub fn tolerance_for(backend: crate::backend::Backend) -> f64 {
 /// reference model against finite differences and Burn on `device` against
 /// the reference (one batch and three carried batches at the small sizes,
 /// three reset batches, one batch at the notebook's sizes) and 50-step
-/// trajectories with Adam and with SGD.
+/// trajectories with Adam and with SGD; for each encoder-decoder the
+/// reference against finite differences and Burn against the reference
+/// (three batches at the small sizes, one at the book's).
 pub fn run(device: &Device, tolerance: f64, opts: &CheckOptions) -> Report {
     let mut report = reference_vs_finite_differences(opts.seed);
     let seed = opts.seed;
@@ -139,6 +153,13 @@ pub fn run(device: &Device, tolerance: f64, opts: &CheckOptions) -> Report {
             report.rows.extend(
                 trajectory(device, model, Sizes::SMALL, opts.steps, CheckOptimizer::Sgd { lr: 1.0 }, seed).rows,
             );
+        }
+    }
+    for &kind in &opts.encoder_decoders {
+        report.rows.extend(seq2seq_reference_vs_finite_differences(kind, seed).rows);
+        report.rows.extend(seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::SMALL, 3, tolerance, seed).rows);
+        if opts.seed_sizes {
+            report.rows.extend(seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::BOOK, 1, tolerance, seed).rows);
         }
     }
     report

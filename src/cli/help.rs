@@ -2,7 +2,7 @@
 //! backend, preset, split. The library names the values (`rnnlm::choice`);
 //! what they mean on a command line is the binary's.
 
-use rnnlm::arch::ModelKind;
+use rnnlm::arch::{ModelKind, Seq2seqKind};
 use rnnlm::backend::Backend;
 use rnnlm::bench::Preset;
 use rnnlm::choice::Choice;
@@ -85,6 +85,19 @@ impl Help for ModelKind {
             ModelKind::Lstm => "Chapter 6's Rnnlm: one LSTM layer",
             ModelKind::Gru => "Rnnlm with a GRU layer instead",
             ModelKind::BetterLstm => "Chapter 6's BetterRnnlm: two LSTM layers, dropout, affine tied to the embedding",
+        }
+    }
+}
+
+impl Help for Seq2seqKind {
+    fn about(self) -> &'static str {
+        match self {
+            Seq2seqKind::Seq2seq => {
+                "`ch07/seq2seq.py`: an LSTM encoder, an LSTM decoder started from its last h (chapter 7)"
+            }
+            Seq2seqKind::PeekySeq2seq => {
+                "`ch07/peeky_seq2seq.py`: the decoder also reads the encoder's h at every step and in its affine layer"
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use help::Help;
 
-use rnnlm::arch::ModelKind;
+use rnnlm::arch::{ModelKind, Seq2seqKind};
 use rnnlm::backend::Backend;
 use rnnlm::bench;
 use rnnlm::data::corpus::Split;
@@ -308,9 +308,36 @@ pub(crate) struct CheckArgs {
     /// Seed of the weights and data.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// The models to check [default: all: rnn, lstm, gru, better-lstm].
-    #[arg(long, value_parser = choice::<ModelKind>(), num_args = 1.., value_delimiter = ',')]
-    pub(crate) model: Vec<ModelKind>,
+    /// The models to check [default: all: rnn, lstm, gru, better-lstm, seq2seq, peeky-seq2seq].
+    #[arg(long, value_parser = choice::<Checked>(), num_args = 1.., value_delimiter = ',')]
+    pub(crate) model: Vec<Checked>,
+}
+
+/// A model `check` compares: a language model or an encoder-decoder.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Checked {
+    Lm(ModelKind),
+    Seq2seq(Seq2seqKind),
+}
+
+impl rnnlm::choice::Choice for Checked {
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Checked::Lm(ModelKind::Rnn), "rnn"),
+        (Checked::Lm(ModelKind::Lstm), "lstm"),
+        (Checked::Lm(ModelKind::Gru), "gru"),
+        (Checked::Lm(ModelKind::BetterLstm), "better-lstm"),
+        (Checked::Seq2seq(Seq2seqKind::Seq2seq), "seq2seq"),
+        (Checked::Seq2seq(Seq2seqKind::PeekySeq2seq), "peeky-seq2seq"),
+    ];
+}
+
+impl Help for Checked {
+    fn about(self) -> &'static str {
+        match self {
+            Checked::Lm(m) => m.about(),
+            Checked::Seq2seq(k) => k.about(),
+        }
+    }
 }
 
 /// The value parser of a flag that picks one of a library type's named

@@ -33,6 +33,7 @@ pub mod node;
 mod recurrent;
 mod rnn;
 mod rnnlm;
+mod seq2seq;
 mod softmax_with_loss;
 pub use cell::{Cell, Weights};
 pub use dropout::{dropout_mask, time_dropout};
@@ -43,6 +44,7 @@ pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
 pub use recurrent::{Backprop, LayerState, Recurrent, RecurrentState};
 pub use rnn::{RnnCell, RnnCellConfig, TimeRnn};
 pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig};
+pub use seq2seq::{Decoder, Encoder, PeekyDecoder, Seq2seq, Seq2seqConfig, Seq2seqDecoder};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.

@@ -13,6 +13,7 @@ pub mod lstm;
 mod model;
 mod optim;
 pub mod rnn;
+pub mod seq2seq;
 pub mod train;
 
 pub use model::{Rnnlm, TimeRecurrent};

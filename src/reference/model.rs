@@ -9,12 +9,12 @@ use super::rnn::TimeRnn;
 use crate::arch::{Architecture, CellKind};
 use crate::weights::RnnlmWeights;
 
-fn array2<F: Real>(values: &[f32], rows: usize, cols: usize) -> Array2<F> {
+pub(super) fn array2<F: Real>(values: &[f32], rows: usize, cols: usize) -> Array2<F> {
     Array2::from_shape_vec((rows, cols), values.iter().map(|&x| F::from_f32(x).expect("finite")).collect())
         .expect("shape checked by validate")
 }
 
-fn array1<F: Real>(values: &[f32]) -> Array1<F> {
+pub(super) fn array1<F: Real>(values: &[f32]) -> Array1<F> {
     values.iter().map(|&x| F::from_f32(x).expect("finite")).collect()
 }
 

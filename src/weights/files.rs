@@ -52,9 +52,19 @@ pub type Named = (String, Vec<usize>, Vec<f32>);
 /// `.safetensors` file (`.npz` has no place for it).
 pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> crate::Result<()> {
     w.validate()?;
+    write_named(path, &w.named().collect::<Vec<_>>(), metadata)
+}
+
+/// Writes the tensors `named` (name, shape, row-major values), in that
+/// order, as [`write`] does.
+pub fn write_named(
+    path: &Path,
+    named: &[(String, Vec<usize>, &[f32])],
+    metadata: &[(String, String)],
+) -> crate::Result<()> {
     let bytes = match Format::of(path)? {
-        Format::Safetensors => safetensors_bytes(w, metadata).map_err(crate::Error::Weights)?,
-        Format::Npz => npz_bytes(w).map_err(crate::Error::Weights)?,
+        Format::Safetensors => safetensors_bytes(named, metadata).map_err(crate::Error::Weights)?,
+        Format::Npz => npz_bytes(named).map_err(crate::Error::Weights)?,
         Format::BookPickle => {
             return Err(crate::Error::Weights(format!(
                 "{}: .pkl is read only; write .safetensors or .npz",
@@ -65,26 +75,28 @@ pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> cr
     write_atomic(path, &bytes).map_err(|e| crate::Error::write(path, e))
 }
 
-fn safetensors_bytes(w: &RnnlmWeights, metadata: &[(String, String)]) -> Result<Vec<u8>, String> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = w
-        .named()
-        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+fn safetensors_bytes(named: &[(String, Vec<usize>, &[f32])], metadata: &[(String, String)]) -> Result<Vec<u8>, String> {
+    let bytes: Vec<(&str, Vec<usize>, Vec<u8>)> = named
+        .iter()
+        .map(|(name, shape, values)| {
+            (name.as_str(), shape.clone(), values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
         .collect();
     let views = bytes
         .iter()
-        .map(|(name, shape, data)| Ok((name.as_str(), TensorView::new(Dtype::F32, shape.clone(), data)?)))
+        .map(|(name, shape, data)| Ok((*name, TensorView::new(Dtype::F32, shape.clone(), data)?)))
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| format!("cannot encode safetensors: {e}"))?;
     let metadata: HashMap<String, String> = metadata.iter().cloned().collect();
     safetensors::serialize(views, Some(metadata)).map_err(|e| format!("cannot encode safetensors: {e}"))
 }
 
-fn npz_bytes(w: &RnnlmWeights) -> Result<Vec<u8>, String> {
+fn npz_bytes(named: &[(String, Vec<usize>, &[f32])]) -> Result<Vec<u8>, String> {
     // Stored, not deflated, as np.savez writes; in the book's order, which
     // np.load's `.files` keeps.
     let mut npz = NpzWriter::new(Cursor::new(Vec::new()));
-    for (name, shape, values) in w.named() {
-        let array = ArrayD::from_shape_vec(IxDyn(&shape), values.to_vec()).map_err(|e| format!("{name}: {e}"))?;
+    for (name, shape, values) in named {
+        let array = ArrayD::from_shape_vec(IxDyn(shape), values.to_vec()).map_err(|e| format!("{name}: {e}"))?;
         npz.add_array(name, &array).map_err(|e| format!("cannot encode npz: {e}"))?;
     }
     Ok(npz.finish().map_err(|e| format!("cannot encode npz: {e}"))?.into_inner())

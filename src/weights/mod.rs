@@ -9,6 +9,9 @@
 
 pub mod book_pickle;
 pub mod files;
+mod seq2seq;
+
+pub use seq2seq::Seq2seqWeights;
 
 use crate::arch::{Architecture, CellKind};
 
@@ -34,14 +37,7 @@ impl RnnlmWeights {
     /// from one generator seeded with `seed`.
     pub fn book_init(arch: Architecture, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut randn = |n: usize, scale: f64| -> Vec<f32> {
-            (0..n)
-                .map(|_| {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    (z / scale) as f32
-                })
-                .collect()
-        };
+        let mut randn = |n: usize, scale: f64| randn(&mut rng, n, scale);
         let tensors = arch
             .params()
             .into_iter()
@@ -154,35 +150,12 @@ impl RnnlmWeights {
     /// `arch`: every parameter present with its shape, no other tensor, every
     /// value finite. The error names `source` and the first mismatch.
     pub fn from_named(
-        mut named: Vec<(String, Vec<usize>, Vec<f32>)>,
+        named: Vec<(String, Vec<usize>, Vec<f32>)>,
         arch: Architecture,
         source: &str,
     ) -> crate::Result<Self> {
         arch.validate()?;
-        let held = named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
-        let mut tensors = Vec::new();
-        for (name, shape) in arch.params() {
-            let Some(k) = named.iter().position(|(n, _, _)| *n == name) else {
-                return Err(crate::Error::Weights(format!(
-                    "{source} has no tensor {name}, which a {arch} model needs (it holds {held})"
-                )));
-            };
-            let (_, got, values) = named.swap_remove(k);
-            if got != shape {
-                return Err(crate::Error::Weights(format!(
-                    "{source}: {name} is {got:?}, a {arch} model needs {shape:?}"
-                )));
-            }
-            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(crate::Error::Weights(format!("{source}: {name} holds {v} at index {i}")));
-            }
-            tensors.push(values);
-        }
-        if let Some((extra, _, _)) = named.first() {
-            return Err(crate::Error::Weights(format!(
-                "{source} holds {extra}, which a {arch} model does not have (it holds {held})"
-            )));
-        }
+        let tensors = take_params(named, arch.params(), &arch, source)?;
         let w = Self { arch, tensors };
         w.validate()?;
         Ok(w)
@@ -234,6 +207,51 @@ impl RnnlmWeights {
     pub fn num_params(&self) -> usize {
         self.tensors.iter().map(|t| t.len()).sum()
     }
+}
+
+/// The values of `params` (names and shapes, in order) from named tensors in
+/// any order: every parameter present with its shape, no other tensor, every
+/// value finite. The error names `source`, the model (`what`) and the first
+/// mismatch.
+pub fn take_params(
+    mut named: Vec<(String, Vec<usize>, Vec<f32>)>,
+    params: Vec<(String, Vec<usize>)>,
+    what: &dyn std::fmt::Display,
+    source: &str,
+) -> crate::Result<Vec<Vec<f32>>> {
+    let held = named.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", ");
+    let mut tensors = Vec::new();
+    for (name, shape) in params {
+        let Some(k) = named.iter().position(|(n, _, _)| *n == name) else {
+            return Err(crate::Error::Weights(format!(
+                "{source} has no tensor {name}, which a {what} model needs (it holds {held})"
+            )));
+        };
+        let (_, got, values) = named.swap_remove(k);
+        if got != shape {
+            return Err(crate::Error::Weights(format!("{source}: {name} is {got:?}, a {what} model needs {shape:?}")));
+        }
+        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(crate::Error::Weights(format!("{source}: {name} holds {v} at index {i}")));
+        }
+        tensors.push(values);
+    }
+    if let Some((extra, _, _)) = named.first() {
+        return Err(crate::Error::Weights(format!(
+            "{source} holds {extra}, which a {what} model does not have (it holds {held})"
+        )));
+    }
+    Ok(tensors)
+}
+
+/// `n` values of N(0, 1) / `scale`, the book's `randn(..) / scale`, from `rng`.
+fn randn(rng: &mut StdRng, n: usize, scale: f64) -> Vec<f32> {
+    (0..n)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(rng);
+            (z / scale) as f32
+        })
+        .collect()
 }
 
 #[cfg(test)]
