@@ -1,6 +1,7 @@
 //! Using a trained model: perplexity on a split (the book's
-//! `eval_perplexity`) and sampling text one word at a time (the book's
-//! chapter 7 `RnnlmGen`).
+//! `eval_perplexity`), sampling text one word at a time (the book's
+//! chapter 7 `RnnlmGen`), and an encoder-decoder's greedy answers (the
+//! book's `eval_seq2seq`).
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -8,9 +9,10 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::data::batches::{StreamBatches, TbpttBatcher};
+use crate::data::sequence::Ids;
 use crate::data::text::EOS;
 use crate::data::vocab::Vocab;
-use crate::model::{RecurrentState, Rnnlm};
+use crate::model::{RecurrentState, Rnnlm, Seq2seq};
 
 /// Mean loss over every batch of the stream, forward only, the state carried
 /// from batch to batch and starting from zeros. Perplexity is its `exp`.
@@ -101,4 +103,34 @@ pub fn format_text(vocab: &Vocab, ids: &[u32]) -> String {
         }
     }
     out
+}
+
+/// The model's greedy answers to every question of `x` (the book's
+/// `eval_seq2seq`, run `batch_size` questions at a time): `steps` characters
+/// each after `start_id`, `[rows, steps]`.
+pub fn greedy_answers(
+    model: &Seq2seq,
+    x: &Ids,
+    start_id: u32,
+    steps: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Ids {
+    let mut data = Vec::with_capacity(x.rows * steps);
+    let mut from = 0;
+    while from < x.rows {
+        let to = (from + batch_size.max(1)).min(x.rows);
+        let ids: Vec<i64> = x.data[from * x.cols..to * x.cols].iter().map(|&v| v as i64).collect();
+        let xs = Tensor::<2, Int>::from_data(TensorData::new(ids, [to - from, x.cols]), device);
+        data.extend(model.generate(xs, start_id, steps));
+        from = to;
+    }
+    Ids { rows: x.rows, cols: steps, data }
+}
+
+/// How many answers of `guess` `[N, Ta − 1]` are exactly the answers `t`
+/// `[N, Ta]` less their start mark, padding included (the book's
+/// `correct == guess`).
+pub fn count_correct(guess: &Ids, t: &Ids) -> usize {
+    (0..t.rows).filter(|&r| guess.row(r) == &t.row(r)[1..]).count()
 }

@@ -328,6 +328,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Bench(args) => run_bench(args),
         Command::Export(args) => run_export(args),
         Command::Corpus(args) => run_corpus(args),
+        Command::Seq2seq(args) => cli::seq2seq::run(args),
         Command::Check(args) => run_check(args),
     }
 }

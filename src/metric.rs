@@ -1,4 +1,5 @@
-//! Perplexity for burn-train's Learner, from the loss the model already computed.
+//! Perplexity for burn-train's Learner, from the loss the model already computed;
+//! and an encoder-decoder's answer accuracy ([`AnswerAccuracy`]).
 //!
 //! burn-train's `PerplexityMetric` recomputes a log-softmax over the logits of
 //! every batch ([N·T, V]: 350 x 10,000 per validation batch here), work the
@@ -121,6 +122,111 @@ impl Numeric for LossPerplexity {
 
     fn running_value(&self) -> Option<NumericEntry> {
         Some(NumericEntry::Aggregated { aggregated_value: self.epoch_value(), count: self.tokens })
+    }
+
+    fn final_value(&self) -> NumericEntry {
+        NumericEntry::Final(self.epoch_value())
+    }
+}
+
+/// What a validation step of an encoder-decoder hands to the metrics: how
+/// many of its questions were answered exactly, of how many.
+pub struct AnswerOutput {
+    pub correct: usize,
+    pub total: usize,
+}
+
+impl ItemLazy for AnswerOutput {
+    fn sync(self) -> Result<Self, ExecutionError> {
+        Ok(self)
+    }
+}
+
+/// What [`AnswerAccuracy`] reads.
+pub struct AnswerCounts {
+    correct: usize,
+    total: usize,
+}
+
+impl Adaptor<AnswerCounts> for AnswerOutput {
+    fn adapt(&self) -> AnswerCounts {
+        AnswerCounts { correct: self.correct, total: self.total }
+    }
+}
+
+/// The share of questions answered exactly over the epoch, in percent,
+/// logged as "Accuracy" (burn-train's `AccuracyMetric` counts single
+/// classes, not whole answers).
+#[derive(Clone)]
+pub struct AnswerAccuracy {
+    name: MetricName,
+    correct: usize,
+    total: usize,
+    /// The last batch's accuracy and size.
+    current: (f64, usize),
+}
+
+impl Default for AnswerAccuracy {
+    fn default() -> Self {
+        Self { name: Arc::new("Accuracy".to_string()), correct: 0, total: 0, current: (f64::NAN, 0) }
+    }
+}
+
+impl AnswerAccuracy {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn epoch_value(&self) -> f64 {
+        if self.total > 0 { 100.0 * self.correct as f64 / self.total as f64 } else { f64::NAN }
+    }
+}
+
+impl Metric for AnswerAccuracy {
+    type Input = AnswerCounts;
+
+    fn update(&mut self, input: &AnswerCounts, _metadata: &MetricMetadata) -> Result<SerializedEntry, TensorReadError> {
+        self.correct += input.correct;
+        self.total += input.total;
+        self.current = (100.0 * input.correct as f64 / input.total.max(1) as f64, input.total);
+        let formatted = format!(
+            "{}: epoch {} % - batch {} %",
+            self.name,
+            format_float(self.epoch_value(), 2),
+            format_float(self.current.0, 2)
+        );
+        let entry = NumericEntry::Aggregated { aggregated_value: self.current.0, count: self.current.1 };
+        Ok(SerializedEntry::new(formatted, entry.serialize()))
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        let value = self.epoch_value();
+        Ok(SerializedEntry::new(
+            format!("{}: epoch {} %", self.name, format_float(value, 2)),
+            NumericEntry::Final(value).serialize(),
+        ))
+    }
+
+    fn clear(&mut self) {
+        *self = Self { name: self.name.clone(), ..Self::default() };
+    }
+
+    fn name(&self) -> MetricName {
+        self.name.clone()
+    }
+
+    fn attributes(&self) -> MetricAttributes {
+        NumericAttributes { unit: Some("%".to_string()), higher_is_better: true }.into()
+    }
+}
+
+impl Numeric for AnswerAccuracy {
+    fn value(&self) -> Option<NumericEntry> {
+        Some(NumericEntry::Aggregated { aggregated_value: self.current.0, count: self.current.1 })
+    }
+
+    fn running_value(&self) -> Option<NumericEntry> {
+        Some(NumericEntry::Aggregated { aggregated_value: self.epoch_value(), count: self.total })
     }
 
     fn final_value(&self) -> NumericEntry {

@@ -1,5 +1,7 @@
 //! Chapter 7: the book's addition data set, split as the book splits it.
 
+use std::process::Command;
+
 use rnnlm::data::fetch::sha256_hex;
 use rnnlm::data::sequence::SequenceSet;
 
@@ -36,5 +38,65 @@ fn the_split_is_the_books_to_every_id() {
         let ours = [&d.train.x, &d.train.t, &d.test.x, &d.test.t].map(|a| sha256_hex(&a.le_i32_bytes()));
         assert_eq!(ours, hashes, "{set}");
         assert_eq!((d.train.len(), d.test.len()), (45_000, 5_000));
+    }
+}
+
+fn rnnlm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+}
+
+/// Runs `rnnlm seq2seq ARGS` and returns its stdout; fails the test on a non-zero exit.
+fn seq2seq(args: &[&str]) -> String {
+    let out = rnnlm().arg("seq2seq").args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// The `| epoch N | ...` lines, without their seconds.
+fn epoch_lines(stdout: &str) -> Vec<(f64, f64)> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("| epoch "))
+        .map(|l| {
+            let field = |name: &str| {
+                let rest = &l[l.find(name).unwrap_or_else(|| panic!("{l}")) + name.len()..];
+                rest.split([' ', '%']).find(|s| !s.is_empty()).unwrap().parse::<f64>().unwrap()
+            };
+            (field("train loss "), field("valid accuracy "))
+        })
+        .collect()
+}
+
+/// The book's own code replaying two runs from their starting weights:
+/// `python bench/seq2seq_book.py RUN/init.safetensors --seed S --epochs 2
+/// [--reverse]` on the run folders of `rnnlm seq2seq train --seed 1` and
+/// `--model peeky-seq2seq --reverse --seed 2` printed these (train loss, test
+/// accuracy in %).
+/// Per epoch: train loss and test accuracy in %.
+type Epochs = [(f64, f64); 2];
+
+const BOOK_REPLAYS: [(&[&str], Epochs); 2] = [
+    (&["--seed", "1"], [(1.854112, 0.160), (1.655634, 0.260)]),
+    (&["--model", "peeky-seq2seq", "--reverse", "--seed", "2"], [(1.843363, 0.240), (1.626227, 0.540)]),
+];
+
+/// The same weights and the same epoch order give the book's loss per epoch
+/// (to the printed digits, less f32 summation order: 1e-5) and its accuracy
+/// (to one question in 5,000, 0.02%: an answer whose scores tie within the
+/// summation order may flip).
+#[test]
+fn training_replays_the_books_trainer_from_the_same_weights_and_seed() {
+    for (args, book) in BOOK_REPLAYS {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let mut all = vec!["train", "--epochs", "2", "--backend", "flex", "--artifacts", run.to_str().unwrap()];
+        all.extend(args);
+        let ours = epoch_lines(&seq2seq(&all));
+        assert_eq!(ours.len(), 2, "{args:?}");
+        for ((loss, acc), (book_loss, book_acc)) in ours.iter().zip(book) {
+            assert!(((loss - book_loss) / book_loss).abs() < 1e-5, "{args:?}: loss {loss} vs the book's {book_loss}");
+            assert!((acc - book_acc).abs() <= 0.02 + 1e-9, "{args:?}: accuracy {acc}% vs the book's {book_acc}%");
+        }
     }
 }

@@ -7,6 +7,7 @@ use rnnlm::backend::Backend;
 use rnnlm::bench::Preset;
 use rnnlm::choice::Choice;
 use rnnlm::data::corpus::Split;
+use rnnlm::data::sequence::SequenceSet;
 use rnnlm::train::{ClipMode, OptimizerKind, TrainPreset};
 
 /// A value picked by name on the command line, with its line in `--help`.
@@ -98,6 +99,15 @@ impl Help for Seq2seqKind {
             Seq2seqKind::PeekySeq2seq => {
                 "`ch07/peeky_seq2seq.py`: the decoder also reads the encoder's h at every step and in its affine layer"
             }
+        }
+    }
+}
+
+impl Help for SequenceSet {
+    fn about(self) -> &'static str {
+        match self {
+            SequenceSet::Addition => "addition.txt: 50,000 sums such as \"16+75\" and their answers (chapter 7)",
+            SequenceSet::Date => "date.txt: 50,000 dates written many ways, answered as 1994-09-27 (chapter 8)",
         }
     }
 }

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 mod help;
+pub(crate) mod seq2seq;
 mod sources;
 pub(crate) use sources::{DataArgs, Loaded, ModelSource, VocabArgs};
 
@@ -20,7 +21,7 @@ use rnnlm::bench;
 use rnnlm::data::corpus::Split;
 use rnnlm::train::{ClipMode, OptimizerKind, TrainConfig, TrainPreset};
 
-/// The recurrent language models of "Deep Learning from Scratch 2", chapters 5 and 6, on Burn.
+/// The recurrent models of "Deep Learning from Scratch 2", chapters 5 to 7, on Burn.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 pub(crate) struct Cli {
@@ -44,6 +45,8 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Read a corpus as `train` would and say what it holds: its files, the vocabulary, each split's tokens and how many are read as <unk>, and how long the reading took.
     Corpus(CorpusArgs),
+    /// Chapter 7: encoder-decoders that learn addition (train, eval, answer, export).
+    Seq2seq(seq2seq::Seq2seqArgs),
     /// Compare the Burn model with the manual-backward reference, and the
     /// reference with finite differences; exit 1 if any tolerance fails.
     Check(CheckArgs),

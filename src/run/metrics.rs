@@ -84,6 +84,79 @@ pub fn read_metrics(path: &Path) -> crate::Result<Vec<EpochMetrics>> {
         .collect()
 }
 
+/// One epoch of an encoder-decoder (chapter 7): one row of its `metrics.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnswerMetrics {
+    pub epoch: usize,
+    /// The mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// The share of test questions answered exactly, padding included, in [0, 1].
+    pub valid_accuracy: f64,
+    pub seconds: f64,
+}
+
+pub const ANSWER_CSV_HEADER: &str = "epoch,train_loss,valid_accuracy,seconds";
+
+impl AnswerMetrics {
+    /// The line printed per epoch when stdout is not a terminal.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "| epoch {} | train loss {:.6} | valid accuracy {:.3}% | {:.1} s |",
+            self.epoch,
+            self.train_loss,
+            100.0 * self.valid_accuracy,
+            self.seconds
+        )
+    }
+}
+
+/// Writes an encoder-decoder's `metrics.csv` with every row so far.
+pub fn write_answer_metrics(path: &Path, rows: &[AnswerMetrics]) -> std::io::Result<()> {
+    let mut out = String::from(ANSWER_CSV_HEADER);
+    out.push('\n');
+    for r in rows {
+        writeln!(out, "{},{},{},{:.3}", r.epoch, r.train_loss, r.valid_accuracy, r.seconds)
+            .expect("writing to a String");
+    }
+    write_atomic(path, out.as_bytes())
+}
+
+/// Reads an encoder-decoder's `metrics.csv` back (for resuming).
+pub fn read_answer_metrics(path: &Path) -> crate::Result<Vec<AnswerMetrics>> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::read(path, e))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(ANSWER_CSV_HEADER) {
+        return Err(RunError::Damaged(format!(
+            "{} does not start with the header {ANSWER_CSV_HEADER}",
+            path.display()
+        ))
+        .into());
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let bad = || {
+                crate::Error::from(RunError::Damaged(format!(
+                    "{} line {}: cannot parse {line:?}",
+                    path.display(),
+                    i + 2
+                )))
+            };
+            let f: Vec<&str> = line.split(',').collect();
+            if f.len() != 4 {
+                return Err(bad());
+            }
+            let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
+            Ok(AnswerMetrics {
+                epoch: f[0].parse().map_err(|_| bad())?,
+                train_loss: num(f[1])?,
+                valid_accuracy: num(f[2])?,
+                seconds: num(f[3])?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -4,7 +4,9 @@
 //! config.json        the run's configuration (train::TrainConfig)
 //! vocab.json         the words in id order (vocab.rs)
 //! metrics.csv        one row per epoch (metrics.rs)
-//! perplexity.png     train and valid perplexity per epoch (plot.rs)
+//! perplexity.png     train and valid perplexity per epoch (plot.rs); an
+//!                    encoder-decoder's run (chapter 7) has accuracy.png instead,
+//!                    and its metrics.csv train loss and test accuracy
 //! init.safetensors   the starting weights, when the run began from --init
 //! checkpoint/        model-E.bpk, optim-E.bpk, scheduler-E.bpk, state-E.json for
 //!                    the epochs kept (checkpoint.rs; which ones: retention.rs)
@@ -25,7 +27,7 @@ pub mod plot;
 pub mod retention;
 pub mod vocab;
 
-pub use metrics::EpochMetrics;
+pub use metrics::{AnswerMetrics, EpochMetrics};
 pub use retention::KeepCheckpoints;
 
 /// The paths of a run folder.
@@ -46,6 +48,10 @@ impl RunDir {
     }
     pub fn plot(&self) -> PathBuf {
         self.root.join("perplexity.png")
+    }
+    /// An encoder-decoder's test accuracy per epoch (chapter 7).
+    pub fn accuracy_plot(&self) -> PathBuf {
+        self.root.join("accuracy.png")
     }
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoint")

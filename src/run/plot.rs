@@ -1,11 +1,12 @@
 //! `perplexity.png`: train and valid perplexity per epoch, as the notebook
-//! plotted its `ppl_list`.
+//! plotted its `ppl_list`; `accuracy.png`: an encoder-decoder's test
+//! accuracy per epoch, as `train_seq2seq.py` plots its `acc_list`.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::EpochMetrics;
+use super::{AnswerMetrics, EpochMetrics};
 
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -66,10 +67,50 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> crate
             .map_err(|x| e(&x))?;
         root.present().map_err(|x| e(&x))?;
     }
-    // plotters writes the file itself; its bytes take the atomic path from there
-    let written = std::fs::read(&tmp).and_then(|bytes| crate::atomic::write_atomic(path, &bytes));
-    let _ = std::fs::remove_file(&tmp);
+    publish(&tmp, path)
+}
+
+/// The file plotters drew at `tmp`, moved to `path` atomically: plotters
+/// writes the file itself; its bytes take the atomic path from there.
+fn publish(tmp: &Path, path: &Path) -> crate::Result<()> {
+    let written = std::fs::read(tmp).and_then(|bytes| crate::atomic::write_atomic(path, &bytes));
+    let _ = std::fs::remove_file(tmp);
     written.map_err(|err| crate::Error::write(path, err))
+}
+
+/// Draws an encoder-decoder's test accuracy per epoch (0 to 100%) to a PNG
+/// under `title`, as `train_seq2seq.py` plots its `acc_list`.
+pub fn plot_accuracy(path: &Path, title: &str, rows: &[AnswerMetrics]) -> crate::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    register_font();
+    let tmp = path.with_extension("png.tmp.png");
+    {
+        let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
+        let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let last = rows.last().map(|r| r.epoch).unwrap_or(1).max(2);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 24))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1usize..last, 0.0..100.0)
+            .map_err(|x| e(&x))?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("test accuracy (%)")
+            .label_style(("sans-serif", 15))
+            .draw()
+            .map_err(|x| e(&x))?;
+        let points: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, 100.0 * r.valid_accuracy)).collect();
+        chart.draw_series(LineSeries::new(points.clone(), RED.stroke_width(2))).map_err(|x| e(&x))?;
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, RED.filled()))).map_err(|x| e(&x))?;
+        root.present().map_err(|x| e(&x))?;
+    }
+    publish(&tmp, path)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! the rest, but never an epoch newer than the last complete one (it is being
 //! written), so the epoch a resume would start from is always there.
 
-use super::{EpochMetrics, RunDir};
+use super::{AnswerMetrics, EpochMetrics, RunDir};
 
 /// How many epochs' checkpoints a run folder keeps (`--keep-checkpoints`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,10 +67,20 @@ pub fn epochs_to_prune(
     rows: &[EpochMetrics],
     keep: KeepCheckpoints,
 ) -> Vec<usize> {
+    epochs_to_prune_keeping(present, complete, best(rows, complete), keep)
+}
+
+/// [`epochs_to_prune`] with the best epoch given (`None`: none is best).
+pub fn epochs_to_prune_keeping(
+    present: &[usize],
+    complete: &[usize],
+    best: Option<usize>,
+    keep: KeepCheckpoints,
+) -> Vec<usize> {
     let KeepCheckpoints::Last(n) = keep else { return Vec::new() };
     let Some(&last) = complete.last() else { return Vec::new() };
     let mut kept: Vec<usize> = complete.iter().rev().take(n.max(1)).copied().collect();
-    kept.extend(best(rows, complete));
+    kept.extend(best);
     present.iter().copied().filter(|e| *e < last && !kept.contains(e)).collect()
 }
 
@@ -100,7 +110,28 @@ pub fn while_writing(keep: KeepCheckpoints) -> KeepCheckpoints {
 /// Deletes the checkpoints [`epochs_to_prune`] names, keeping the last `keep`
 /// complete epochs and the best.
 pub fn prune_checkpoints(dir: &RunDir, rows: &[EpochMetrics], keep: KeepCheckpoints) -> crate::Result<()> {
-    for epoch in epochs_to_prune(&dir.checkpoint_epochs(), &dir.complete_epochs(), rows, keep) {
+    prune_checkpoints_keeping(dir, |complete| best(rows, complete), keep)
+}
+
+/// The best epoch of an encoder-decoder among `complete`: the highest test
+/// accuracy in `rows` (the first of equals).
+pub fn best_accuracy(rows: &[AnswerMetrics], complete: &[usize]) -> Option<usize> {
+    rows.iter()
+        .filter(|r| complete.contains(&r.epoch) && r.valid_accuracy.is_finite())
+        .rev()
+        .max_by(|a, b| a.valid_accuracy.total_cmp(&b.valid_accuracy))
+        .map(|r| r.epoch)
+}
+
+/// [`prune_checkpoints`] with the best epoch found by `best` among the
+/// complete epochs.
+pub fn prune_checkpoints_keeping(
+    dir: &RunDir,
+    best: impl Fn(&[usize]) -> Option<usize>,
+    keep: KeepCheckpoints,
+) -> crate::Result<()> {
+    let complete = dir.complete_epochs();
+    for epoch in epochs_to_prune_keeping(&dir.checkpoint_epochs(), &complete, best(&complete), keep) {
         dir.remove_epoch(epoch).map_err(|e| {
             crate::Error::write(dir.checkpoints(), format!("cannot delete the checkpoint of epoch {epoch}: {e}"))
         })?;

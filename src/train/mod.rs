@@ -8,7 +8,10 @@
 //! - [`schedule`]: the book's `lr /= 4`;
 //! - [`progress`]: the dashboard or one line per epoch;
 //! - here: [`train`] (a new run, a resumed one, one from `--init`) and
-//!   [`load_trained`], a trained epoch back out of a run folder.
+//!   [`load_trained`], a trained epoch back out of a run folder;
+//! - [`seq2seq`]: the same for chapter 7's encoder-decoders, with the book's
+//!   `Trainer.fit` (a fresh order of the rows every epoch) and the test
+//!   split's answers scored after each.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -23,6 +26,7 @@ use burn::train::{Learner, SupervisedTraining};
 mod config;
 mod progress;
 mod schedule;
+pub mod seq2seq;
 mod step;
 
 pub use config::{ClipMode, OptimizerKind, TrainConfig, TrainPreset, read_config};

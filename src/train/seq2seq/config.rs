@@ -1,0 +1,160 @@
+//! What defines an encoder-decoder run (chapter 7); saved as `config.json`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::arch::{Seq2seqArch, Seq2seqKind};
+use crate::data::sequence::{SequenceData, SequenceSet};
+use crate::error::{Error, Result, RunError};
+use crate::model::Seq2seqConfig;
+use crate::run::{KeepCheckpoints, RunDir};
+use crate::weights::Seq2seqWeights;
+
+/// Everything that defines an encoder-decoder run. The defaults
+/// ([`Seq2seqTrainConfig::book`]) are `train_seq2seq.py`'s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Seq2seqTrainConfig {
+    /// `seq2seq` or `peeky-seq2seq`.
+    pub model: Seq2seqKind,
+    /// The data set: `addition` (or `date`).
+    pub data: SequenceSet,
+    /// The questions are read back to front (`is_reverse`).
+    pub reverse: bool,
+    /// V: characters in the data set's vocabulary.
+    pub vocab_size: usize,
+    /// Characters per question and per answer (the start mark `_` included).
+    pub question_size: usize,
+    pub answer_size: usize,
+    pub wordvec_size: usize,
+    pub hidden_size: usize,
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// The book's Adam's learning rate.
+    pub lr: f64,
+    /// Gradients are clipped to this global norm (the book's `clip_grads`).
+    pub max_grad: f64,
+    /// `numpy.random.seed(seed)` before the first epoch: epoch k trains in the
+    /// order of the k-th `numpy.random.permutation`. Also seeds the book's
+    /// initialisation of the weights (when there is no `--init`).
+    pub seed: u32,
+    /// Questions answered at once when the test split is scored.
+    pub eval_batch_size: usize,
+    /// The weights file the run started from (`--init`), as given; its
+    /// tensors are kept in the run folder's `init.safetensors`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
+    /// Checkpoints kept: the last N epochs' and the best, or all.
+    #[serde(default)]
+    pub keep_checkpoints: KeepCheckpoints,
+}
+
+impl Seq2seqTrainConfig {
+    /// `train_seq2seq.py`'s run of `model` on `data`: D 16, H 128, batches of
+    /// 128, 25 epochs, Adam at 0.001, clipping at 5.0.
+    pub fn book(model: Seq2seqKind, data: &SequenceData, set: SequenceSet) -> Self {
+        Seq2seqTrainConfig {
+            model,
+            data: set,
+            reverse: false,
+            vocab_size: data.chars.len(),
+            question_size: data.train.x.cols,
+            answer_size: data.train.t.cols,
+            wordvec_size: 16,
+            hidden_size: 128,
+            batch_size: 128,
+            epochs: 25,
+            lr: 0.001,
+            max_grad: 5.0,
+            seed: 0,
+            eval_batch_size: 1000,
+            init: None,
+            keep_checkpoints: KeepCheckpoints::default(),
+        }
+    }
+
+    /// Refuses hyperparameters that cannot train, and data of other sizes
+    /// than the configuration's.
+    pub fn validate(&self, data: &SequenceData) -> Result<()> {
+        let positive = [
+            ("batch_size", self.batch_size),
+            ("wordvec_size", self.wordvec_size),
+            ("hidden_size", self.hidden_size),
+            ("epochs", self.epochs),
+            ("eval_batch_size", self.eval_batch_size),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::setting(name, "must be at least 1"));
+            }
+        }
+        for (name, value) in [("lr", self.lr), ("max_grad", self.max_grad)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(Error::setting(name, format!("must be a positive number, not {value}")));
+            }
+        }
+        let sizes = (data.chars.len(), data.train.x.cols, data.train.t.cols);
+        if sizes != (self.vocab_size, self.question_size, self.answer_size) {
+            return Err(Error::Invalid(format!(
+                "the configuration has V={} and {}-character questions and {}-character answers, \
+                 the data V={} and {} and {}",
+                self.vocab_size, self.question_size, self.answer_size, sizes.0, sizes.1, sizes.2
+            )));
+        }
+        if self.batch_size > data.train.len() {
+            return Err(Error::setting(
+                "batch_size",
+                format!("is larger than the training split ({} questions)", data.train.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The model's configuration.
+    pub fn model(&self) -> Seq2seqConfig {
+        Seq2seqConfig::for_architecture(self.architecture())
+    }
+
+    pub fn architecture(&self) -> Seq2seqArch {
+        Seq2seqArch {
+            vocab_size: self.vocab_size,
+            wordvec_size: self.wordvec_size,
+            hidden_size: self.hidden_size,
+            peeky: self.model.peeky(),
+        }
+    }
+
+    /// What the run trains, as the plot's title says it.
+    pub fn title(&self) -> String {
+        let reversed = if self.reverse { ", reversed questions" } else { "" };
+        format!("{} on {}{reversed}", self.architecture().model_name(), self.data.file_name())
+    }
+
+    /// The book's initial weights of this run's model, from `seed`.
+    pub fn initial_weights(&self) -> Seq2seqWeights {
+        Seq2seqWeights::book_init(self.architecture(), self.seed as u64)
+    }
+
+    /// The first field in which a saved run differs from this one, ignoring
+    /// what a resume may change: `epochs`, `keep_checkpoints` and `init`.
+    pub fn difference(&self, saved: &Seq2seqTrainConfig) -> Option<String> {
+        let a = serde_json::to_value(self).expect("config serializes");
+        let b = serde_json::to_value(saved).expect("config serializes");
+        let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        keys.into_iter()
+            .filter(|k| !["epochs", "keep_checkpoints", "init"].contains(&k.as_str()))
+            .find(|k| a.get(k.as_str()) != b.get(k.as_str()))
+            .map(|k| {
+                let value = |v: Option<&serde_json::Value>| v.cloned().unwrap_or_default();
+                format!("{k} is {} there, {} here", value(b.get(k.as_str())), value(a.get(k.as_str())))
+            })
+    }
+}
+
+/// Reads an encoder-decoder run's `config.json`.
+pub fn read_seq2seq_config(run_dir: &RunDir) -> Result<Seq2seqTrainConfig> {
+    let path = run_dir.config();
+    let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        RunError::Damaged(format!("{} is not the configuration of an encoder-decoder run: {e}", path.display())).into()
+    })
+}
