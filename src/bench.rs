@@ -126,3 +126,46 @@ pub fn run(
     let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2])];
     BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * t }
 }
+
+/// [`run`] for an encoder-decoder (chapter 7) at `train_seq2seq.py`'s sizes:
+/// batches of 128 questions of 7 characters and answers of 5 (V 13, D 16,
+/// H 128), each iteration the book's `Trainer.fit` step: forward, backward,
+/// global clipping at 5.0, the book's Adam. A token is one encoder or
+/// decoder time step of one question: 7 + 4 per question.
+pub fn run_seq2seq(device: &Device, kind: crate::arch::Seq2seqKind, warmup: usize, iters: usize) -> BenchResult {
+    let (n, tq, ta, v) = (128, 7, 5, 13);
+    let device = device.clone().autodiff();
+    let arch = crate::arch::Seq2seqArch { vocab_size: v, wordvec_size: 16, hidden_size: 128, peeky: kind.peeky() };
+    let weights = crate::weights::Seq2seqWeights::book_init(arch, 0);
+    let mut model = crate::model::Seq2seqConfig::for_architecture(arch).init_with(&weights, &device).expect("sizes");
+    let mut optim = ModuleOptimizer::from(BookAdam::default());
+    let mut rng = StdRng::seed_from_u64(0);
+    let batches: Vec<_> = (0..8)
+        .map(|_| {
+            (ids_tensor(&random_ids(&mut rng, n, tq, v), &device), ids_tensor(&random_ids(&mut rng, n, ta, v), &device))
+        })
+        .collect();
+    let mut times = Vec::with_capacity(iters);
+    let mut phases: [Vec<f64>; 3] = Default::default();
+    let ms = |since: Instant| since.elapsed().as_secs_f64() * 1000.0;
+    for i in 0..warmup + iters {
+        let (xs, ts) = batches[i % batches.len()].clone();
+        let start = Instant::now();
+        let loss = model.forward(xs, ts);
+        let _ = loss.clone().into_scalar::<f32>(); // as `train` reads it
+        let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+        let t_grads = Instant::now();
+        clip_grads_global(&model, &mut grads, 5.0);
+        let t_clip = Instant::now();
+        model = optim.step(1e-3, model, grads);
+        let _ = device.sync();
+        if i >= warmup {
+            times.push(ms(start));
+            phases[0].push((t_grads - start).as_secs_f64() * 1000.0);
+            phases[1].push((t_clip - t_grads).as_secs_f64() * 1000.0);
+            phases[2].push(ms(t_clip));
+        }
+    }
+    let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2])];
+    BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * (tq + ta - 1) }
+}

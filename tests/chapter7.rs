@@ -1,9 +1,13 @@
-//! Chapter 7: the book's addition data set, split as the book splits it.
+//! Chapter 7: the book's addition data set split as the book splits it, the
+//! encoder-decoders trained as the book's Trainer trains them, resumed,
+//! evaluated, asked and exported.
 
+use std::path::Path;
 use std::process::Command;
 
 use rnnlm::data::fetch::sha256_hex;
 use rnnlm::data::sequence::SequenceSet;
+use rnnlm::run::RunDir;
 
 /// `python bench/sequence_split.py` (the book's own `dataset/sequence.py`)
 /// printed these: x_train, t_train, x_test, t_test as little-endian int32.
@@ -99,4 +103,146 @@ fn training_replays_the_books_trainer_from_the_same_weights_and_seed() {
             assert!((acc - book_acc).abs() <= 0.02 + 1e-9, "{args:?}: accuracy {acc}% vs the book's {book_acc}%");
         }
     }
+}
+
+/// A run small enough for a test: D 8, H 24, batches of 500.
+const SMALL: [&str; 8] = ["--wordvec-size", "8", "--hidden-size", "24", "--batch-size", "500", "--backend", "flex"];
+
+/// `seq2seq train` with [`SMALL`] and `args` in `run`.
+fn train_small(run: &Path, args: &[&str]) -> String {
+    let mut all = vec!["train", "--artifacts", run.to_str().unwrap()];
+    all.extend(SMALL);
+    all.extend(args);
+    seq2seq(&all)
+}
+
+/// The printed epoch lines, less their seconds.
+fn without_seconds(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("| epoch "))
+        .map(|l| l.rsplitn(3, '|').nth(2).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_resumed_run_prints_the_uninterrupted_runs_numbers_to_every_digit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, parts) = (dir.path().join("whole"), dir.path().join("parts"));
+    let one = without_seconds(&train_small(&whole, &["--epochs", "4", "--seed", "3", "--reverse"]));
+    let mut two = without_seconds(&train_small(&parts, &["--epochs", "2", "--seed", "3", "--reverse"]));
+    two.extend(without_seconds(&train_small(&parts, &["--epochs", "4", "--seed", "3", "--reverse", "--resume"])));
+    assert_eq!(one.len(), 4);
+    assert_eq!(one, two);
+    let csv = |run: &Path| {
+        let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(run).metrics()).unwrap();
+        rows.iter().map(|r| (r.epoch, r.train_loss, r.valid_accuracy)).collect::<Vec<_>>()
+    };
+    assert_eq!(csv(&whole), csv(&parts));
+
+    // Another order or direction is another run.
+    let mut all = vec!["seq2seq", "train", "--artifacts", parts.to_str().unwrap()];
+    all.extend(SMALL);
+    all.extend(["--epochs", "5", "--seed", "4", "--reverse", "--resume"]);
+    let out = rnnlm().args(&all).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("seed is 3 there, 4 here"), "{stderr}");
+}
+
+#[test]
+fn eval_shows_the_books_ten_questions_and_scores_the_test_split_as_training_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train_small(&run, &["--epochs", "1", "--seed", "5"]);
+    let out = seq2seq(&["eval", "--backend", "flex", "--artifacts", run.to_str().unwrap()]);
+    let lines: Vec<&str> = out.lines().collect();
+    // a header, then Q, T, the mark with the answer, and --- per question
+    assert_eq!(lines.iter().filter(|l| l.starts_with("Q ")).count(), 10, "{out}");
+    // the book's first test question and its answer, padding kept
+    assert_eq!(lines[1], "Q 77+85  ", "{out}");
+    assert_eq!(lines[2], "T 162 ", "{out}");
+    assert!(lines[3].starts_with('☑') || lines[3].starts_with('☒'), "{out}");
+    let last = lines.last().unwrap();
+    let acc: f64 = last.strip_prefix("test accuracy: ").unwrap().split('%').next().unwrap().parse().unwrap();
+    let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(&run).metrics()).unwrap();
+    assert!((acc - 100.0 * rows[0].valid_accuracy).abs() < 1e-9, "eval {acc}% vs training's {:?}", rows[0]);
+}
+
+#[test]
+fn a_typed_question_is_answered_and_bad_ones_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train_small(&run, &["--epochs", "1", "--seed", "6", "--reverse"]);
+    let out = seq2seq(&["answer", "--backend", "flex", "--artifacts", run.to_str().unwrap(), "16+75", "1+1"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("16+75 ") && lines[1].starts_with("1+1 "), "{out}");
+    for (question, says) in [("16*75", "'*'"), ("1234+5678", "9 characters"), ("", "")] {
+        let out = rnnlm()
+            .args(["seq2seq", "answer", "--backend", "flex", "--artifacts", run.to_str().unwrap(), question])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if question.is_empty() {
+            // an empty question is seven spaces: a question like any other
+            assert!(out.status.success(), "{stderr}");
+            continue;
+        }
+        assert!(!out.status.success(), "{question:?}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(says) && !stderr.contains("panicked"), "{question:?}: {stderr}");
+    }
+}
+
+#[test]
+fn exported_weights_carry_the_books_names_and_start_a_run_with_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train_small(&run, &["--epochs", "1", "--model", "peeky-seq2seq"]);
+    let npz = dir.path().join("peeky.npz");
+    seq2seq(&["export", "--artifacts", run.to_str().unwrap(), "--out", npz.to_str().unwrap()]);
+    let named = rnnlm::weights::files::read(&npz).unwrap();
+    let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "encoder.embed.W",
+            "encoder.lstm.Wx",
+            "encoder.lstm.Wh",
+            "encoder.lstm.b",
+            "decoder.embed.W",
+            "decoder.lstm.Wx",
+            "decoder.lstm.Wh",
+            "decoder.lstm.b",
+            "decoder.affine.W",
+            "decoder.affine.b"
+        ]
+    );
+    // Peeky: the decoder's LSTM reads [h, x], its affine layer [h, h_t]
+    assert_eq!(named[5].1, [24 + 8, 4 * 24]);
+    assert_eq!(named[8].1, [2 * 24, 13]);
+
+    let again = dir.path().join("again");
+    train_small(&again, &["--epochs", "1", "--model", "peeky-seq2seq", "--init", npz.to_str().unwrap()]);
+    // (a .safetensors file keeps its tensors in an order of its own)
+    let mut kept = rnnlm::weights::files::read(&RunDir::new(&again).init_weights()).unwrap();
+    let mut exported = named.clone();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    exported.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(kept, exported, "the run starts from the exported weights");
+
+    // The same file cannot start the other model.
+    let mut all = vec!["seq2seq", "train", "--artifacts"];
+    let other = dir.path().join("other");
+    all.push(other.to_str().unwrap());
+    all.extend(SMALL);
+    all.extend(["--epochs", "1", "--init", npz.to_str().unwrap()]);
+    let out = rnnlm().args(&all).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("decoder.lstm.Wx is [32, 96]"), "{stderr}");
+    assert!(!other.join("config.json").exists());
 }

@@ -33,6 +33,36 @@ pub(crate) enum Seq2seqCommand {
     Answer(AnswerArgs),
     /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names (encoder.embed.W, ...), with vocab.json beside.
     Export(ExportArgs),
+    /// Draw several runs' test accuracy per epoch in one picture (as the book compares seq2seq, reversed input and Peeky).
+    Plot(PlotArgs),
+    /// Time training iterations at train_seq2seq.py's sizes (batches of 128, D 16, H 128) and print tokens per second.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PlotArgs {
+    /// Run folders written by `seq2seq train`; each line is labelled with its folder's name.
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The picture's title.
+    #[arg(long, default_value = "test accuracy per epoch")]
+    title: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// The model.
+    #[arg(long, value_parser = choice::<Seq2seqKind>(), default_value_t = Seq2seqKind::Seq2seq)]
+    model: Seq2seqKind,
+    /// Timed iterations (after 5 untimed).
+    #[arg(long, default_value_t = 100)]
+    iters: usize,
+    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
+    #[arg(long, value_parser = choice::<Backend>())]
+    backend: Option<Backend>,
 }
 
 #[derive(Args, Debug)]
@@ -138,6 +168,8 @@ pub(crate) fn run(args: Seq2seqArgs) -> Result<u8, Failure> {
         Seq2seqCommand::Eval(a) => run_eval(a),
         Seq2seqCommand::Answer(a) => run_answer(a),
         Seq2seqCommand::Export(a) => run_export(a),
+        Seq2seqCommand::Plot(a) => run_plot(a),
+        Seq2seqCommand::Bench(a) => run_bench(a),
     }
 }
 
@@ -270,5 +302,37 @@ fn run_export(a: ExportArgs) -> Result<u8, Failure> {
     for path in [&a.out, &vocab] {
         println!("wrote {}", path.display());
     }
+    Ok(0)
+}
+
+fn run_bench(a: BenchArgs) -> Result<u8, Failure> {
+    if a.iters == 0 {
+        return Err("--iters must be at least 1".into());
+    }
+    let (backend, _) = backend::choose(a.backend);
+    let device = backend.device()?;
+    println!(
+        "bench {} on {backend}: N 128, Tq 7, Ta 5, D 16, H 128, V 13; 5 warm-up + {} timed iterations",
+        a.model, a.iters
+    );
+    let result = rnnlm::bench::run_seq2seq(&device, a.model, 5, a.iters);
+    let [grads, clip, update] = result.phase_ms;
+    println!("ms per iteration: median {:.2}", result.median_ms());
+    println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, adam {update:.2}");
+    println!("tokens/s: {:.0}", result.tokens_per_second());
+    Ok(0)
+}
+
+fn run_plot(a: PlotArgs) -> Result<u8, Failure> {
+    let mut runs = Vec::new();
+    for dir in &a.runs {
+        let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(dir).metrics())?;
+        let name = dir.file_name().map_or(dir.display().to_string(), |n| n.to_string_lossy().into_owned());
+        runs.push((name, rows));
+    }
+    let named: Vec<(&str, &[rnnlm::run::AnswerMetrics])> =
+        runs.iter().map(|(n, r)| (n.as_str(), r.as_slice())).collect();
+    rnnlm::run::plot::plot_accuracies(&a.out, &a.title, &named)?;
+    println!("wrote {}", a.out.display());
     Ok(0)
 }

@@ -81,7 +81,13 @@ fn publish(tmp: &Path, path: &Path) -> crate::Result<()> {
 /// Draws an encoder-decoder's test accuracy per epoch (0 to 100%) to a PNG
 /// under `title`, as `train_seq2seq.py` plots its `acc_list`.
 pub fn plot_accuracy(path: &Path, title: &str, rows: &[AnswerMetrics]) -> crate::Result<()> {
-    if rows.is_empty() {
+    plot_accuracies(path, title, &[("test accuracy", rows)])
+}
+
+/// Draws several runs' test accuracy per epoch in one picture, each line
+/// labelled (the book's figures comparing seq2seq, reversed input and Peeky).
+pub fn plot_accuracies(path: &Path, title: &str, runs: &[(&str, &[AnswerMetrics])]) -> crate::Result<()> {
+    if runs.iter().all(|(_, rows)| rows.is_empty()) {
         return Ok(());
     }
     register_font();
@@ -90,7 +96,7 @@ pub fn plot_accuracy(path: &Path, title: &str, rows: &[AnswerMetrics]) -> crate:
         let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
         let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
         root.fill(&WHITE).map_err(|x| e(&x))?;
-        let last = rows.last().map(|r| r.epoch).unwrap_or(1).max(2);
+        let last = runs.iter().flat_map(|(_, rows)| rows.last()).map(|r| r.epoch).max().unwrap_or(1).max(2);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 24))
             .margin(15)
@@ -105,9 +111,25 @@ pub fn plot_accuracy(path: &Path, title: &str, rows: &[AnswerMetrics]) -> crate:
             .label_style(("sans-serif", 15))
             .draw()
             .map_err(|x| e(&x))?;
-        let points: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, 100.0 * r.valid_accuracy)).collect();
-        chart.draw_series(LineSeries::new(points.clone(), RED.stroke_width(2))).map_err(|x| e(&x))?;
-        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, RED.filled()))).map_err(|x| e(&x))?;
+        for (k, (name, rows)) in runs.iter().enumerate() {
+            let color = Palette99::pick(k).to_rgba();
+            let color = if runs.len() == 1 { RED.to_rgba() } else { color };
+            let points: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, 100.0 * r.valid_accuracy)).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|x| e(&x))?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled()))).map_err(|x| e(&x))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(|x| e(&x))?;
         root.present().map_err(|x| e(&x))?;
     }
     publish(&tmp, path)
