@@ -112,8 +112,17 @@ pub fn plot_accuracies(path: &Path, title: &str, runs: &[(&str, &[AnswerMetrics]
             .draw()
             .map_err(|x| e(&x))?;
         for (k, (name, rows)) in runs.iter().enumerate() {
-            let color = Palette99::pick(k).to_rgba();
-            let color = if runs.len() == 1 { RED.to_rgba() } else { color };
+            // red, blue, green, orange, then plotters' palette
+            let color = match k {
+                0 => RGBColor(214, 39, 40),
+                1 => RGBColor(31, 119, 180),
+                2 => RGBColor(44, 160, 44),
+                3 => RGBColor(255, 127, 14),
+                _ => {
+                    let (r, g, b) = Palette99::pick(k).rgb();
+                    RGBColor(r, g, b)
+                }
+            };
             let points: Vec<(usize, f64)> = rows.iter().map(|r| (r.epoch, 100.0 * r.valid_accuracy)).collect();
             chart
                 .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
