@@ -24,20 +24,42 @@ use super::node::{self, Float, HandWritten};
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
 /// `wh_step` is `Wh` again, stored as the forward steps' products run
-/// fastest ([`step_layout`]).
+/// fastest ([`step_layout`]), and `wh_back` its transpose `[G·H, H]` as the
+/// backward steps' `dA·Whᵀ` runs fastest ([`back_layout`]).
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wx: Tensor<2>,
     pub wh: Tensor<2>,
     pub wh_step: Tensor<2>,
+    pub wh_back: Tensor<2>,
     pub b: Tensor<1>,
 }
 
 impl Weights {
-    /// The weights given, with `Wh` also in the steps' layout.
-    pub fn new(wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Self {
-        Weights { wx, wh_step: step_layout(&wh), wh, b }
+    /// The weights given, with `Wh` also in the layouts of the steps'
+    /// products for batches of `rows` rows.
+    pub fn new(wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>, rows: usize) -> Self {
+        Weights { wx, wh_step: step_layout(&wh), wh_back: back_layout(&wh, rows), wh, b }
     }
+}
+
+/// Flex's few-rows kernel takes products of at most this many rows.
+const FEW_ROWS: usize = 32;
+
+/// `Whᵀ` for a backward step's `dA [N, G·H] · Whᵀ`:
+///
+/// - up to [`FEW_ROWS`] rows (the language models' batches of 10 or 20), the
+///   transposed view: Flex's few-rows kernel pairs rows of `dA` with rows of
+///   `Wh` as it stands;
+/// - above (chapter 7's batches of 128), a row-major copy of `Whᵀ`, made once
+///   a layer: `gemm` multiplies a transposed view at a third of its rate
+///   (0.23 ms against 0.08 ms for `[128, 512]·[512, 128]`, docs/speed.md).
+///
+/// Every layout gives the same values.
+fn back_layout(wh: &Tensor<2>, rows: usize) -> Tensor<2> {
+    let [r, c] = wh.dims();
+    let view = wh.clone().transpose(); // [G·H, H]
+    if rows <= FEW_ROWS { view } else { view.reshape([r * c]).reshape([c, r]) }
 }
 
 /// `Wh` for a time step's `h [N, H] · Wh`, in the layout Flex multiplies a
@@ -131,7 +153,7 @@ pub trait Cell: Send + Sync + 'static {
     fn add_output_grad(d: Self::State, dh: Tensor<2>) -> Self::State;
 
     /// `dWh` `[H, G·H]` from every step's cache (in time order) and the
-    /// pre-activation gradients of all steps, `da [N·T, G·H]` (row `n·T + t`):
+    /// pre-activation gradients of all steps, `da [T·N, G·H]` (row `t·N + n`, [`rows`]):
     /// the book adds one product a step; one product over all N·T rows
     /// ([`rows`]) is the same sum.
     fn wh_grad(caches: &[Self::Cache], da: Tensor<2>) -> Tensor<2>;
@@ -207,9 +229,10 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
 
     fn forward(&self, inputs: [Float; 6], keep: bool) -> (Float, Option<Self::Kept>) {
         let [xs, wx, wh, b, h0, c0] = inputs;
-        let w = Weights::new(wx.get(), wh.get(), b.get());
+        let xs = xs.get::<3>();
+        let w = Weights::new(wx.get(), wh.get(), b.get(), xs.dims()[0]);
         let state = C::join(h0.get(), C::CELL_STATE.then(|| c0.get()));
-        let (mut hs, last, cache) = time_forward_keep::<C>(w, xs.get(), state);
+        let (mut hs, last, cache) = time_forward_keep::<C>(w, xs, state);
         hs.extend(C::split(last).1); // the last `c` as step T
         (Float::new(Tensor::stack::<3>(hs, 1)), keep.then_some(cache)) // [N, T (+1), H]
     }
@@ -238,7 +261,7 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
 /// every step's cache.
 pub struct TimeCache<C: Cell> {
     w: Weights,
-    /// The inputs, `[N·T, D]` (row `n·T + t`).
+    /// The inputs, `[T·N, D]` (row `t·N + n`, time-major).
     xs: Tensor<2>,
     steps: Vec<C::Cache>,
     /// `[N, T, H]`'s sizes.
@@ -267,13 +290,14 @@ pub fn time_forward_keep<C: Cell>(
 ) -> (Vec<Tensor<2>>, C::State, TimeCache<C>) {
     let [n, t, d] = xs.dims();
     let mut state = state;
-    let xs = xs.reshape([n * t, d]);
-    let xw = xs.clone().matmul(w.wx.clone()); // [N·T, G·H]
+    // Time-major rows (`t·N + n`): each step's `x·Wx` is then N consecutive
+    // rows of the product, read in place of a strided copy a step.
+    let xs = xs.swap_dims(0, 1).reshape([t * n, d]);
+    let xw = xs.clone().matmul(w.wx.clone()); // [T·N, G·H]
     let width = xw.dims()[1];
-    let xw = xw.reshape([n, t, width]);
     let (mut hs, mut steps) = (Vec::with_capacity(t), Vec::with_capacity(t));
     for s in 0..t {
-        let (next, cache) = C::step_keep(&w, at(&xw, s), state);
+        let (next, cache) = C::step_keep(&w, xw.clone().slice([s * n..(s + 1) * n, 0..width]), state);
         state = next;
         hs.push(C::output(&state));
         steps.push(cache);
@@ -303,11 +327,11 @@ pub fn time_backward<C: Cell>(
         d = d_prev;
     }
     da.reverse();
-    let da = rows(da); // [N·T, G·H]
+    let da = rows(da); // [T·N, G·H]
     let [_, width] = da.dims();
     let dim = xs.dims()[1];
     TimeGrads {
-        dxs: with_dxs.then(|| da.clone().matmul(w.wx.clone().transpose()).reshape([n, t, dim])),
+        dxs: with_dxs.then(|| da.clone().matmul(w.wx.clone().transpose()).reshape([t, n, dim]).swap_dims(0, 1)),
         d_state0: d,
         wx: xs.transpose().matmul(da.clone()),
         wh: C::wh_grad(&steps, da.clone()),
@@ -315,12 +339,10 @@ pub fn time_backward<C: Cell>(
     }
 }
 
-/// Every step's `[N, K]` as the rows of one `[N·T, K]` (row `n·T + t`, the
-/// order of `xs.reshape([N·T, D])`).
+/// Every step's `[N, K]` as the rows of one `[T·N, K]`, time-major (row
+/// `t·N + n`, the order of the cache's inputs): the steps one after another.
 pub fn rows(steps: Vec<Tensor<2>>) -> Tensor<2> {
-    let [n, k] = steps[0].dims();
-    let t = steps.len();
-    Tensor::stack::<3>(steps, 1).reshape([n * t, k])
+    Tensor::cat(steps, 0)
 }
 
 /// Time step `s` of `x [N, T, K]`: `[N, K]`.

@@ -179,7 +179,7 @@ fn step_backward_host(w: &Weights, kept: host::Kept<'_>, d: LstmState) -> (Tenso
     let (mut da, mut dc_prev) = (vec![0f32; n * 4 * hs], vec![0f32; n * hs]);
     host::backward(kept, floats(&dh), floats(&dc), &mut da, &mut dc_prev);
     let da = tensor(da, n, 4 * hs, &device); // [N, 4H]
-    let dh_prev = da.clone().matmul(w.wh.clone().transpose());
+    let dh_prev = da.clone().matmul(w.wh_back.clone());
     (da, LstmState { h: dh_prev, c: tensor(dc_prev, n, hs, &device) })
 }
 
@@ -245,7 +245,7 @@ impl Cell for LstmCell {
         let di = one_minus(&(ds * g.clone() * i.clone()), i.clone());
         let d_o = one_minus(&(dh * tanh_c.clone() * o.clone()), o.clone());
         let da = Tensor::cat(vec![df, dg, di, d_o], 1); // [N, 4H], packed as the gates
-        let dh_prev = da.clone().matmul(w.wh.clone().transpose());
+        let dh_prev = da.clone().matmul(w.wh_back.clone());
         (da, LstmState { h: dh_prev, c: dc_prev })
     }
 

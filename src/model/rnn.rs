@@ -112,7 +112,7 @@ impl Cell for RnnCell {
     fn step_backward(w: &Weights, cache: &RnnCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let y = cache.h.clone();
         let dt = dh * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
-        (dt.clone(), dt.matmul(w.wh.clone().transpose()))
+        (dt.clone(), dt.matmul(w.wh_back.clone()))
     }
 
     fn add_output_grad(dh_next: Tensor<2>, dh: Tensor<2>) -> Tensor<2> {
