@@ -246,3 +246,41 @@ fn exported_weights_carry_the_books_names_and_start_a_run_with_init() {
     assert!(stderr.contains("decoder.lstm.Wx is [32, 96]"), "{stderr}");
     assert!(!other.join("config.json").exists());
 }
+
+/// Each write of an epoch in turn fails (a full disk, injected with
+/// `RNNLM_FAIL_WRITE`): the run stops with one line naming the file, and
+/// `--resume` then ends where the uninterrupted run ends, to every digit.
+#[test]
+fn a_failed_write_then_resume_ends_where_the_uninterrupted_run_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--epochs", "2", "--seed", "8"];
+    let whole = tmp.path().join("whole");
+    train_small(&whole, &args);
+    let rows = |run: &Path| {
+        let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(run).metrics()).unwrap();
+        rows.iter().map(|r| (r.epoch, r.train_loss, r.valid_accuracy)).collect::<Vec<_>>()
+    };
+    for fault in ["model-2.bpk", "optim-1.bpk", "state-2.json", "metrics.csv#2", "accuracy.png#1", "init.safetensors"] {
+        let dir = tmp.path().join(fault.replace(['#', '.'], "-"));
+        let mut all = vec!["seq2seq", "train", "--artifacts", dir.to_str().unwrap()];
+        all.extend(SMALL);
+        all.extend(args);
+        let out = rnnlm().args(&all).env(rnnlm::atomic::FAIL_WRITE, fault).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{fault}: the run stops");
+        assert_eq!(stderr.trim().lines().count(), 1, "{fault}: {stderr}");
+        assert!(
+            stderr.starts_with("error: cannot write ") && stderr.contains(fault.split('#').next().unwrap()),
+            "{stderr}"
+        );
+        if fault == "init.safetensors" {
+            // nothing began: the same command again
+            assert!(stderr.trim().ends_with("run the command again"), "{stderr}");
+            train_small(&dir, &args);
+        } else {
+            assert!(stderr.trim().ends_with("continue the run with --resume"), "{fault}: {stderr}");
+            train_small(&dir, &["--epochs", "2", "--seed", "8", "--resume"]);
+        }
+        assert_eq!(rows(&dir), rows(&whole), "{fault}");
+    }
+}

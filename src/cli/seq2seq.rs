@@ -214,7 +214,14 @@ fn run_train(a: TrainArgs) -> Result<u8, Failure> {
         artifacts.display()
     );
     let progress = if std::io::stdout().is_terminal() { Progress::Dashboard } else { Progress::EpochLines };
-    let rows = train_seq2seq(&cfg, backend, &data, &artifacts, a.resume, progress)?;
+    let rows = train_seq2seq(&cfg, backend, &data, &artifacts, a.resume, progress).map_err(|e| match e {
+        rnnlm::Error::Write { .. } => {
+            let began = RunDir::new(&artifacts).config().exists();
+            let next = if began { "continue the run with --resume" } else { "run the command again" };
+            Failure(format!("{}; once it can be written, {next}", crate::explain::explain(&e)))
+        }
+        e => e.into(),
+    })?;
     if progress == Progress::Dashboard {
         for row in &rows {
             println!("{}", row.summary_line());
