@@ -2,6 +2,8 @@
 //! encoder-decoders trained as the book's Trainer trains them, resumed,
 //! evaluated, asked and exported.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -283,4 +285,38 @@ fn a_failed_write_then_resume_ends_where_the_uninterrupted_run_ends() {
         }
         assert_eq!(rows(&dir), rows(&whole), "{fault}");
     }
+}
+
+/// As a user's clone runs it (no `BOOK_DIR`): `addition.txt` is downloaded
+/// once from the book's repository (a server on 127.0.0.1 here) into
+/// `data/book/dataset/`, checked, and used; a damaged copy there is one line.
+#[test]
+fn addition_txt_is_downloaded_once_and_checked() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("dataset")).unwrap();
+    let file = SequenceSet::Addition.load().map(|_| SequenceSet::Addition.path()).unwrap();
+    std::fs::copy(std::path::absolute(&file).unwrap(), repo.path().join("dataset/addition.txt")).unwrap();
+    let (base, requests) = common::serve_logged(repo.path().to_path_buf());
+    let work = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        rnnlm().args(args).current_dir(work.path()).env_remove("BOOK_DIR").env("BOOK_URL", &base).output().unwrap()
+    };
+    let mut args = vec!["seq2seq", "train", "--epochs", "1", "--artifacts", "run"];
+    args.extend(SMALL);
+    let out = run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("downloading {base}/dataset/addition.txt")), "{stderr}");
+    let kept = work.path().join("data/book/dataset");
+    assert_eq!(common::files_in(&kept), ["addition.txt"], "no temporary file left");
+    let out = run(&["seq2seq", "eval", "--backend", "flex", "--artifacts", "run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(*requests.lock().unwrap(), ["/dataset/addition.txt"], "downloaded once");
+
+    std::fs::write(kept.join("addition.txt"), "16+75  _91  \n").unwrap();
+    let out = run(&["seq2seq", "eval", "--backend", "flex", "--artifacts", "run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is corrupt or truncated"), "{stderr}");
 }
