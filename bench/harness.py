@@ -34,6 +34,8 @@ BOOK_FILES = {
     "ch07/seq2seq.py": "13e97ce9cec072ff3ca8a427cdf1e5ccd9941aa90cdf154b9fc9a07255938b2c",
     "ch07/peeky_seq2seq.py": "37a7017f80a4a761e2dbd3c2e0ee9d1bd7dd00ba8931efcbe02f9f6d3f7e6305",
     "common/trainer.py": "c9ad5254f930673b30a7942f935691ec90d1abd5320d9ef7c783d5f139c63603",
+    "ch08/attention_layer.py": "2c4055a677ebbe0d2e35300dc21bfdfb167f29750621eadc89e17cc0e656dba7",
+    "ch08/attention_seq2seq.py": "f702c13ab09a53520053bdfb166aad1de12c366c83fc68b3fc9cffed8e8c1a65",
     "dataset/__init__.py": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "dataset/sequence.py": "5c0fcee8e5bacb9682fcc617d0d5f3ec1950fdac7c8ef9e30193c5bfbce60804",
     "dataset/addition.txt": "34e0746f5014c11311c9452ee9050bf14e38eca44ec4aaf4d81eba2b38674009",

@@ -1,12 +1,13 @@
-"""Replays an `rnnlm seq2seq train` run with the book's own code: the book's Seq2seq or
-PeekySeq2seq started from the run's starting weights (the run folder's init.safetensors,
+"""Replays an `rnnlm seq2seq train` run with the book's own code: the book's Seq2seq,
+PeekySeq2seq or AttentionSeq2seq started from the run's starting weights (the run folder's init.safetensors,
 or an .npz by the book's names as `rnnlm seq2seq export` writes), trained by the book's
 Trainer.fit one epoch at a time after numpy.random.seed(SEED), as train_seq2seq.py does,
 and scored by the book's eval_seq2seq on every test question. Prints, per epoch, the mean
-training loss over the epoch's batches and the test accuracy (tests/chapter7.rs holds
-these numbers).
+training loss over the epoch's batches and the test accuracy (tests/chapter7.rs and
+tests/chapter8.rs hold these numbers).
 
   python bench/seq2seq_book.py artifacts/seq2seq/init.safetensors --seed 0 --epochs 2
+  python bench/seq2seq_book.py RUN/init.safetensors --data date --reverse --epochs 2
 """
 import argparse
 import json
@@ -53,6 +54,7 @@ def main():
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--reverse", action="store_true", help="the run's --reverse")
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--data", choices=["addition", "date"], default="addition", help="the run's --data")
     a = p.parse_args()
 
     import numpy as np
@@ -61,7 +63,7 @@ def main():
         folder = harness.book_dir()
     except harness.NoBookCode as e:
         sys.exit("no book code: %s" % e)
-    for sub in ("ch07", ""):
+    for sub in ("ch07", "ch08", ""):
         sys.path.insert(0, os.path.join(folder, sub))
     try:
         import matplotlib.pyplot  # noqa: F401  (the book's trainer imports it to plot)
@@ -75,16 +77,23 @@ def main():
     from common.util import eval_seq2seq
     from seq2seq import Seq2seq
     from peeky_seq2seq import PeekySeq2seq
+    from attention_seq2seq import AttentionSeq2seq
 
-    (x_train, t_train), (x_test, t_test) = sequence.load_data("addition.txt")
+    (x_train, t_train), (x_test, t_test) = sequence.load_data(a.data + ".txt")
     char_to_id, id_to_char = sequence.get_vocab()
     if a.reverse:
         x_train, x_test = x_train[:, ::-1], x_test[:, ::-1]
     w = read_weights(a.weights)
+    if "encoder.backward_lstm.Wx" in w:
+        sys.exit("%s is a bidirectional encoder's: the book's code has no such model" % a.weights)
     V, D = w["encoder.embed.W"].shape
     H = w["encoder.lstm.Wh"].shape[0]
-    peeky = w["decoder.affine.W"].shape[0] == 2 * H
-    model = (PeekySeq2seq if peeky else Seq2seq)(V, D, H)
+    if w["decoder.affine.W"].shape[0] != 2 * H:
+        model = Seq2seq(V, D, H)
+    elif w["decoder.lstm.Wx"].shape[0] == D:
+        model = AttentionSeq2seq(V, D, H)
+    else:
+        model = PeekySeq2seq(V, D, H)
     for param, name in zip(model.params, NAMES):
         if param.shape != w[name].shape:
             sys.exit("%s is %s in the file, %s in the book's model" % (name, w[name].shape, param.shape))

@@ -120,8 +120,8 @@ impl Architecture {
     }
 }
 
-/// Everything that decides which parameters an encoder-decoder (chapter 7)
-/// has: `Seq2seq`, or `PeekySeq2seq` when `peeky`.
+/// Everything that decides which parameters an encoder-decoder (chapters 7
+/// and 8) has: which of the book's models it is, and its sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Seq2seqArch {
     /// V: number of characters.
@@ -130,37 +130,48 @@ pub struct Seq2seqArch {
     pub wordvec_size: usize,
     /// H: size of the hidden state.
     pub hidden_size: usize,
-    /// The decoder reads the encoder's `h` at every step (`PeekyDecoder`).
-    pub peeky: bool,
+    /// Which model: plain, Peeky, attention, or attention over a
+    /// bidirectional encoder.
+    pub kind: Seq2seqKind,
 }
 
 impl Seq2seqArch {
     /// Every parameter's name and shape, in the book's `params` order: the
     /// encoder's, then the decoder's (gates f, g, i, o as for `lstm.*`).
-    /// Peeky's decoder LSTM reads `[h, x]` and its affine layer `[h, h_t]`.
+    /// Peeky's decoder LSTM reads `[h, x]` and its affine layer `[h, h_t]`;
+    /// attention's affine layer reads `[context, h_t]`. The bidirectional
+    /// encoder's second LSTM, which reads the question back to front, comes
+    /// after the first as in the book's `TimeBiLSTM.params`.
     pub fn params(&self) -> Vec<(String, Vec<usize>)> {
         let (v, d, h) = (self.vocab_size, self.wordvec_size, self.hidden_size);
-        let peek = if self.peeky { h } else { 0 };
-        [
+        let peek = if self.kind.peeky() { h } else { 0 };
+        let wide = if self.kind.peeky() || self.kind.attention() { 2 * h } else { h };
+        let mut p = vec![
             ("encoder.embed.W", vec![v, d]),
             ("encoder.lstm.Wx", vec![d, 4 * h]),
             ("encoder.lstm.Wh", vec![h, 4 * h]),
             ("encoder.lstm.b", vec![4 * h]),
+        ];
+        if self.kind.bidirectional() {
+            p.push(("encoder.backward_lstm.Wx", vec![d, 4 * h]));
+            p.push(("encoder.backward_lstm.Wh", vec![h, 4 * h]));
+            p.push(("encoder.backward_lstm.b", vec![4 * h]));
+        }
+        p.extend([
             ("decoder.embed.W", vec![v, d]),
             ("decoder.lstm.Wx", vec![peek + d, 4 * h]),
             ("decoder.lstm.Wh", vec![h, 4 * h]),
             ("decoder.lstm.b", vec![4 * h]),
-            ("decoder.affine.W", vec![peek + h, v]),
+            ("decoder.affine.W", vec![wide, v]),
             ("decoder.affine.b", vec![v]),
-        ]
-        .into_iter()
-        .map(|(name, shape)| (name.to_string(), shape))
-        .collect()
+        ]);
+        p.into_iter().map(|(name, shape)| (name.to_string(), shape)).collect()
     }
 
-    /// The book's class name: `Seq2seq` or `PeekySeq2seq`.
+    /// The book's class name: `Seq2seq`, `PeekySeq2seq`, `AttentionSeq2seq`,
+    /// or (beyond the book's scripts) `AttentionSeq2seq (bidirectional)`.
     pub fn model_name(&self) -> &'static str {
-        if self.peeky { "PeekySeq2seq" } else { "Seq2seq" }
+        self.kind.book_name()
     }
 
     /// Sizes that make a model: none zero.
@@ -172,27 +183,63 @@ impl Seq2seqArch {
     }
 }
 
-/// The book's two encoder-decoders, by name (`--model`).
+/// The book's encoder-decoders, by name (`--model`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Seq2seqKind {
+    /// `ch07/seq2seq.py`.
     Seq2seq,
+    /// `ch07/peeky_seq2seq.py`.
     PeekySeq2seq,
+    /// `ch08/attention_seq2seq.py`.
+    AttentionSeq2seq,
+    /// `AttentionSeq2seq` whose encoder reads the question both ways
+    /// (section 8.4.1), the two LSTMs' states summed.
+    BiAttentionSeq2seq,
 }
 
 impl Seq2seqKind {
-    /// Both, in the book's order.
-    pub const ALL: [Seq2seqKind; 2] = [Seq2seqKind::Seq2seq, Seq2seqKind::PeekySeq2seq];
+    /// All, in the book's order.
+    pub const ALL: [Seq2seqKind; 4] = [
+        Seq2seqKind::Seq2seq,
+        Seq2seqKind::PeekySeq2seq,
+        Seq2seqKind::AttentionSeq2seq,
+        Seq2seqKind::BiAttentionSeq2seq,
+    ];
 
-    /// Whether the decoder peeks.
+    /// Whether the decoder peeks at the encoder's last `h` at every step.
     pub fn peeky(self) -> bool {
         self == Seq2seqKind::PeekySeq2seq
+    }
+
+    /// Whether the decoder attends to every encoder state.
+    pub fn attention(self) -> bool {
+        matches!(self, Seq2seqKind::AttentionSeq2seq | Seq2seqKind::BiAttentionSeq2seq)
+    }
+
+    /// Whether the encoder reads the question both ways.
+    pub fn bidirectional(self) -> bool {
+        self == Seq2seqKind::BiAttentionSeq2seq
+    }
+
+    /// The book's class name.
+    pub fn book_name(self) -> &'static str {
+        match self {
+            Seq2seqKind::Seq2seq => "Seq2seq",
+            Seq2seqKind::PeekySeq2seq => "PeekySeq2seq",
+            Seq2seqKind::AttentionSeq2seq => "AttentionSeq2seq",
+            Seq2seqKind::BiAttentionSeq2seq => "AttentionSeq2seq (bidirectional)",
+        }
     }
 }
 
 impl Choice for Seq2seqKind {
-    const NAMES: &'static [(Self, &'static str)] =
-        &[(Seq2seqKind::Seq2seq, "seq2seq"), (Seq2seqKind::PeekySeq2seq, "peeky-seq2seq")];
+    const NAMES: &'static [(Self, &'static str)] = &[
+        (Seq2seqKind::Seq2seq, "seq2seq"),
+        (Seq2seqKind::PeekySeq2seq, "peeky-seq2seq"),
+        (Seq2seqKind::AttentionSeq2seq, "attention-seq2seq"),
+        (Seq2seqKind::BiAttentionSeq2seq, "bi-attention-seq2seq"),
+    ];
 }
 
 display_as_name!(Seq2seqKind);

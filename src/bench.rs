@@ -127,15 +127,22 @@ pub fn run(
     BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * t }
 }
 
-/// [`run`] for an encoder-decoder (chapter 7) at `train_seq2seq.py`'s sizes:
-/// batches of 128 questions of 7 characters and answers of 5 (V 13, D 16,
-/// H 128), each iteration the book's `Trainer.fit` step: forward, backward,
-/// global clipping at 5.0, the book's Adam. A token is one encoder or
-/// decoder time step of one question: 7 + 4 per question.
+/// The sizes [`run_seq2seq`] times a model at: `(N, Tq, Ta, V, H)`, those of
+/// `train_seq2seq.py` on addition.txt (chapter 7: 128, 7, 5, 13, 128) or,
+/// with attention, of `ch08/train.py` on date.txt (128, 29, 11, 59, 256).
+/// D is 16 for both.
+pub fn seq2seq_bench_sizes(kind: crate::arch::Seq2seqKind) -> (usize, usize, usize, usize, usize) {
+    if kind.attention() { (128, 29, 11, 59, 256) } else { (128, 7, 5, 13, 128) }
+}
+
+/// [`run`] for an encoder-decoder at the book's sizes
+/// ([`seq2seq_bench_sizes`]), each iteration the book's `Trainer.fit` step:
+/// forward, backward, global clipping at 5.0, the book's Adam. A token is
+/// one encoder or decoder time step of one question: Tq + Ta − 1 per question.
 pub fn run_seq2seq(device: &Device, kind: crate::arch::Seq2seqKind, warmup: usize, iters: usize) -> BenchResult {
-    let (n, tq, ta, v) = (128, 7, 5, 13);
+    let (n, tq, ta, v, h) = seq2seq_bench_sizes(kind);
     let device = device.clone().autodiff();
-    let arch = crate::arch::Seq2seqArch { vocab_size: v, wordvec_size: 16, hidden_size: 128, peeky: kind.peeky() };
+    let arch = crate::arch::Seq2seqArch { vocab_size: v, wordvec_size: 16, hidden_size: h, kind };
     let weights = crate::weights::Seq2seqWeights::book_init(arch, 0);
     let mut model = crate::model::Seq2seqConfig::for_architecture(arch).init_with(&weights, &device).expect("sizes");
     let mut optim = ModuleOptimizer::from(BookAdam::default());

@@ -134,3 +134,21 @@ pub fn greedy_answers(
 pub fn count_correct(guess: &Ids, t: &Ids) -> usize {
     (0..t.rows).filter(|&r| guess.row(r) == &t.row(r)[1..]).count()
 }
+
+/// The mean teacher-forced loss of the answers `t` to the questions `x`
+/// (the book's `model.forward(x, t)` over the whole split, here
+/// `batch_size` rows at a time): the mean over every row and step.
+pub fn teacher_forced_loss(model: &Seq2seq, x: &Ids, t: &Ids, batch_size: usize, device: &Device) -> f64 {
+    let tensor = |ids: &Ids, from: usize, to: usize| {
+        let v: Vec<i64> = ids.data[from * ids.cols..to * ids.cols].iter().map(|&v| v as i64).collect();
+        Tensor::<2, Int>::from_data(TensorData::new(v, [to - from, ids.cols]), device)
+    };
+    let (mut sum, mut from) = (0.0, 0);
+    while from < x.rows {
+        let to = (from + batch_size.max(1)).min(x.rows);
+        let loss = model.forward(tensor(x, from, to), tensor(t, from, to));
+        sum += loss.into_data().iter::<f32>().next().unwrap_or(f32::NAN) as f64 * (to - from) as f64;
+        from = to;
+    }
+    sum / x.rows.max(1) as f64
+}

@@ -34,7 +34,7 @@ fn burn_matches_the_reference(device: &Device, tolerance: f64) {
         // per batch: three comparisons of the loss and 10 gradients, and the answers
         assert_eq!(small.rows.len(), 2 * (3 * 11 + 1));
         assert_within(&small);
-        assert_within(&check::seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::BOOK, 1, tolerance, 22));
+        assert_within(&check::seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::book(kind), 1, tolerance, 22));
     }
 }
 

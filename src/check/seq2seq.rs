@@ -1,7 +1,8 @@
-//! The encoder-decoders of chapter 7 (`Seq2seq`, `PeekySeq2seq`): Burn,
-//! both ways it computes gradients, against the manual-backward reference
-//! (loss, every gradient, the greedy answers), and the reference against
-//! central finite differences in f64.
+//! The encoder-decoders of chapters 7 and 8 (`Seq2seq`, `PeekySeq2seq`,
+//! `AttentionSeq2seq` with a one-way or bidirectional encoder): Burn, both
+//! ways it computes gradients, against the manual-backward reference (loss,
+//! every gradient, the greedy answers and attention's weights), and the
+//! reference against central finite differences in f64.
 
 use ndarray::Array2;
 use rand::SeedableRng;
@@ -34,6 +35,14 @@ impl Seq2seqSizes {
     /// The book's sizes (`train_seq2seq.py`, addition.txt), on a batch of 16.
     pub const BOOK: Seq2seqSizes =
         Seq2seqSizes { batch: 16, question: 7, answer: 5, vocab: 13, wordvec: 16, hidden: 128 };
+    /// The book's sizes for attention (`ch08/train.py`, date.txt), on a batch of 16.
+    pub const DATES: Seq2seqSizes =
+        Seq2seqSizes { batch: 16, question: 29, answer: 11, vocab: 59, wordvec: 16, hidden: 256 };
+
+    /// The sizes the book trains `kind` at.
+    pub fn book(kind: Seq2seqKind) -> Seq2seqSizes {
+        if kind.attention() { Self::DATES } else { Self::BOOK }
+    }
 
     fn label(&self) -> String {
         format!(
@@ -43,12 +52,7 @@ impl Seq2seqSizes {
     }
 
     fn arch(&self, kind: Seq2seqKind) -> Seq2seqArch {
-        Seq2seqArch {
-            vocab_size: self.vocab,
-            wordvec_size: self.wordvec,
-            hidden_size: self.hidden,
-            peeky: kind.peeky(),
-        }
+        Seq2seqArch { vocab_size: self.vocab, wordvec_size: self.wordvec, hidden_size: self.hidden, kind }
     }
 }
 
@@ -118,14 +122,25 @@ pub fn seq2seq_burn_vs_reference(
         // Greedy answers, off the autodiff device as evaluation runs them.
         let plain = burn::module::Module::valid(&model);
         let steps = s.answer - 1;
-        let ours = plain.generate(ids_tensor(&xs, device), ts[[0, 0]] as u32, steps);
-        let theirs = reference.generate(&xs, ts[[0, 0]], steps);
-        let differ = ours.iter().zip(theirs.iter()).filter(|(a, b)| **a as usize != **b).count();
+        let ours = plain.answer(ids_tensor(&xs, device), ts[[0, 0]] as u32, steps);
+        let (theirs, looked) = reference.answer(&xs, ts[[0, 0]], steps);
+        let differ = ours.ids.iter().zip(theirs.iter()).filter(|(a, b)| **a as usize != **b).count();
         report.push(
             format!("burn vs ref {kind} {} batch {k}: greedy answers differing", s.label()),
-            differ as f64 / ours.len() as f64,
+            differ as f64 / ours.ids.len() as f64,
             0.0,
         );
+        if kind.attention() {
+            // [N, steps, Tq]: the reference keeps one [N, Tq] per step
+            let theirs: Vec<f64> =
+                (0..s.batch).flat_map(|r| looked.iter().flat_map(move |a| a.row(r).to_vec())).collect();
+            let ours: Vec<f64> = ours.attention.iter().map(|&x| x as f64).collect();
+            report.push(
+                format!("burn vs ref {kind} {} batch {k}: greedy attention weights", s.label()),
+                rel_err(&ours, &theirs),
+                tolerance,
+            );
+        }
     }
     report
 }

@@ -99,6 +99,12 @@ impl Help for Seq2seqKind {
             Seq2seqKind::PeekySeq2seq => {
                 "`ch07/peeky_seq2seq.py`: the decoder also reads the encoder's h at every step and in its affine layer"
             }
+            Seq2seqKind::AttentionSeq2seq => {
+                "`ch08/attention_seq2seq.py`: at each step the decoder reads a weighted sum of every encoder state (chapter 8)"
+            }
+            Seq2seqKind::BiAttentionSeq2seq => {
+                "attention-seq2seq whose encoder reads the question both ways, the two states summed (section 8.4.1)"
+            }
         }
     }
 }

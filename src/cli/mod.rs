@@ -311,7 +311,7 @@ pub(crate) struct CheckArgs {
     /// Seed of the weights and data.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// The models to check [default: all: rnn, lstm, gru, better-lstm, seq2seq, peeky-seq2seq].
+    /// The models to check [default: all: rnn, lstm, gru, better-lstm, seq2seq, peeky-seq2seq, attention-seq2seq, bi-attention-seq2seq].
     #[arg(long, value_parser = choice::<Checked>(), num_args = 1.., value_delimiter = ',')]
     pub(crate) model: Vec<Checked>,
 }
@@ -331,6 +331,8 @@ impl rnnlm::choice::Choice for Checked {
         (Checked::Lm(ModelKind::BetterLstm), "better-lstm"),
         (Checked::Seq2seq(Seq2seqKind::Seq2seq), "seq2seq"),
         (Checked::Seq2seq(Seq2seqKind::PeekySeq2seq), "peeky-seq2seq"),
+        (Checked::Seq2seq(Seq2seqKind::AttentionSeq2seq), "attention-seq2seq"),
+        (Checked::Seq2seq(Seq2seqKind::BiAttentionSeq2seq), "bi-attention-seq2seq"),
     ];
 }
 

@@ -1,6 +1,7 @@
-//! `rnnlm seq2seq`: chapter 7's encoder-decoders on the book's addition data
-//! set: train one, score it on the test questions, ask it questions, export
-//! its weights by the book's names.
+//! `rnnlm seq2seq`: the encoder-decoders of chapters 7 and 8 on the book's
+//! addition and date data sets: train one, score it on the test questions
+//! (or the book's trained `AttentionSeq2seq.pkl`), ask it questions, draw
+//! where its attention looks, export its weights by the book's names.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,8 @@ use crate::explain::Failure;
 use rnnlm::arch::Seq2seqKind;
 use rnnlm::backend::{self, Backend};
 use rnnlm::data::sequence::{self, Ids, SequenceData, SequenceSet};
-use rnnlm::infer::{count_correct, greedy_answers};
+use rnnlm::infer::{count_correct, greedy_answers, teacher_forced_loss};
+use rnnlm::model::Seq2seq;
 use rnnlm::run::RunDir;
 use rnnlm::train::Progress;
 use rnnlm::train::seq2seq::{Seq2seqTrainConfig, load_trained_seq2seq, train_seq2seq};
@@ -25,17 +27,19 @@ pub(crate) struct Seq2seqArgs {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Seq2seqCommand {
-    /// Train an encoder-decoder with burn-train's Learner, as `train_seq2seq.py` does (defaults: its Seq2seq on addition.txt, 25 epochs).
+    /// Train an encoder-decoder with burn-train's Learner, as `train_seq2seq.py` and `ch08/train.py` do (defaults: train_seq2seq.py's Seq2seq on addition.txt, 25 epochs).
     Train(TrainArgs),
     /// Answer the test questions greedily and print the accuracy, with the first ten shown as the book shows them.
     Eval(EvalArgs),
-    /// Answer questions typed here ("16+75").
+    /// Answer questions typed here ("16+75", "september 27, 1994").
     Answer(AnswerArgs),
+    /// Answer one question and draw where the attention looked while answering, as visualize_attention.py does: a PNG heatmap, the question's characters across, the answer's down.
+    Attention(AttentionArgs),
     /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names (encoder.embed.W, ...), with vocab.json beside.
     Export(ExportArgs),
     /// Draw several runs' test accuracy per epoch in one picture (as the book compares seq2seq, reversed input and Peeky).
     Plot(PlotArgs),
-    /// Time training iterations at train_seq2seq.py's sizes (batches of 128, D 16, H 128) and print tokens per second.
+    /// Time training iterations at the book's sizes (train_seq2seq.py's: batches of 128, D 16, H 128; with attention ch08/train.py's on dates: H 256) and print tokens per second.
     Bench(BenchArgs),
 }
 
@@ -76,18 +80,18 @@ pub(crate) struct TrainArgs {
     /// Read the questions back to front (train_seq2seq.py's is_reverse).
     #[arg(long)]
     reverse: bool,
-    /// Epochs to train (in total, with --resume).
-    #[arg(long, default_value_t = 25)]
-    epochs: usize,
+    /// Epochs to train (in total, with --resume) [default: 25 on addition, as train_seq2seq.py; 10 on date, as ch08/train.py].
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Questions per training batch.
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
     /// D: size of a character vector.
     #[arg(long, default_value_t = 16)]
     wordvec_size: usize,
-    /// H: size of the hidden state.
-    #[arg(long, default_value_t = 128)]
-    hidden_size: usize,
+    /// H: size of the hidden state [default: 128 on addition, as train_seq2seq.py; 256 on date, as ch08/train.py].
+    #[arg(long)]
+    hidden_size: Option<usize>,
     /// The book's Adam's learning rate.
     #[arg(long, default_value_t = 0.001)]
     lr: f64,
@@ -100,7 +104,7 @@ pub(crate) struct TrainArgs {
     /// Test questions answered at once after each epoch.
     #[arg(long, default_value_t = 1000)]
     eval_batch_size: usize,
-    /// Folder for this run's config, metrics.csv, accuracy.png and checkpoints [default: artifacts/ and the model: seq2seq or peeky-seq2seq, with -reversed].
+    /// Folder for this run's config, metrics.csv, accuracy.png and checkpoints [default: artifacts/ and the model (seq2seq, peeky-seq2seq, ...), with -date on dates and -reversed].
     #[arg(long)]
     artifacts: Option<PathBuf>,
     /// Continue the run in --artifacts from its last complete checkpoint.
@@ -117,36 +121,50 @@ pub(crate) struct TrainArgs {
     backend: Option<Backend>,
 }
 
+/// Which trained encoder-decoder to use: a run folder's, or the book's.
 #[derive(Args, Debug)]
-pub(crate) struct EvalArgs {
+pub(crate) struct ModelArgs {
     /// The run folder written by `seq2seq train`.
-    #[arg(long)]
-    artifacts: PathBuf,
+    #[arg(long, required_unless_present = "book_model")]
+    artifacts: Option<PathBuf>,
     /// The epoch whose checkpoint to use [default: the most accurate, which the run folder always keeps].
-    #[arg(long, visible_alias = "epoch")]
+    #[arg(long, visible_alias = "epoch", conflicts_with = "book_model")]
     checkpoint: Option<usize>,
-    /// Questions answered at once.
-    #[arg(long, default_value_t = 1000)]
-    batch_size: usize,
+    /// The book's trained AttentionSeq2seq, ch08/AttentionSeq2seq.pkl (date.txt, questions reversed, H 256): read from $BOOK_DIR/ch08/ if BOOK_DIR is set, else from data/book/AttentionSeq2seq.pkl, downloaded there on first use from the book's repository (or $BOOK_URL) and checked against its SHA-256.
+    #[arg(long, conflicts_with = "artifacts")]
+    book_model: bool,
     /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
     #[arg(long, value_parser = choice::<Backend>())]
     backend: Option<Backend>,
 }
 
 #[derive(Args, Debug)]
+pub(crate) struct EvalArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Questions answered at once.
+    #[arg(long, default_value_t = 1000)]
+    batch_size: usize,
+}
+
+#[derive(Args, Debug)]
 pub(crate) struct AnswerArgs {
-    /// The run folder written by `seq2seq train`.
-    #[arg(long)]
-    artifacts: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// The questions, as the data set writes them ("16+75"); shorter ones are padded with spaces.
     #[arg(required = true)]
     questions: Vec<String>,
-    /// The epoch whose checkpoint to use [default: the most accurate].
-    #[arg(long, visible_alias = "epoch")]
-    checkpoint: Option<usize>,
-    /// Backend to run on [default: wgpu on a hardware GPU, else the fastest CPU backend, flex].
-    #[arg(long, value_parser = choice::<Backend>())]
-    backend: Option<Backend>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AttentionArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// The question, as the data set writes it ("september 27, 1994"); a shorter one is padded with spaces.
+    question: String,
+    /// The PNG to write.
+    #[arg(long, default_value = "attention.png")]
+    out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +185,7 @@ pub(crate) fn run(args: Seq2seqArgs) -> Result<u8, Failure> {
         Seq2seqCommand::Train(a) => run_train(a),
         Seq2seqCommand::Eval(a) => run_eval(a),
         Seq2seqCommand::Answer(a) => run_answer(a),
+        Seq2seqCommand::Attention(a) => run_attention(a),
         Seq2seqCommand::Export(a) => run_export(a),
         Seq2seqCommand::Plot(a) => run_plot(a),
         Seq2seqCommand::Bench(a) => run_bench(a),
@@ -186,23 +205,25 @@ fn run_train(a: TrainArgs) -> Result<u8, Failure> {
     let (backend, why) = backend::choose(a.backend);
     println!("{why}");
     let data = load(a.data, a.reverse)?;
+    let book = Seq2seqTrainConfig::book(a.model, &data, a.data);
     let cfg = Seq2seqTrainConfig {
         reverse: a.reverse,
         wordvec_size: a.wordvec_size,
-        hidden_size: a.hidden_size,
+        hidden_size: a.hidden_size.unwrap_or(book.hidden_size),
         batch_size: a.batch_size,
-        epochs: a.epochs,
+        epochs: a.epochs.unwrap_or(book.epochs),
         lr: a.lr,
         max_grad: a.max_grad,
         seed: a.seed,
         eval_batch_size: a.eval_batch_size,
         init: a.init.as_ref().map(|p| p.display().to_string()),
         keep_checkpoints: a.keep_checkpoints,
-        ..Seq2seqTrainConfig::book(a.model, &data, a.data)
+        ..book
     };
     let artifacts = a.artifacts.unwrap_or_else(|| {
+        let data = if a.data == SequenceSet::Date { "-date" } else { "" };
         let reversed = if a.reverse { "-reversed" } else { "" };
-        PathBuf::from("artifacts").join(format!("{}{reversed}", a.model))
+        PathBuf::from("artifacts").join(format!("{}{data}{reversed}", a.model))
     });
     println!(
         "training {} on {backend}: {} training and {} test questions, {} characters, {} epochs, run folder {}",
@@ -230,22 +251,80 @@ fn run_train(a: TrainArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn run_eval(a: EvalArgs) -> Result<u8, Failure> {
+/// A trained encoder-decoder, with what it was trained on.
+struct Loaded {
+    cfg: Seq2seqTrainConfig,
+    model: Seq2seq,
+    /// Its vocabulary, by id.
+    chars: Vec<char>,
+    /// Where it came from, for the first line printed.
+    source: String,
+    backend: Backend,
+    device: burn::tensor::Device,
+}
+
+impl Loaded {
+    /// The id of the decoder's start mark `_`.
+    fn start(&self) -> Result<u32, Failure> {
+        Ok(self.chars.iter().position(|&c| c == '_').ok_or("the model's vocabulary has no start mark '_'")? as u32)
+    }
+}
+
+/// The model `a` names: a run folder's checkpoint, or the book's trained
+/// `AttentionSeq2seq` with date.txt's vocabulary and reversed questions.
+fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
     let (backend, _) = backend::choose(a.backend);
     let device = backend.device()?;
-    let (cfg, model, epoch) = load_trained_seq2seq(&a.artifacts, a.checkpoint, &device)?;
-    let data = load(cfg.data, cfg.reverse)?;
-    same_data(&cfg, &data, &a.artifacts)?;
-    println!("evaluating {} from epoch {epoch} of {} on {backend}", cfg.title(), a.artifacts.display());
+    let Some(dir) = a.artifacts.as_ref().filter(|_| !a.book_model) else {
+        let path = rnnlm::data::book::trained_attention_model().map_err(|e| Failure(format!("--book-model: {e}")))?;
+        let weights = rnnlm::weights::book_pickle::read_seq2seq_weights(&path)?;
+        let data = load(SequenceSet::Date, false)?;
+        let cfg = Seq2seqTrainConfig {
+            reverse: true,
+            wordvec_size: weights.arch.wordvec_size,
+            hidden_size: weights.arch.hidden_size,
+            epochs: 10,
+            ..Seq2seqTrainConfig::book(weights.arch.kind, &data, SequenceSet::Date)
+        };
+        if cfg.architecture() != weights.arch {
+            return Err(Failure(format!(
+                "{} holds {}; date.txt's vocabulary has {} characters",
+                path.display(),
+                weights.arch,
+                data.chars.len()
+            )));
+        }
+        let model = cfg.model().init_with(&weights, &device)?;
+        let source = format!("the book's {}", rnnlm::data::book::ATTENTION_MODEL_IN_REPO);
+        return Ok(Loaded { cfg, model, chars: data.chars, source, backend, device });
+    };
+    let (cfg, model, epoch) = load_trained_seq2seq(dir, a.checkpoint, &device)?;
+    let chars: Vec<char> = rnnlm::run::vocab::read_vocab(&RunDir::new(dir).vocab())?
+        .iter()
+        .map(|c| c.chars().next().unwrap_or(' '))
+        .collect();
+    let source = format!("epoch {epoch} of {}", dir.display());
+    Ok(Loaded { cfg, model, chars, source, backend, device })
+}
+
+fn run_eval(a: EvalArgs) -> Result<u8, Failure> {
+    let m = load_model(&a.model)?;
+    let data = load(m.cfg.data, m.cfg.reverse)?;
+    if let Some(dir) = &a.model.artifacts {
+        same_data(&m.cfg, &data, dir)?;
+    }
+    println!("evaluating {} from {} on {}", m.cfg.title(), m.source, m.backend);
     let test = &data.test;
     let steps = test.t.cols - 1;
-    let guess = greedy_answers(&model, &test.x, test.t.row(0)[0], steps, a.batch_size, &device);
+    let guess = greedy_answers(&m.model, &test.x, test.t.row(0)[0], steps, a.batch_size, &m.device);
     let colors = std::io::stdout().is_terminal();
     for r in 0..test.len().min(10) {
-        show(&data.chars, &test.x, &test.t, &guess, r, cfg.reverse, colors);
+        show(&data.chars, &test.x, &test.t, &guess, r, m.cfg.reverse, colors);
     }
     let correct = count_correct(&guess, &test.t);
     println!("test accuracy: {:.3}% ({correct} of {})", 100.0 * correct as f64 / test.len() as f64, test.len());
+    let loss = teacher_forced_loss(&m.model, &test.x, &test.t, a.batch_size, &m.device);
+    println!("test loss (teacher forcing): {loss:.9}");
     Ok(0)
 }
 
@@ -277,23 +356,48 @@ fn same_data(cfg: &Seq2seqTrainConfig, data: &SequenceData, dir: &Path) -> Resul
 }
 
 fn run_answer(a: AnswerArgs) -> Result<u8, Failure> {
-    let (backend, _) = backend::choose(a.backend);
-    let device = backend.device()?;
-    let (cfg, model, _) = load_trained_seq2seq(&a.artifacts, a.checkpoint, &device)?;
-    let chars: Vec<char> = rnnlm::run::vocab::read_vocab(&RunDir::new(&a.artifacts).vocab())?
-        .iter()
-        .map(|c| c.chars().next().unwrap_or(' '))
-        .collect();
-    let start = chars.iter().position(|&c| c == '_').ok_or("the run's vocabulary has no start mark '_'")? as u32;
+    let m = load_model(&a.model)?;
+    let start = m.start()?;
     let mut data = Vec::new();
     for q in &a.questions {
-        data.extend(sequence::encode_question(&chars, q, cfg.question_size, cfg.reverse)?);
+        data.extend(sequence::encode_question(&m.chars, q, m.cfg.question_size, m.cfg.reverse)?);
     }
-    let x = Ids { rows: a.questions.len(), cols: cfg.question_size, data };
-    let guess = greedy_answers(&model, &x, start, cfg.answer_size - 1, 1000, &device);
+    let x = Ids { rows: a.questions.len(), cols: m.cfg.question_size, data };
+    let guess = greedy_answers(&m.model, &x, start, m.cfg.answer_size - 1, 1000, &m.device);
     for (r, q) in a.questions.iter().enumerate() {
-        println!("{q} {}", sequence::text(&chars, guess.row(r)).trim_end());
+        println!("{q} {}", sequence::text(&m.chars, guess.row(r)).trim_end());
     }
+    Ok(0)
+}
+
+fn run_attention(a: AttentionArgs) -> Result<u8, Failure> {
+    let m = load_model(&a.model)?;
+    if !m.cfg.model.attention() {
+        return Err(Failure(format!("{} has no attention to draw: it is a {}", m.source, m.cfg.model)));
+    }
+    let start = m.start()?;
+    let (tq, steps) = (m.cfg.question_size, m.cfg.answer_size - 1);
+    let ids = sequence::encode_question(&m.chars, &a.question, tq, m.cfg.reverse)?;
+    let xs = burn::tensor::Tensor::<2, burn::tensor::Int>::from_data(
+        burn::tensor::TensorData::new(ids.iter().map(|&v| v as i64).collect::<Vec<_>>(), [1, tq]),
+        &m.device,
+    );
+    let answers = m.model.answer(xs, start, steps); // ids [1, steps], attention [1, steps, Tq]
+    let answer: Vec<char> = answers.ids.iter().map(|&id| m.chars[id as usize]).collect();
+    // Columns in reading order, as visualize_attention.py turns a reversed question back.
+    let mut question: Vec<char> = ids.iter().map(|&id| m.chars[id as usize]).collect();
+    let mut weights = answers.attention;
+    if m.cfg.reverse {
+        question.reverse();
+        for row in weights.chunks_mut(tq) {
+            row.reverse();
+        }
+    }
+    let answer_text: String = answer.iter().collect();
+    println!("{} {}", a.question, answer_text.trim_end());
+    let title = format!("{}: {}", m.cfg.architecture().model_name(), a.question.trim_end());
+    rnnlm::run::plot::plot_attention(&a.out, &title, &question, &answer, &weights)?;
+    println!("wrote {}", a.out.display());
     Ok(0)
 }
 
@@ -318,8 +422,9 @@ fn run_bench(a: BenchArgs) -> Result<u8, Failure> {
     }
     let (backend, _) = backend::choose(a.backend);
     let device = backend.device()?;
+    let (n, tq, ta, v, h) = rnnlm::bench::seq2seq_bench_sizes(a.model);
     println!(
-        "bench {} on {backend}: N 128, Tq 7, Ta 5, D 16, H 128, V 13; 5 warm-up + {} timed iterations",
+        "bench {} on {backend}: N {n}, Tq {tq}, Ta {ta}, D 16, H {h}, V {v}; 5 warm-up + {} timed iterations",
         a.model, a.iters
     );
     let result = rnnlm::bench::run_seq2seq(&device, a.model, 5, a.iters);

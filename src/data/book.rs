@@ -1,7 +1,8 @@
-//! The book's own trained chapter-6 model, `ch06/Rnnlm.pkl`, found as Penn
-//! Treebank is found: `$BOOK_DIR/ch06/Rnnlm.pkl` when `BOOK_DIR` names a copy
-//! of the book's code, else `data/book/Rnnlm.pkl`, downloaded there once from
-//! the book's repository at a pinned commit and checked against its SHA-256.
+//! The book's own trained models, `ch06/Rnnlm.pkl` (chapter 6) and
+//! `ch08/AttentionSeq2seq.pkl` (chapter 8), found as Penn Treebank is found:
+//! under `$BOOK_DIR` when `BOOK_DIR` names a copy of the book's code, else in
+//! `data/book/`, downloaded there once from the book's repository at a pinned
+//! commit and checked against its SHA-256.
 
 use std::path::{Path, PathBuf};
 
@@ -61,5 +62,35 @@ pub fn ensure_model(path: &Path, base_url: &str) -> Result<(), FetchError> {
 pub fn trained_model() -> Result<PathBuf, FetchError> {
     let path = model_path();
     ensure_model(&path, &resolve_url())?;
+    Ok(path)
+}
+
+/// The chapter-8 model's path in the book's repository (and under `BOOK_DIR`).
+pub const ATTENTION_MODEL_IN_REPO: &str = "ch08/AttentionSeq2seq.pkl";
+
+/// Where the chapter-8 model is kept when `BOOK_DIR` is not set.
+pub const DEFAULT_ATTENTION_MODEL_PATH: &str = "data/book/AttentionSeq2seq.pkl";
+
+/// SHA-256 of `ch08/AttentionSeq2seq.pkl` at [`COMMIT`] (1,183,052 bytes).
+pub const ATTENTION_MODEL_SHA256: &str = "e648820a02cdaccc599ffb2aef65e785f49fb0cfc99d4c461a847fe231fedd54";
+
+/// The book's trained `AttentionSeq2seq` (chapter 8), found under
+/// `$BOOK_DIR/ch08/`, else at [`DEFAULT_ATTENTION_MODEL_PATH`], and fetched
+/// there if missing ([`resolve_url`]): the path of a checked file.
+pub fn trained_attention_model() -> Result<PathBuf, FetchError> {
+    let path = match std::env::var_os("BOOK_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(ATTENTION_MODEL_IN_REPO),
+        _ => PathBuf::from(DEFAULT_ATTENTION_MODEL_PATH),
+    };
+    let remote = fetch::Remote {
+        url: format!("{}/{ATTENTION_MODEL_IN_REPO}", resolve_url().trim_end_matches('/')),
+        sha256: ATTENTION_MODEL_SHA256,
+        mirror: "of the book's repository with BOOK_URL".into(),
+        offline: format!(
+            "copy the book's {ATTENTION_MODEL_IN_REPO} to {} (or point BOOK_DIR at a copy of the book's code)",
+            fetch::shown(&path).display()
+        ),
+    };
+    fetch::ensure(&path, &remote)?;
     Ok(path)
 }

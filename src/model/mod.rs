@@ -7,7 +7,9 @@
 //! of any cell and the state it carries; `rnnlm` the language model over them
 //! (Embedding → recurrent layers → Affine → softmax cross-entropy),
 //! `embedding` its first layer and `head` its affine layer with the loss
-//! (`softmax_with_loss` the loss's arithmetic). Each Time layer, the
+//! (`softmax_with_loss` the loss's arithmetic); `seq2seq` the encoder-decoders
+//! of chapters 7 and 8 over the same layers, `attention` chapter 8's
+//! attention layer. Each Time layer, the
 //! embedding and the head is one node of Burn's autodiff graph whose
 //! backward is the book's (`node`: how a hand-written backward joins the
 //! graph), so `forward` then `loss.backward()` runs the book's backward of
@@ -22,6 +24,7 @@
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
+mod attention;
 mod cell;
 mod dropout;
 mod embedding;
@@ -35,6 +38,7 @@ mod rnn;
 mod rnnlm;
 mod seq2seq;
 mod softmax_with_loss;
+pub use attention::time_attention;
 pub use cell::{Cell, Weights};
 pub use dropout::{dropout_mask, time_dropout};
 pub use embedding::time_embedding;
@@ -44,7 +48,9 @@ pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
 pub use recurrent::{Backprop, LayerState, Recurrent, RecurrentState};
 pub use rnn::{RnnCell, RnnCellConfig, TimeRnn};
 pub use rnnlm::{ParamRef, Rnnlm, RnnlmConfig};
-pub use seq2seq::{Decoder, Encoder, PeekyDecoder, Seq2seq, Seq2seqConfig, Seq2seqDecoder};
+pub use seq2seq::{
+    Answers, AttentionDecoder, Decoder, Encoded, Encoder, PeekyDecoder, Seq2seq, Seq2seqConfig, Seq2seqDecoder,
+};
 pub use softmax_with_loss::{cross_entropy_autodiff, softmax_with_loss};
 
 /// A parameter tensor from host values.

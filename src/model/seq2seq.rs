@@ -1,18 +1,26 @@
-//! The book's encoder-decoder (chapter 7, `ch07/seq2seq.py` and
-//! `peeky_seq2seq.py`), built from the same layers as the language models:
-//! each embedding, each `TimeLstm` and the affine layer with its loss is one
-//! autodiff node whose backward is the book's, so `loss.backward()` runs the
-//! book's `Seq2seq.backward`, the encoder's `dh` included.
+//! The book's encoder-decoders (chapter 7, `ch07/seq2seq.py` and
+//! `peeky_seq2seq.py`; chapter 8, `ch08/attention_seq2seq.py`), built from
+//! the same layers as the language models: each embedding, each `TimeLstm`
+//! and the affine layer with its loss is one autodiff node whose backward is
+//! the book's, so `loss.backward()` runs the book's `Seq2seq.backward`, the
+//! encoder's `dh` included.
 //!
-//! - [`Encoder`]: Embedding → TimeLSTM from zeros; its output is the last `h`.
-//! - [`Decoder`]: Embedding → TimeLSTM started from the encoder's `h` (its `c`
-//!   at zero) → Affine.
+//! - [`Encoder`]: Embedding → TimeLSTM from zeros; its output is every `h`
+//!   and the last. With a second LSTM that reads the question back to front
+//!   (a bidirectional encoder, section 8.4.1), the two states of each
+//!   character are summed, so the decoder's sizes stay those of `H`.
+//! - [`Decoder`]: Embedding → TimeLSTM started from the encoder's last `h`
+//!   (its `c` at zero) → Affine.
 //! - [`PeekyDecoder`]: the same, with the encoder's `h` joined to every
 //!   step's input (`[h, x]`) and to the affine layer's (`[h, h_t]`).
-//! - [`Seq2seq`]: an encoder and either decoder; with a `PeekyDecoder` it is
-//!   the book's `PeekySeq2seq`. Trained by teacher forcing: the decoder reads
-//!   the answer `t[:, :-1]` and is scored against `t[:, 1:]`, the mean
-//!   softmax cross-entropy over all N·T positions.
+//! - [`AttentionDecoder`]: the same as `Decoder`, with the context that
+//!   attention ([`super::attention`]) reads from every encoder state joined
+//!   to the affine layer's input (`[c_t, h_t]`).
+//! - [`Seq2seq`]: an encoder and a decoder; with a `PeekyDecoder` it is the
+//!   book's `PeekySeq2seq`, with an `AttentionDecoder` its
+//!   `AttentionSeq2seq`. Trained by teacher forcing: the decoder reads the
+//!   answer `t[:, :-1]` and is scored against `t[:, 1:]`, the mean softmax
+//!   cross-entropy over all N·T positions.
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -20,11 +28,12 @@ use burn::nn::Embedding;
 use burn::tensor::module::linear;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::attention::time_attention;
 use super::{
     Backprop, LstmCellConfig, LstmState, TimeLstm, affine_softmax_with_loss, cross_entropy_autodiff, param,
     time_embedding,
 };
-use crate::arch::Seq2seqArch;
+use crate::arch::{Seq2seqArch, Seq2seqKind};
 use crate::weights::Seq2seqWeights;
 
 /// Configuration of an encoder-decoder; the defaults are `train_seq2seq.py`'s.
@@ -38,9 +47,9 @@ pub struct Seq2seqConfig {
     /// H: size of the hidden state.
     #[config(default = 128)]
     pub hidden_size: usize,
-    /// The decoder peeks at the encoder's `h` at every step (`PeekySeq2seq`).
-    #[config(default = false)]
-    pub peeky: bool,
+    /// Which of the book's models.
+    #[config(default = "Seq2seqKind::Seq2seq")]
+    pub kind: Seq2seqKind,
 }
 
 impl Seq2seqConfig {
@@ -49,7 +58,7 @@ impl Seq2seqConfig {
         Seq2seqConfig::new(a.vocab_size)
             .with_wordvec_size(a.wordvec_size)
             .with_hidden_size(a.hidden_size)
-            .with_peeky(a.peeky)
+            .with_kind(a.kind)
     }
 
     /// Which parameters the model has.
@@ -58,7 +67,7 @@ impl Seq2seqConfig {
             vocab_size: self.vocab_size,
             wordvec_size: self.wordvec_size,
             hidden_size: self.hidden_size,
-            peeky: self.peeky,
+            kind: self.kind,
         }
     }
 
@@ -69,23 +78,28 @@ impl Seq2seqConfig {
             return Err(crate::Error::Weights(format!("the weights are for {}, the configuration is {a}", w.arch)));
         }
         let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
-        let lstm = |part: &str, input: usize| TimeLstm {
+        let lstm = |name: &str, input: usize| TimeLstm {
             cell: LstmCellConfig::new(input, h).init_with(
-                w.get(&format!("{part}.lstm.Wx")),
-                w.get(&format!("{part}.lstm.Wh")),
-                w.get(&format!("{part}.lstm.b")),
+                w.get(&format!("{name}.Wx")),
+                w.get(&format!("{name}.Wh")),
+                w.get(&format!("{name}.b")),
                 device,
             ),
         };
         let embed = |part: &str| Embedding { weight: param(w.get(&format!("{part}.embed.W")), [v, d], device) };
-        let encoder = Encoder { embed: embed("encoder"), lstm: lstm("encoder", d) };
-        let peek = if a.peeky { h } else { 0 };
-        let (embed, lstm) = (embed("decoder"), lstm("decoder", peek + d));
-        let affine_w = param(w.get("decoder.affine.W"), [peek + h, v], device);
+        let backward_lstm = a.kind.bidirectional().then(|| lstm("encoder.backward_lstm", d));
+        let encoder = Encoder { embed: embed("encoder"), lstm: lstm("encoder.lstm", d), backward_lstm };
+        let peek = if a.kind.peeky() { h } else { 0 };
+        let wide = if a.kind.peeky() || a.kind.attention() { 2 * h } else { h };
+        let (embed, lstm) = (embed("decoder"), lstm("decoder.lstm", peek + d));
+        let affine_w = param(w.get("decoder.affine.W"), [wide, v], device);
         let affine_b = param(w.get("decoder.affine.b"), [v], device);
-        let decoder = match a.peeky {
-            false => Seq2seqDecoder::Plain(Decoder { embed, lstm, affine_w, affine_b }),
-            true => Seq2seqDecoder::Peeky(PeekyDecoder { embed, lstm, affine_w, affine_b }),
+        let decoder = match a.kind {
+            Seq2seqKind::Seq2seq => Seq2seqDecoder::Plain(Decoder { embed, lstm, affine_w, affine_b }),
+            Seq2seqKind::PeekySeq2seq => Seq2seqDecoder::Peeky(PeekyDecoder { embed, lstm, affine_w, affine_b }),
+            Seq2seqKind::AttentionSeq2seq | Seq2seqKind::BiAttentionSeq2seq => {
+                Seq2seqDecoder::Attention(AttentionDecoder { embed, lstm, affine_w, affine_b })
+            }
         };
         Ok(Seq2seq { encoder, decoder, backprop: Backprop::Book })
     }
@@ -107,23 +121,46 @@ fn recur(lstm: &TimeLstm, xs: Tensor<3>, state: Option<LstmState>, backprop: Bac
     }
 }
 
-/// The encoder: Embedding → TimeLSTM, from zeros (no state carried).
+/// What the encoder hands the decoder: every state and the last.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    /// `[N, T, H]`: what attention reads.
+    pub hs: Tensor<3>,
+    /// `[N, H]`: what the decoder's LSTM starts from (`hs[:, -1]`).
+    pub h: Tensor<2>,
+}
+
+/// The encoder: Embedding → TimeLSTM, from zeros (no state carried), and
+/// for a bidirectional encoder a second TimeLSTM over the reversed question.
 #[derive(Module, Debug)]
 pub struct Encoder {
     /// Character vectors, weight `[V, D]`.
     pub embed: Embedding,
     pub lstm: TimeLstm,
+    /// Reads the question back to front; its state at each character is
+    /// added to `lstm`'s.
+    pub backward_lstm: Option<TimeLstm>,
 }
 
 impl Encoder {
-    /// Every hidden state `[N, T, H]` of the questions `xs [N, T]`, and the last state.
-    pub fn forward_all(&self, xs: Tensor<2, Int>, backprop: Backprop) -> (Tensor<3>, LstmState) {
-        recur(&self.lstm, embed(&self.embed, xs, backprop), None, backprop)
+    /// Every hidden state `[N, T, H]` of the questions `xs [N, T]`, and the last.
+    pub fn encode(&self, xs: Tensor<2, Int>, backprop: Backprop) -> Encoded {
+        let x = embed(&self.embed, xs, backprop); // [N, T, D]
+        let Some(backward) = &self.backward_lstm else {
+            let (hs, last) = recur(&self.lstm, x, None, backprop);
+            return Encoded { hs, h: last.h };
+        };
+        let (forward_hs, _) = recur(&self.lstm, x.clone(), None, backprop);
+        let (backward_hs, _) = recur(backward, x.flip([1]), None, backprop);
+        let hs = forward_hs + backward_hs.flip([1]); // [N, T, H]
+        let [n, t, hidden] = hs.dims();
+        let h = hs.clone().slice([0..n, t - 1..t]).reshape([n, hidden]);
+        Encoded { hs, h }
     }
 
     /// The last hidden state `h [N, H]`: what the decoder starts from.
     pub fn forward(&self, xs: Tensor<2, Int>, backprop: Backprop) -> Tensor<2> {
-        self.forward_all(xs, backprop).1.h
+        self.encode(xs, backprop).h
     }
 }
 
@@ -154,11 +191,34 @@ pub struct PeekyDecoder {
     pub affine_b: Param<Tensor<1>>,
 }
 
-/// Either decoder.
+/// The decoder with attention (`AttentionDecoder`): at each step, the context
+/// read from every encoder state is joined to the affine layer's input.
+#[derive(Module, Debug)]
+pub struct AttentionDecoder {
+    /// Character vectors, weight `[V, D]`.
+    pub embed: Embedding,
+    /// Reads `[N, T, D]`.
+    pub lstm: TimeLstm,
+    /// Affine weight `[2H, V]`, reading `[c_t, h_t]`.
+    pub affine_w: Param<Tensor<2>>,
+    /// Affine bias `[V]`.
+    pub affine_b: Param<Tensor<1>>,
+}
+
+/// Any of the decoders.
 #[derive(Module, Debug)]
 pub enum Seq2seqDecoder {
     Plain(Decoder),
     Peeky(PeekyDecoder),
+    Attention(AttentionDecoder),
+}
+
+/// The affine layer's input at each decoder step, the LSTM's state after
+/// the last, and (with attention) the attention weights `[N, T, Tq]`.
+struct Hidden {
+    out: Tensor<3>,
+    state: LstmState,
+    weights: Option<Tensor<3>>,
 }
 
 impl Seq2seqDecoder {
@@ -166,42 +226,42 @@ impl Seq2seqDecoder {
         match self {
             Seq2seqDecoder::Plain(d) => (&d.embed, &d.lstm, &d.affine_w, &d.affine_b),
             Seq2seqDecoder::Peeky(d) => (&d.embed, &d.lstm, &d.affine_w, &d.affine_b),
+            Seq2seqDecoder::Attention(d) => (&d.embed, &d.lstm, &d.affine_w, &d.affine_b),
         }
     }
 
-    fn peeky(&self) -> bool {
-        matches!(self, Seq2seqDecoder::Peeky(_))
-    }
-
-    /// The affine layer's input at every step of `xs [N, T]`, from the
-    /// encoder's `h [N, H]` and the LSTM's `state` (the encoder's `h` with
-    /// zero `c` at the first step): `[N, T, H]` (Peeky: `[N, T, 2H]`) and the
-    /// state after the last step.
-    fn hidden(
-        &self,
-        xs: Tensor<2, Int>,
-        h: &Tensor<2>,
-        state: LstmState,
-        backprop: Backprop,
-    ) -> (Tensor<3>, LstmState) {
+    /// The affine layer's input at every step of `xs [N, T]`, from what the
+    /// encoder gave and the LSTM's `state` (the encoder's `h` with zero `c`
+    /// at the first step): `[N, T, H]` (Peeky and attention: `[N, T, 2H]`).
+    fn hidden(&self, xs: Tensor<2, Int>, enc: &Encoded, state: LstmState, backprop: Backprop) -> Hidden {
         let (e, lstm, _, _) = self.parts();
         let x = embed(e, xs, backprop); // [N, T, D]
-        if !self.peeky() {
-            return recur(lstm, x, Some(state), backprop);
+        match self {
+            Seq2seqDecoder::Plain(_) => {
+                let (out, state) = recur(lstm, x, Some(state), backprop);
+                Hidden { out, state, weights: None }
+            }
+            Seq2seqDecoder::Peeky(_) => {
+                let [n, t, _] = x.dims();
+                let hidden = enc.h.dims()[1];
+                let peek = enc.h.clone().reshape([n, 1, hidden]).repeat_dim(1, t); // [N, T, H]
+                let (hs, state) = recur(lstm, Tensor::cat(vec![peek.clone(), x], 2), Some(state), backprop);
+                Hidden { out: Tensor::cat(vec![peek, hs], 2), state, weights: None } // [N, T, 2H]
+            }
+            Seq2seqDecoder::Attention(_) => {
+                let (hs, state) = recur(lstm, x, Some(state), backprop); // [N, T, H]
+                let (context, weights) = time_attention(enc.hs.clone(), hs.clone());
+                Hidden { out: Tensor::cat(vec![context, hs], 2), state, weights: Some(weights) } // [N, T, 2H]
+            }
         }
-        let [n, t, _] = x.dims();
-        let hidden = h.dims()[1];
-        let peek = h.clone().reshape([n, 1, hidden]).repeat_dim(1, t); // [N, T, H]
-        let (hs, state) = recur(lstm, Tensor::cat(vec![peek.clone(), x], 2), Some(state), backprop);
-        (Tensor::cat(vec![peek, hs], 2), state) // [N, T, 2H]
     }
 
     /// The mean softmax cross-entropy of the scores at every step of `xs`
-    /// against `ts` (both `[N, T]`), from the encoder's `h`.
-    fn loss(&self, xs: Tensor<2, Int>, h: Tensor<2>, ts: Tensor<2, Int>, backprop: Backprop) -> Tensor<1> {
+    /// against `ts` (both `[N, T]`), from what the encoder gave.
+    fn loss(&self, xs: Tensor<2, Int>, enc: Encoded, ts: Tensor<2, Int>, backprop: Backprop) -> Tensor<1> {
         let [n, t] = xs.dims();
-        let state = LstmState { c: h.zeros_like(), h: h.clone() };
-        let (out, _) = self.hidden(xs, &h, state, backprop); // [N, T, K]
+        let state = LstmState { c: enc.h.zeros_like(), h: enc.h.clone() };
+        let out = self.hidden(xs, &enc, state, backprop).out; // [N, T, K]
         let (_, _, w, b) = self.parts();
         match backprop {
             Backprop::Book => {
@@ -213,7 +273,19 @@ impl Seq2seqDecoder {
     }
 }
 
-/// The encoder-decoder: `Seq2seq`, or with a [`PeekyDecoder`] the book's `PeekySeq2seq`.
+/// Greedy answers, and where the model looked while it gave them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answers {
+    /// `[N, steps]` ids, row-major.
+    pub ids: Vec<u32>,
+    /// With attention: `[N, steps, Tq]` weights, row-major (at each step, the
+    /// weight of each character of the question as the model read it).
+    /// Empty for the other models.
+    pub attention: Vec<f32>,
+}
+
+/// The encoder-decoder: `Seq2seq`, or with a [`PeekyDecoder`] the book's
+/// `PeekySeq2seq`, or with an [`AttentionDecoder`] its `AttentionSeq2seq`.
 #[derive(Module, Debug)]
 pub struct Seq2seq {
     pub encoder: Encoder,
@@ -228,12 +300,13 @@ impl Seq2seq {
     /// Which parameters the model has.
     pub fn architecture(&self) -> Seq2seqArch {
         let [v, d] = self.encoder.embed.weight.dims();
-        Seq2seqArch {
-            vocab_size: v,
-            wordvec_size: d,
-            hidden_size: self.encoder.lstm.cell.hidden_size(),
-            peeky: self.decoder.peeky(),
-        }
+        let kind = match (&self.decoder, self.encoder.backward_lstm.is_some()) {
+            (Seq2seqDecoder::Plain(_), _) => Seq2seqKind::Seq2seq,
+            (Seq2seqDecoder::Peeky(_), _) => Seq2seqKind::PeekySeq2seq,
+            (Seq2seqDecoder::Attention(_), false) => Seq2seqKind::AttentionSeq2seq,
+            (Seq2seqDecoder::Attention(_), true) => Seq2seqKind::BiAttentionSeq2seq,
+        };
+        Seq2seqArch { vocab_size: v, wordvec_size: d, hidden_size: self.encoder.lstm.cell.hidden_size(), kind }
     }
 
     /// The loss by teacher forcing (the book's `Seq2seq.forward`): the
@@ -243,10 +316,10 @@ impl Seq2seq {
     /// padding included. `loss.backward()` gives every parameter's gradient.
     pub fn forward(&self, xs: Tensor<2, Int>, ts: Tensor<2, Int>) -> Tensor<1> {
         let [n, ta] = ts.dims();
-        let h = self.encoder.forward(xs, self.backprop); // [N, H]
+        let enc = self.encoder.encode(xs, self.backprop);
         let decoder_xs = ts.clone().slice([0..n, 0..ta - 1]);
         let decoder_ts = ts.slice([0..n, 1..ta]);
-        self.decoder.loss(decoder_xs, h, decoder_ts, self.backprop)
+        self.decoder.loss(decoder_xs, enc, decoder_ts, self.backprop)
     }
 
     /// Greedy answers (the book's `generate`, for a whole batch at once):
@@ -254,26 +327,38 @@ impl Seq2seq {
     /// highest-scoring one after the one before, starting from `start_id`.
     /// Returns `[N, steps]` ids, row-major.
     pub fn generate(&self, xs: Tensor<2, Int>, start_id: u32, steps: usize) -> Vec<u32> {
+        self.answer(xs, start_id, steps).ids
+    }
+
+    /// [`Seq2seq::generate`], with the attention weights of every step
+    /// (the book's `TimeAttention.attention_weights`, which
+    /// `visualize_attention.py` draws).
+    pub fn answer(&self, xs: Tensor<2, Int>, start_id: u32, steps: usize) -> Answers {
         let [n, _] = xs.dims();
         let device = xs.device();
-        let h = self.encoder.forward(xs, Backprop::Book); // [N, H]
-        let mut state = LstmState { c: h.zeros_like(), h: h.clone() };
+        let enc = self.encoder.encode(xs, Backprop::Book);
+        let mut state = LstmState { c: enc.h.zeros_like(), h: enc.h.clone() };
         let (_, _, w, b) = self.decoder.parts();
         let mut ids = Tensor::<2, Int>::from_data(TensorData::new(vec![start_id as i64; n], [n, 1]), &device);
-        let mut sampled = Vec::with_capacity(steps);
+        let (mut sampled, mut looked) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
         for _ in 0..steps {
-            let (out, next) = self.decoder.hidden(ids, &h, state, Backprop::Book); // [N, 1, K]
-            state = next;
-            let k = out.dims()[2];
-            let scores = linear(out.reshape([n, k]), w.val(), Some(b.val())); // [N, V]
+            let step = self.decoder.hidden(ids, &enc, state, Backprop::Book); // out [N, 1, K]
+            state = step.state;
+            looked.extend(step.weights); // [N, 1, Tq]
+            let k = step.out.dims()[2];
+            let scores = linear(step.out.reshape([n, k]), w.val(), Some(b.val())); // [N, V]
             ids = scores.argmax(1); // [N, 1]
             sampled.push(ids.clone());
         }
         if sampled.is_empty() {
-            return Vec::new();
+            return Answers { ids: Vec::new(), attention: Vec::new() };
         }
-        let all = Tensor::cat(sampled, 1); // [N, steps]
-        all.into_data().iter::<i64>().map(|v| v as u32).collect()
+        let ids = Tensor::cat(sampled, 1).into_data().iter::<i64>().map(|v| v as u32).collect(); // [N, steps]
+        let attention = match looked.is_empty() {
+            true => Vec::new(),
+            false => Tensor::cat(looked, 1).into_data().iter::<f32>().collect(), // [N, steps, Tq]
+        };
+        Answers { ids, attention }
     }
 
     /// Every parameter in the book's order ([`Seq2seqArch::params`]).
@@ -281,18 +366,18 @@ impl Seq2seq {
         use super::ParamRef::{Matrix, Vector};
         let (e, lstm, w, b) = self.decoder.parts();
         let enc = &self.encoder;
-        vec![
-            Matrix(&enc.embed.weight),
-            Matrix(&enc.lstm.cell.wx),
-            Matrix(&enc.lstm.cell.wh),
-            Vector(&enc.lstm.cell.b),
-            Matrix(&e.weight),
-            Matrix(&lstm.cell.wx),
-            Matrix(&lstm.cell.wh),
-            Vector(&lstm.cell.b),
-            Matrix(w),
-            Vector(b),
-        ]
+        fn time_lstm(l: &TimeLstm) -> [super::ParamRef<'_>; 3] {
+            [Matrix(&l.cell.wx), Matrix(&l.cell.wh), Vector(&l.cell.b)]
+        }
+        let mut p = vec![Matrix(&enc.embed.weight)];
+        p.extend(time_lstm(&enc.lstm));
+        if let Some(backward) = &enc.backward_lstm {
+            p.extend(time_lstm(backward));
+        }
+        p.push(Matrix(&e.weight));
+        p.extend(time_lstm(lstm));
+        p.extend([Matrix(w), Vector(b)]);
+        p
     }
 
     /// The parameters as host arrays (read back from the device).

@@ -6,6 +6,7 @@
 //! ([`crate::weights::RnnlmWeights`]) go in. It is generic over `f32` and `f64`;
 //! finite differences run in `f64`.
 
+pub mod attention;
 pub mod cell;
 pub mod gru;
 pub mod layers;

@@ -144,6 +144,72 @@ pub fn plot_accuracies(path: &Path, title: &str, runs: &[(&str, &[AnswerMetrics]
     publish(&tmp, path)
 }
 
+/// Pixels of one cell of the attention heatmap.
+const CELL: u32 = 26;
+/// Pixels left of the cells (the answer's characters) and above them (the title)
+/// and below them (the question's characters).
+const HEATMAP_LEFT: u32 = 40;
+const HEATMAP_TOP: u32 = 40;
+const HEATMAP_BOTTOM: u32 = 40;
+const HEATMAP_RIGHT: u32 = 20;
+
+/// The size in pixels of [`plot_attention`]'s picture for an answer of
+/// `rows` characters and a question of `cols`: one square cell each.
+pub fn attention_plot_size(rows: usize, cols: usize) -> (u32, u32) {
+    (HEATMAP_LEFT + CELL * cols as u32 + HEATMAP_RIGHT, HEATMAP_TOP + CELL * rows as u32 + HEATMAP_BOTTOM)
+}
+
+/// Draws attention weights as `visualize_attention.py` does: one row per
+/// character of the answer, one column per character of the question (in
+/// reading order), each cell grey from black (0) to white (1); `weights`
+/// is `[answer.len(), question.len()]`, row-major.
+pub fn plot_attention(
+    path: &Path,
+    title: &str,
+    question: &[char],
+    answer: &[char],
+    weights: &[f32],
+) -> crate::Result<()> {
+    let (rows, cols) = (answer.len(), question.len());
+    if weights.len() != rows * cols {
+        return Err(crate::Error::Invalid(format!(
+            "{} attention weights for {rows} answer and {cols} question characters",
+            weights.len()
+        )));
+    }
+    register_font();
+    let tmp = path.with_extension("png.tmp.png");
+    {
+        let root = BitMapBackend::new(&tmp, attention_plot_size(rows, cols)).into_drawing_area();
+        let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
+        root.fill(&WHITE).map_err(|x| e(&x))?;
+        let font = ("sans-serif", 16).into_font();
+        root.draw(&Text::new(title.to_string(), (HEATMAP_LEFT as i32, 10), font.clone())).map_err(|x| e(&x))?;
+        let (left, top, cell) = (HEATMAP_LEFT as i32, HEATMAP_TOP as i32, CELL as i32);
+        for (r, row) in weights.chunks(cols.max(1)).enumerate() {
+            for (c, &w) in row.iter().enumerate() {
+                let grey = (w.clamp(0.0, 1.0) * 255.0).round() as u8;
+                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+                let square = Rectangle::new([(x, y), (x + cell, y + cell)], RGBColor(grey, grey, grey).filled());
+                root.draw(&square).map_err(|x| e(&x))?;
+            }
+        }
+        let label = |ch: char, x: i32, y: i32| {
+            let shown = if ch == ' ' { '\u{2423}' } else { ch }; // ␣: a space is a character too
+            Text::new(shown.to_string(), (x, y), font.clone())
+        };
+        for (r, &ch) in answer.iter().enumerate() {
+            root.draw(&label(ch, left - 22, top + r as i32 * cell + 5)).map_err(|x| e(&x))?;
+        }
+        let below = top + rows as i32 * cell + 8;
+        for (c, &ch) in question.iter().enumerate() {
+            root.draw(&label(ch, left + c as i32 * cell + 8, below)).map_err(|x| e(&x))?;
+        }
+        root.present().map_err(|x| e(&x))?;
+    }
+    publish(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

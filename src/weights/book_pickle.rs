@@ -298,15 +298,25 @@ fn read_arrays(data: &[u8]) -> Result<Vec<Array>, String> {
     }
 }
 
-/// A book model file's weights, with the architecture its shapes give.
-pub fn read_weights(path: &std::path::Path) -> crate::Result<crate::weights::RnnlmWeights> {
+/// The arrays of a book model file, in the file's order.
+pub fn read_file(path: &std::path::Path) -> crate::Result<Vec<Array>> {
     use crate::Error;
     let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    let arrays = read_arrays(&bytes).map_err(|e| {
-        Error::Weights(format!("{} is not a model saved by the book's save_params: {e}", path.display()))
-    })?;
-    crate::weights::RnnlmWeights::from_book_arrays(arrays)
-        .map_err(|e| Error::Weights(format!("{}: {e}", path.display())))
+    read_arrays(&bytes)
+        .map_err(|e| Error::Weights(format!("{} is not a model saved by the book's save_params: {e}", path.display())))
+}
+
+/// A book language model file's weights, with the architecture its shapes give.
+pub fn read_weights(path: &std::path::Path) -> crate::Result<crate::weights::RnnlmWeights> {
+    crate::weights::RnnlmWeights::from_book_arrays(read_file(path)?)
+        .map_err(|e| crate::Error::Weights(format!("{}: {e}", path.display())))
+}
+
+/// A book encoder-decoder file's weights (such as `ch08/AttentionSeq2seq.pkl`),
+/// with the model and sizes its shapes give.
+pub fn read_seq2seq_weights(path: &std::path::Path) -> crate::Result<crate::weights::Seq2seqWeights> {
+    crate::weights::Seq2seqWeights::from_book_arrays(read_file(path)?)
+        .map_err(|e| crate::Error::Weights(format!("{}: {e}", path.display())))
 }
 
 fn kind(v: &Value) -> &'static str {
