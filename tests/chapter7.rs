@@ -166,7 +166,8 @@ fn eval_shows_the_books_ten_questions_and_scores_the_test_split_as_training_did(
     assert_eq!(lines[1], "Q 77+85  ", "{out}");
     assert_eq!(lines[2], "T 162 ", "{out}");
     assert!(lines[3].starts_with('☑') || lines[3].starts_with('☒'), "{out}");
-    let last = lines.last().unwrap();
+    let last = lines.iter().find(|l| l.starts_with("test accuracy: ")).unwrap();
+    assert!(lines.last().unwrap().starts_with("test loss (teacher forcing): "), "{out}");
     let acc: f64 = last.strip_prefix("test accuracy: ").unwrap().split('%').next().unwrap().parse().unwrap();
     let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(&run).metrics()).unwrap();
     assert!((acc - 100.0 * rows[0].valid_accuracy).abs() < 1e-9, "eval {acc}% vs training's {:?}", rows[0]);
