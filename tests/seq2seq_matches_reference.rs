@@ -22,7 +22,8 @@ fn the_reference_encoder_decoders_match_finite_differences() {
     for kind in Seq2seqKind::ALL {
         let report = check::seq2seq_reference_vs_finite_differences(kind, 0);
         // every parameter of the book's `params`, the encoder's included
-        assert_eq!(report.rows.len(), 10);
+        let params = if kind.bidirectional() { 13 } else { 10 };
+        assert_eq!(report.rows.len(), params);
         assert!(report.rows.iter().all(|r| r.tolerance == FD_TOLERANCE));
         assert_within(&report);
     }
@@ -31,8 +32,11 @@ fn the_reference_encoder_decoders_match_finite_differences() {
 fn burn_matches_the_reference(device: &Device, tolerance: f64) {
     for kind in Seq2seqKind::ALL {
         let small = check::seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::SMALL, 2, tolerance, 21);
-        // per batch: three comparisons of the loss and 10 gradients, and the answers
-        assert_eq!(small.rows.len(), 2 * (3 * 11 + 1));
+        // per batch: three comparisons of the loss and every gradient, the answers,
+        // and with attention the weights of each greedy step
+        let params = if kind.bidirectional() { 13 } else { 10 };
+        let looked = usize::from(kind.attention());
+        assert_eq!(small.rows.len(), 2 * (3 * (params + 1) + 1 + looked));
         assert_within(&small);
         assert_within(&check::seq2seq_burn_vs_reference(device, kind, Seq2seqSizes::book(kind), 1, tolerance, 22));
     }
