@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::{rnnlm, seq2seq};
+
 use std::path::Path;
-use std::process::Command;
 
 use rnnlm::data::fetch::sha256_hex;
 use rnnlm::data::sequence::SequenceSet;
@@ -45,18 +46,6 @@ fn the_split_is_the_books_to_every_id() {
         assert_eq!(ours, hashes, "{set}");
         assert_eq!((d.train.len(), d.test.len()), (45_000, 5_000));
     }
-}
-
-fn rnnlm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
-/// Runs `rnnlm seq2seq ARGS` and returns its stdout; fails the test on a non-zero exit.
-fn seq2seq(args: &[&str]) -> String {
-    let out = rnnlm().arg("seq2seq").args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
 }
 
 /// The `| epoch N | ...` lines, without their seconds.

@@ -4,22 +4,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::{rnnlm, seq2seq};
+
+use std::process::Output;
 
 use rnnlm::data::book;
 use rnnlm::data::sequence::SequenceSet;
-
-fn rnnlm() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rnnlm"))
-}
-
-/// Runs `rnnlm seq2seq ARGS` and returns its stdout; fails the test on a non-zero exit.
-fn seq2seq(args: &[&str]) -> String {
-    let out = rnnlm().arg("seq2seq").args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
-}
 
 /// The value after `name` in the line of `stdout` that holds it.
 fn field(stdout: &str, name: &str) -> f64 {

@@ -160,3 +160,16 @@ pub fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
     });
     (format!("http://{addr}"), log)
 }
+
+/// The `rnnlm` binary under test.
+pub fn rnnlm() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+}
+
+/// Runs `rnnlm seq2seq ARGS` and returns its stdout; fails the test on a non-zero exit.
+pub fn seq2seq(args: &[&str]) -> String {
+    let out = rnnlm().arg("seq2seq").args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
