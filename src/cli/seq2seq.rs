@@ -259,6 +259,8 @@ struct Loaded {
     chars: Vec<char>,
     /// Where it came from, for the first line printed.
     source: String,
+    /// The data set as the model reads it, where finding the model read it already.
+    data: Option<SequenceData>,
     backend: Backend,
     device: burn::tensor::Device,
 }
@@ -278,7 +280,7 @@ fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
     let Some(dir) = a.artifacts.as_ref().filter(|_| !a.book_model) else {
         let path = rnnlm::data::book::trained_attention_model().map_err(|e| Failure(format!("--book-model: {e}")))?;
         let weights = rnnlm::weights::book_pickle::read_seq2seq_weights(&path)?;
-        let data = load(SequenceSet::Date, false)?;
+        let data = load(SequenceSet::Date, true)?; // ch08/train.py reverses the questions
         let cfg = Seq2seqTrainConfig {
             reverse: true,
             wordvec_size: weights.arch.wordvec_size,
@@ -296,7 +298,8 @@ fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
         }
         let model = cfg.model().init_with(&weights, &device)?;
         let source = format!("the book's {}", rnnlm::data::book::ATTENTION_MODEL_IN_REPO);
-        return Ok(Loaded { cfg, model, chars: data.chars, source, backend, device });
+        let chars = data.chars.clone();
+        return Ok(Loaded { cfg, model, chars, source, data: Some(data), backend, device });
     };
     let (cfg, model, epoch) = load_trained_seq2seq(dir, a.checkpoint, &device)?;
     let chars: Vec<char> = rnnlm::run::vocab::read_vocab(&RunDir::new(dir).vocab())?
@@ -304,12 +307,15 @@ fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
         .map(|c| c.chars().next().unwrap_or(' '))
         .collect();
     let source = format!("epoch {epoch} of {}", dir.display());
-    Ok(Loaded { cfg, model, chars, source, backend, device })
+    Ok(Loaded { cfg, model, chars, source, data: None, backend, device })
 }
 
 fn run_eval(a: EvalArgs) -> Result<u8, Failure> {
-    let m = load_model(&a.model)?;
-    let data = load(m.cfg.data, m.cfg.reverse)?;
+    let mut m = load_model(&a.model)?;
+    let data = match m.data.take() {
+        Some(data) => data,
+        None => load(m.cfg.data, m.cfg.reverse)?,
+    };
     if let Some(dir) = &a.model.artifacts {
         same_data(&m.cfg, &data, dir)?;
     }
