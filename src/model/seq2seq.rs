@@ -250,10 +250,6 @@ impl Seq2seqDecoder {
             }
             Seq2seqDecoder::Attention(_) => {
                 let (hs, state) = recur(lstm, x, Some(state), backprop); // [N, T, H]
-                if backprop == Backprop::Book && std::env::var("ATT_NODE").is_ok() && hs.is_require_grad() {
-                    let out = super::attention::attention_joined(enc.hs.clone(), hs);
-                    return Hidden { out, state, weights: None };
-                }
                 let (context, weights) = time_attention(enc.hs.clone(), hs.clone());
                 Hidden { out: Tensor::cat(vec![context, hs], 2), state, weights: Some(weights) } // [N, T, 2H]
             }
