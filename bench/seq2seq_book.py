@@ -47,6 +47,38 @@ def read_weights(path):
     return out
 
 
+def widen(model):
+    """Every parameter and gradient of the book's `model` in float64, wherever a layer holds it
+    (its params and grads lists, and attributes such as TimeEmbedding's W): one new array for
+    each old one, so what the layers share they still share. The layers still allocate some
+    outputs as float32 (TimeLSTM's hs and dxs, dtype='f')."""
+    import numpy as np
+
+    objects, seen = [], set()
+
+    def collect(obj):
+        if id(obj) in seen or not hasattr(obj, "__dict__"):
+            return
+        seen.add(id(obj))
+        objects.append(obj)
+        for value in vars(obj).values():
+            for item in value if isinstance(value, list) else [value]:
+                collect(item)
+
+    collect(model)
+    wide = {}
+    for obj in objects:
+        for key in ("params", "grads"):
+            for x in getattr(obj, key, None) or []:
+                wide.setdefault(id(x), x.astype(np.float64))
+    for obj in objects:
+        for key, value in vars(obj).items():
+            if isinstance(value, list):
+                value[:] = [wide.get(id(x), x) if isinstance(x, np.ndarray) else x for x in value]
+            elif isinstance(value, np.ndarray) and id(value) in wide:
+                setattr(obj, key, wide[id(value)])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("weights", help="init.safetensors of a run folder, or an .npz by the book's names")
@@ -55,6 +87,8 @@ def main():
     p.add_argument("--reverse", action="store_true", help="the run's --reverse")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--data", choices=["addition", "date"], default="addition", help="the run's --data")
+    p.add_argument("--float64", action="store_true",
+                   help="train the book's model in float64 (the same weights, widened): how far f32 rounding alone moves it")
     a = p.parse_args()
 
     import numpy as np
@@ -98,6 +132,8 @@ def main():
         if param.shape != w[name].shape:
             sys.exit("%s is %s in the file, %s in the book's model" % (name, w[name].shape, param.shape))
         param[...] = w[name]
+    if a.float64:
+        widen(model)
 
     losses = []
     forward = model.forward
