@@ -5,7 +5,8 @@
 # new / old. Usage: bench/before_after.sh OLD_BINARY NEW_BINARY
 # (build each with `cargo build --features ndarray --bin rnnlm` at its commit
 # and copy target/debug/rnnlm aside). PRESETS="" skips the language models,
-# PRESETS=big times only that preset.
+# PRESETS=big times only that preset; SEQ2SEQ="" skips the encoder-decoders
+# (a binary from before chapter 7 has none), SEQ2SEQ=attention-seq2seq times one.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 OLD_BINARY NEW_BINARY" >&2; exit 2; }
 old=$1 new=$2
@@ -22,7 +23,7 @@ for round in 1 2 3; do
       echo "$model $preset: $a $b $(python3 -c "print(f'{$b / $a:.3f}')")"
     done
   done
-  for model in seq2seq peeky-seq2seq attention-seq2seq bi-attention-seq2seq; do
+  for model in ${SEQ2SEQ-seq2seq peeky-seq2seq attention-seq2seq bi-attention-seq2seq}; do
     case $model in *attention*) iters=40 ;; *) iters=200 ;; esac
     a=$(seq2seq_tokens "$old" $model $iters)
     b=$(seq2seq_tokens "$new" $model $iters)
