@@ -45,7 +45,7 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Read a corpus as `train` would and say what it holds: its files, the vocabulary, each split's tokens and how many are read as <unk>, and how long the reading took.
     Corpus(CorpusArgs),
-    /// Chapter 7: encoder-decoders that learn addition (train, eval, answer, export).
+    /// Chapters 7 and 8: encoder-decoders that learn addition and rewrite dates, with attention (train, eval, answer, attention, export, plot, bench).
     Seq2seq(seq2seq::Seq2seqArgs),
     /// Compare the Burn model with the manual-backward reference, and the
     /// reference with finite differences; exit 1 if any tolerance fails.
