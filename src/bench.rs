@@ -176,3 +176,131 @@ pub fn run_seq2seq(device: &Device, kind: crate::arch::Seq2seqKind, warmup: usiz
     let phase_ms = [median(&phases[0]), median(&phases[1]), median(&phases[2])];
     BenchResult { iteration_ms: times, phase_ms, tokens_per_iteration: n * (tq + ta - 1) }
 }
+
+/// One product of a training iteration, in one layout, and its rate here.
+#[derive(Clone, Debug)]
+pub struct ProductRate {
+    /// The product and its shape (`[M, K]·[K, N]`).
+    pub product: String,
+    /// How its operands are laid out.
+    pub layout: &'static str,
+    /// Whether training gives the product this layout.
+    pub chosen: bool,
+    pub gflops: f64,
+}
+
+/// The matrix products one training iteration of `model` at `preset` makes,
+/// each in the layouts the layers can give it, timed on `device` (each for
+/// at least 20 ms after an untimed call): a time step's recurrent product
+/// forward (`h·Wh`; the GRU's two) and, for the RNN and LSTM, backward
+/// (`dA·Whᵀ`) and `dWh` over all steps, then the head's forward, `dW` and
+/// `dx`. The layouts differ in which kernel runs a product, never in its
+/// value (`model::StepLayout`, `model::BackLayout`).
+pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<ProductRate> {
+    use crate::arch::CellKind;
+    use crate::model::{BackLayout, StepLayout};
+    use burn::tensor::{Distribution, Tensor};
+
+    let (n, t, _, h, v) = preset.sizes();
+    let (gh, m) = (model.cell().gates() * h, n * t);
+    let random = |rows: usize, cols: usize| Tensor::<2>::random([rows, cols], Distribution::Default, device);
+    let (h_prev, wh, da, hs, das) = (random(n, h), random(h, gh), random(n, gh), random(m, h), random(m, gh));
+    let mut rates = Vec::new();
+    let mut add = |product: String, layout, chosen, flops: usize, f: &dyn Fn() -> Tensor<2>| {
+        rates.push(ProductRate { product, layout, chosen, gflops: flops as f64 / seconds_per_call(f) / 1e9 });
+    };
+    let shape = |name: &str, [a, b, c]: [usize; 3]| format!("{name} [{a}, {b}]·[{b}, {c}]");
+    // The GRU's step makes two: z and r together, then h̃ from r⊙h (model/gru.rs).
+    let steps = match model.cell() {
+        CellKind::Gru => vec![("step h·Wh_zr", 0..2 * h), ("step (r⊙h)·Wh_h", 2 * h..3 * h)],
+        _ => vec![("step h·Wh", 0..gh)],
+    };
+    for (name, columns) in steps {
+        let width = columns.len();
+        for layout in StepLayout::ALL {
+            let w = layout.apply(&wh).slice([0..h, columns.clone()]);
+            let chosen = layout == StepLayout::chosen();
+            add(shape(name, [n, h, width]), layout.name(), chosen, 2 * n * h * width, &|| {
+                h_prev.clone().matmul(w.clone())
+            });
+        }
+    }
+    if model.cell() != CellKind::Gru {
+        for layout in BackLayout::ALL {
+            let w = layout.apply(&wh);
+            let chosen = layout == BackLayout::chosen(n);
+            add(shape("step dA·Whᵀ", [n, gh, h]), layout.name(), chosen, 2 * n * gh * h, &|| {
+                da.clone().matmul(w.clone())
+            });
+        }
+        add(shape("dWh = hsᵀ·dA", [h, m, gh]), "hsᵀ a transposed view", true, 2 * h * m * gh, &|| {
+            hs.clone().transpose().matmul(das.clone())
+        });
+    }
+    let (g, head_flops) = (random(m, v), 2 * m * h * v);
+    if model.tied() {
+        let e = random(v, h); // the embedding, the head's weight transposed
+        add(shape("head h·Eᵀ", [m, h, v]), "Eᵀ a transposed view", true, head_flops, &|| {
+            hs.clone().matmul(e.clone().transpose())
+        });
+        add(shape("head dEᵀ = Gᵀ·h", [v, m, h]), "Gᵀ a transposed view", true, head_flops, &|| {
+            g.clone().transpose().matmul(hs.clone())
+        });
+        add(shape("head dh = G·E", [m, v, h]), "E row-major", true, head_flops, &|| g.clone().matmul(e.clone()));
+    } else {
+        let w = random(h, v);
+        add(shape("head h·W", [m, h, v]), "W row-major", true, head_flops, &|| hs.clone().matmul(w.clone()));
+        add(shape("head dW = hᵀ·G", [h, m, v]), "hᵀ a transposed view", true, head_flops, &|| {
+            hs.clone().transpose().matmul(g.clone())
+        });
+        add(shape("head dh = G·Wᵀ", [m, v, h]), "Wᵀ a transposed view", true, head_flops, &|| {
+            g.clone().matmul(w.clone().transpose())
+        });
+    }
+    rates
+}
+
+/// Seconds per call of the product `f`: one untimed call, then batches of
+/// calls, each batch ended by reading one value back (which waits for an
+/// asynchronous device), until 20 ms and three batches have passed.
+fn seconds_per_call(f: &dyn Fn() -> burn::tensor::Tensor<2>) -> f64 {
+    const BATCH: usize = 4;
+    let sync = |x: burn::tensor::Tensor<2>| x.slice([0..1, 0..1]).into_scalar::<f32>();
+    sync(f());
+    let (start, mut calls) = (Instant::now(), 0);
+    while calls < 3 * BATCH || start.elapsed().as_secs_f64() < 0.02 {
+        let mut last = f();
+        for _ in 1..BATCH {
+            last = f();
+        }
+        sync(last);
+        calls += BATCH;
+    }
+    start.elapsed().as_secs_f64() / calls as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Preset, product_rates};
+    use crate::arch::ModelKind;
+
+    /// Every product `bench` reports is timed in each layout a layer can give
+    /// it, and exactly one of them is marked as training's.
+    #[test]
+    fn each_product_has_its_layouts_timed_and_one_chosen() {
+        let device = burn::tensor::Device::flex();
+        for model in ModelKind::ALL {
+            let rates = product_rates(&device, model, Preset::Seed);
+            let mut products: Vec<&str> = rates.iter().map(|r| r.product.as_str()).collect();
+            products.dedup();
+            // the step's product(s) forward, for RNN and LSTM backward and dWh, the head's three
+            let expected = if model == ModelKind::Gru { 2 + 3 } else { 1 + 2 + 3 };
+            assert_eq!(products.len(), expected, "{model}: {products:?}");
+            for product in products {
+                let of: Vec<_> = rates.iter().filter(|r| r.product == product).collect();
+                assert_eq!(of.iter().filter(|r| r.chosen).count(), 1, "{model} {product}");
+                assert!(of.iter().all(|r| r.gflops.is_finite() && r.gflops > 0.0), "{model} {product}");
+            }
+        }
+    }
+}

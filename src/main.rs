@@ -225,6 +225,11 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     );
     let [grads, clip, update] = result.phase_ms;
     println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, {} {update:.2}", args.optimizer);
+    println!("the iteration's products here, GFLOP/s (* the layout training gives it):");
+    for p in bench::product_rates(&device, args.model, args.preset) {
+        let mark = if p.chosen { "*" } else { " " };
+        println!("  {mark} {:<42} {:<22} {:>7.1}", p.product, p.layout, p.gflops);
+    }
     if args.learner {
         let data = args.data.load(None)?;
         let cfg = TrainConfig { epochs: 1, corpus: data.source.clone(), ..TrainConfig::notebook(data.vocab.len()) };

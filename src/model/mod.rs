@@ -39,7 +39,7 @@ mod rnnlm;
 mod seq2seq;
 mod softmax_with_loss;
 pub use attention::time_attention;
-pub use cell::{Cell, Weights};
+pub use cell::{BackLayout, Cell, StepLayout, Weights};
 pub use dropout::{dropout_mask, time_dropout};
 pub use embedding::time_embedding;
 pub use gru::{GruCell, GruCellConfig, TimeGru};
