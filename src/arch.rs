@@ -144,8 +144,6 @@ impl Seq2seqArch {
     /// after the first as in the book's `TimeBiLSTM.params`.
     pub fn params(&self) -> Vec<(String, Vec<usize>)> {
         let (v, d, h) = (self.vocab_size, self.wordvec_size, self.hidden_size);
-        let peek = if self.kind.peeky() { h } else { 0 };
-        let wide = if self.kind.peeky() || self.kind.attention() { 2 * h } else { h };
         let mut p = vec![
             ("encoder.embed.W", vec![v, d]),
             ("encoder.lstm.Wx", vec![d, 4 * h]),
@@ -159,13 +157,25 @@ impl Seq2seqArch {
         }
         p.extend([
             ("decoder.embed.W", vec![v, d]),
-            ("decoder.lstm.Wx", vec![peek + d, 4 * h]),
+            ("decoder.lstm.Wx", vec![self.decoder_lstm_input(), 4 * h]),
             ("decoder.lstm.Wh", vec![h, 4 * h]),
             ("decoder.lstm.b", vec![4 * h]),
-            ("decoder.affine.W", vec![wide, v]),
+            ("decoder.affine.W", vec![self.affine_input(), v]),
             ("decoder.affine.b", vec![v]),
         ]);
         p.into_iter().map(|(name, shape)| (name.to_string(), shape)).collect()
+    }
+
+    /// The width of what the decoder's LSTM reads at each step: `D`, or
+    /// Peeky's `[h, x]`, `H + D`.
+    pub fn decoder_lstm_input(&self) -> usize {
+        if self.kind.peeky() { self.hidden_size + self.wordvec_size } else { self.wordvec_size }
+    }
+
+    /// The width of what the decoder's affine layer reads at each step: `H`,
+    /// or Peeky's `[h, h_t]` and attention's `[context, h_t]`, `2H`.
+    pub fn affine_input(&self) -> usize {
+        if self.kind.peeky() || self.kind.attention() { 2 * self.hidden_size } else { self.hidden_size }
     }
 
     /// The book's class name: `Seq2seq`, `PeekySeq2seq`, `AttentionSeq2seq`,

@@ -89,10 +89,8 @@ impl Seq2seqConfig {
         let embed = |part: &str| Embedding { weight: param(w.get(&format!("{part}.embed.W")), [v, d], device) };
         let backward_lstm = a.kind.bidirectional().then(|| lstm("encoder.backward_lstm", d));
         let encoder = Encoder { embed: embed("encoder"), lstm: lstm("encoder.lstm", d), backward_lstm };
-        let peek = if a.kind.peeky() { h } else { 0 };
-        let wide = if a.kind.peeky() || a.kind.attention() { 2 * h } else { h };
-        let (embed, lstm) = (embed("decoder"), lstm("decoder.lstm", peek + d));
-        let affine_w = param(w.get("decoder.affine.W"), [wide, v], device);
+        let (embed, lstm) = (embed("decoder"), lstm("decoder.lstm", a.decoder_lstm_input()));
+        let affine_w = param(w.get("decoder.affine.W"), [a.affine_input(), v], device);
         let affine_b = param(w.get("decoder.affine.b"), [v], device);
         let decoder = match a.kind {
             Seq2seqKind::Seq2seq => Seq2seqDecoder::Plain(Decoder { embed, lstm, affine_w, affine_b }),

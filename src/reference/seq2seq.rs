@@ -193,9 +193,7 @@ pub struct Seq2seq<F: Real> {
 impl<F: Real> Seq2seq<F> {
     pub fn from_weights(w: &Seq2seqWeights) -> Self {
         let a = w.arch;
-        let (v, d, h) = (a.vocab_size, a.wordvec_size, a.hidden_size);
-        let peek = if a.kind.peeky() { h } else { 0 };
-        let wide = if a.kind.peeky() || a.kind.attention() { 2 * h } else { h };
+        let (v, d) = (a.vocab_size, a.wordvec_size);
         Seq2seq {
             arch: a,
             encoder: Encoder {
@@ -205,9 +203,12 @@ impl<F: Real> Seq2seq<F> {
             },
             decoder: Decoder {
                 embed: TimeEmbedding::new(array2(w.get("decoder.embed.W"), v, d)),
-                lstm: lstm(w, "decoder.lstm", peek + d, true),
+                lstm: lstm(w, "decoder.lstm", a.decoder_lstm_input(), true),
                 attention: TimeAttention::default(),
-                affine: TimeAffine::new(array2(w.get("decoder.affine.W"), wide, v), array1(w.get("decoder.affine.b"))),
+                affine: TimeAffine::new(
+                    array2(w.get("decoder.affine.W"), a.affine_input(), v),
+                    array1(w.get("decoder.affine.b")),
+                ),
                 kind: a.kind,
                 enc_dim: (0, 0, 0),
             },
