@@ -117,15 +117,22 @@ pub fn greedy_answers(
     device: &Device,
 ) -> Ids {
     let mut data = Vec::with_capacity(x.rows * steps);
-    let mut from = 0;
-    while from < x.rows {
-        let to = (from + batch_size.max(1)).min(x.rows);
-        let ids: Vec<i64> = x.data[from * x.cols..to * x.cols].iter().map(|&v| v as i64).collect();
-        let xs = Tensor::<2, Int>::from_data(TensorData::new(ids, [to - from, x.cols]), device);
-        data.extend(model.generate(xs, start_id, steps));
-        from = to;
+    for (from, to) in batches(x.rows, batch_size) {
+        data.extend(model.generate(rows_tensor(x, from, to, device), start_id, steps));
     }
     Ids { rows: x.rows, cols: steps, data }
+}
+
+/// `(from, to)` of each batch of at most `batch_size` of `rows` rows, in order.
+fn batches(rows: usize, batch_size: usize) -> impl Iterator<Item = (usize, usize)> {
+    let size = batch_size.max(1);
+    (0..rows).step_by(size).map(move |from| (from, (from + size).min(rows)))
+}
+
+/// Rows `from..to` of `ids` on `device`: `[to − from, cols]`.
+fn rows_tensor(ids: &Ids, from: usize, to: usize, device: &Device) -> Tensor<2, Int> {
+    let v: Vec<i64> = ids.data[from * ids.cols..to * ids.cols].iter().map(|&v| v as i64).collect();
+    Tensor::<2, Int>::from_data(TensorData::new(v, [to - from, ids.cols]), device)
 }
 
 /// How many answers of `guess` `[N, Ta − 1]` are exactly the answers `t`
@@ -139,16 +146,10 @@ pub fn count_correct(guess: &Ids, t: &Ids) -> usize {
 /// (the book's `model.forward(x, t)` over the whole split, here
 /// `batch_size` rows at a time): the mean over every row and step.
 pub fn teacher_forced_loss(model: &Seq2seq, x: &Ids, t: &Ids, batch_size: usize, device: &Device) -> f64 {
-    let tensor = |ids: &Ids, from: usize, to: usize| {
-        let v: Vec<i64> = ids.data[from * ids.cols..to * ids.cols].iter().map(|&v| v as i64).collect();
-        Tensor::<2, Int>::from_data(TensorData::new(v, [to - from, ids.cols]), device)
-    };
-    let (mut sum, mut from) = (0.0, 0);
-    while from < x.rows {
-        let to = (from + batch_size.max(1)).min(x.rows);
-        let loss = model.forward(tensor(x, from, to), tensor(t, from, to));
+    let mut sum = 0.0;
+    for (from, to) in batches(x.rows, batch_size) {
+        let loss = model.forward(rows_tensor(x, from, to, device), rows_tensor(t, from, to, device));
         sum += loss.into_data().iter::<f32>().next().unwrap_or(f32::NAN) as f64 * (to - from) as f64;
-        from = to;
     }
     sum / x.rows.max(1) as f64
 }
