@@ -135,10 +135,7 @@ fn a_resumed_run_prints_the_uninterrupted_runs_numbers_to_every_digit() {
     let mut all = vec!["seq2seq", "train", "--artifacts", parts.to_str().unwrap()];
     all.extend(SMALL);
     all.extend(["--epochs", "5", "--seed", "4", "--reverse", "--resume"]);
-    let out = rnnlm().args(&all).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = common::one_line_error(rnnlm().args(&all), "another seed");
     assert!(stderr.contains("seed is 3 there, 4 here"), "{stderr}");
 }
 
@@ -160,6 +157,25 @@ fn eval_shows_the_books_ten_questions_and_scores_the_test_split_as_training_did(
     let acc: f64 = last.strip_prefix("test accuracy: ").unwrap().split('%').next().unwrap().parse().unwrap();
     let rows = rnnlm::run::metrics::read_answer_metrics(&RunDir::new(&run).metrics()).unwrap();
     assert!((acc - 100.0 * rows[0].valid_accuracy).abs() < 1e-9, "eval {acc}% vs training's {:?}", rows[0]);
+
+    // A run folder whose vocabulary is not the data set's, or not one character a word, is refused in one line.
+    let vocab_path = RunDir::new(&run).vocab();
+    let vocab = rnnlm::run::vocab::read_vocab(&vocab_path).unwrap();
+    for (command, change, says) in [("eval", 0, "another vocabulary"), ("answer", 1, "is not one character")] {
+        let mut words = vocab.clone();
+        match change {
+            0 => words.swap(0, 1),
+            _ => words[0].push('x'),
+        }
+        rnnlm::run::vocab::write_vocab(&vocab_path, &words).unwrap();
+        let stderr = common::one_line_error(
+            rnnlm()
+                .args(["seq2seq", command, "--backend", "flex", "--artifacts", run.to_str().unwrap()])
+                .args(if command == "eval" { &[][..] } else { &["1+1"][..] }),
+            command,
+        );
+        assert!(stderr.contains(says), "{command}: {stderr}");
+    }
 }
 
 #[test]
@@ -231,10 +247,7 @@ fn exported_weights_carry_the_books_names_and_start_a_run_with_init() {
     all.push(other.to_str().unwrap());
     all.extend(SMALL);
     all.extend(["--epochs", "1", "--init", npz.to_str().unwrap()]);
-    let out = rnnlm().args(&all).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let stderr = common::one_line_error(rnnlm().args(&all), "weights of other sizes");
     assert!(stderr.contains("decoder.lstm.Wx is [32, 96]"), "{stderr}");
     assert!(!other.join("config.json").exists());
 }
@@ -257,10 +270,7 @@ fn a_failed_write_then_resume_ends_where_the_uninterrupted_run_ends() {
         let mut all = vec!["seq2seq", "train", "--artifacts", dir.to_str().unwrap()];
         all.extend(SMALL);
         all.extend(args);
-        let out = rnnlm().args(&all).env(rnnlm::atomic::FAIL_WRITE, fault).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{fault}: the run stops");
-        assert_eq!(stderr.trim().lines().count(), 1, "{fault}: {stderr}");
+        let stderr = common::one_line_error(rnnlm().args(&all).env(rnnlm::atomic::FAIL_WRITE, fault), fault);
         assert!(
             stderr.starts_with("error: cannot write ") && stderr.contains(fault.split('#').next().unwrap()),
             "{stderr}"

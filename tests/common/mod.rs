@@ -166,6 +166,16 @@ pub fn rnnlm() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_rnnlm"))
 }
 
+/// Runs `cmd`, which must fail with a one-line error (`what` names the case
+/// in a failed assertion), and returns its stderr.
+pub fn one_line_error(cmd: &mut std::process::Command, what: &str) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{what}: it should fail");
+    assert_eq!(stderr.trim().lines().count(), 1, "{what}: {stderr}");
+    stderr
+}
+
 /// Runs `rnnlm seq2seq ARGS` and returns its stdout; fails the test on a non-zero exit.
 pub fn seq2seq(args: &[&str]) -> String {
     let out = rnnlm().arg("seq2seq").args(args).output().unwrap();

@@ -113,10 +113,17 @@ fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
         return Ok(Loaded { cfg, model, chars, source, data: Some(data), backend, device });
     };
     let (cfg, model, epoch) = load_trained_seq2seq(dir, a.checkpoint, &device)?;
-    let chars: Vec<char> = rnnlm::run::vocab::read_vocab(&RunDir::new(dir).vocab())?
+    let path = RunDir::new(dir).vocab();
+    let chars = rnnlm::run::vocab::read_vocab(&path)?
         .iter()
-        .map(|c| c.chars().next().unwrap_or(' '))
-        .collect();
+        .map(|c| {
+            let mut it = c.chars();
+            match (it.next(), it.next()) {
+                (Some(ch), None) => Ok(ch),
+                _ => Err(Failure(format!("{}: {c:?} is not one character", path.display()))),
+            }
+        })
+        .collect::<Result<Vec<char>, _>>()?;
     let source = format!("epoch {epoch} of {}", dir.display());
     Ok(Loaded { cfg, model, chars, source, data: None, backend, device })
 }
@@ -128,7 +135,7 @@ pub(super) fn run_eval(a: EvalArgs) -> Result<u8, Failure> {
         None => load(m.cfg.data, m.cfg.reverse)?,
     };
     if let Some(dir) = &a.model.artifacts {
-        same_data(&m.cfg, &data, dir)?;
+        same_data(&m, &data, dir)?;
     }
     println!("evaluating {} from {} on {}", m.cfg.title(), m.source, m.backend);
     let test = &data.test;
@@ -159,14 +166,12 @@ fn show(chars: &[char], x: &Ids, t: &Ids, guess: &Ids, r: usize, reverse: bool, 
 }
 
 /// The run's data set must be the one it trained on: the same vocabulary and sizes.
-fn same_data(cfg: &Seq2seqTrainConfig, data: &SequenceData, dir: &Path) -> Result<(), Failure> {
-    let chars = rnnlm::run::vocab::read_vocab(&RunDir::new(dir).vocab())?;
-    let ours: Vec<String> = data.chars.iter().map(|c| c.to_string()).collect();
-    if chars != ours || cfg.vocab_size != data.chars.len() {
+fn same_data(m: &Loaded, data: &SequenceData, dir: &Path) -> Result<(), Failure> {
+    if m.chars != data.chars || m.cfg.vocab_size != data.chars.len() {
         return Err(Failure(format!(
             "{} trained on another vocabulary than {}'s",
             dir.display(),
-            cfg.data.file_name()
+            m.cfg.data.file_name()
         )));
     }
     Ok(())
