@@ -47,7 +47,7 @@ fn main() {
         });
         time("lstm step dA@Wh^T", step, || da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar());
         // Whᵀ copied row-major: gemm's layout, slower than the transposed
-        // view that the few-rows kernel takes (src/model/cell.rs, `BackLayout`)
+        // view that the few-rows kernel takes (src/model/layout.rs, `BackLayout`)
         let wh_t = wh_cols.clone().transpose();
         time("lstm step dA@Wh^T, row-major", step, || {
             da.clone().matmul(wh_t.clone()).slice([0..1, 0..1]).into_scalar()
