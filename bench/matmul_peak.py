@@ -15,7 +15,9 @@ SHAPES = {
     "big affine dx": (700, 10000, 650),
     "big rnn step": (20, 650, 650),
     "big lstm step": (20, 650, 2600),
+    "big lstm step back": (20, 2600, 650),
     "seed affine forward": (50, 100, 10000),
+    "seed affine dx": (50, 10000, 100),
     "seed rnn step": (10, 100, 100),
 }
 

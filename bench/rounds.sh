@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rnnlm and PyTorch eager in turn, three rounds, on the models chapter 6 trains
-# (and chapter 5's at `big`), then the peak memory of `better-lstm` at `big`
-# and one epoch of `train --preset ch6-rnnlm` (and, with BETTER_EPOCH=1, of
+# and chapter 5's (`seed` is the notebook's sizes), then the peak memory of
+# `better-lstm` at `big` and one epoch of `train --preset ch6-rnnlm` (and, with BETTER_EPOCH=1, of
 # `--preset ch6-better`: another 15 minutes). Speed claims are the ratios of
 # one run on an idle machine. Usage: bench/rounds.sh [RNNLM_BINARY]
 set -euo pipefail
@@ -15,7 +15,8 @@ median() { grep -oE 'median ms per iteration [0-9.]+|ms per iteration: median [0
 for i in 1 2 3; do
   echo "== round $i (median ms per iteration: rnnlm, PyTorch)"
   # `better-lstm big sgd` is the iteration of `train --preset ch6-better`.
-  for run in "rnn big 10 adam" "lstm big 6 adam" "better-lstm big 6 adam" "better-lstm big 6 sgd" "lstm ch6 50 sgd"; do
+  for run in "rnn seed 300 adam" "lstm seed 300 adam" "rnn big 10 adam" "lstm big 6 adam" "better-lstm big 6 adam" \
+    "better-lstm big 6 sgd" "lstm ch6 50 sgd"; do
     set -- $run
     ours=$("$R" bench --backend flex --model "$1" --preset "$2" --iters "$3" --optimizer "$4" 2>/dev/null | median)
     theirs=$("$PY" bench/throughput.py --impl torch --model "$1" --preset "$2" --iters "$3" --optimizer "$4" 2>&1 | median)

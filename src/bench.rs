@@ -191,14 +191,15 @@ pub struct ProductRate {
 
 /// The matrix products one training iteration of `model` at `preset` makes,
 /// each in the layouts the layers can give it, timed on `device` (each for
-/// at least 20 ms after an untimed call): a time step's recurrent product
-/// forward (`h·Wh`; the GRU's two) and, for the RNN and LSTM, backward
-/// (`dA·Whᵀ`) and `dWh` over all steps, then the head's forward, `dW` and
-/// `dx`. The layouts differ in which kernel runs a product, never in its
-/// value (`model::StepLayout`, `model::BackLayout`).
+/// at least 20 ms after an untimed call): a time step's recurrent products
+/// forward (`h·Wh`; the GRU's two) and backward (`dA·Whᵀ`; the GRU's two),
+/// for the RNN and LSTM `dWh` over all steps, then the head's forward, `dW`
+/// and `dx`. The layouts differ in which kernel runs a product, never in its
+/// value (`model::StepLayout`, `model::BackLayout`); the one marked chosen is
+/// the one measurement picked for training (`model::layout`).
 pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<ProductRate> {
     use crate::arch::CellKind;
-    use crate::model::{BackLayout, StepLayout};
+    use crate::model::{BackLayout, HeadLayout, Layout, StepLayout};
     use burn::tensor::{Distribution, Tensor};
 
     let (n, t, _, h, v) = preset.sizes();
@@ -210,35 +211,42 @@ pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<P
         rates.push(ProductRate { product, layout, chosen, gflops: flops as f64 / seconds_per_call(f) / 1e9 });
     };
     let shape = |name: &str, [a, b, c]: [usize; 3]| format!("{name} [{a}, {b}]·[{b}, {c}]");
-    // The GRU's step makes two: z and r together, then h̃ from r⊙h (model/gru.rs).
-    let steps = match model.cell() {
-        CellKind::Gru => vec![("step h·Wh_zr", 0..2 * h), ("step (r⊙h)·Wh_h", 2 * h..3 * h)],
-        _ => vec![("step h·Wh", 0..gh)],
+    let gru = model.cell() == CellKind::Gru;
+    // The GRU's step makes two products each way: z and r together, then h̃
+    // from r⊙h (model/gru.rs); the others one. Each block of Wh's columns:
+    // (forward's name, backward's name, columns).
+    let blocks = match gru {
+        true => {
+            vec![("step h·Wh_zr", "step dA_zr·Wh_zrᵀ", 0, 2 * h), ("step (r⊙h)·Wh_h", "step dA_h·Wh_hᵀ", 2 * h, gh)]
+        }
+        false => vec![("step h·Wh", "step dA·Whᵀ", 0, gh)],
     };
-    for (name, columns) in steps {
-        let width = columns.len();
-        for layout in StepLayout::ALL {
-            let w = layout.apply(&wh).slice([0..h, columns.clone()]);
-            let chosen = layout == StepLayout::chosen();
-            add(shape(name, [n, h, width]), layout.name(), chosen, 2 * n * h * width, &|| {
+    let (step, back) = (StepLayout::measured(&wh, n, t), BackLayout::measured(&wh, n, t));
+    for &(name, _, lo, hi) in &blocks {
+        for &layout in StepLayout::ALL {
+            let w = layout.apply(&wh).slice([0..h, lo..hi]);
+            add(shape(name, [n, h, hi - lo]), layout.name(), layout == step, 2 * n * h * (hi - lo), &|| {
                 h_prev.clone().matmul(w.clone())
             });
         }
     }
-    if model.cell() != CellKind::Gru {
-        for layout in BackLayout::ALL {
-            let w = layout.apply(&wh);
-            let chosen = layout == BackLayout::chosen(n);
-            add(shape("step dA·Whᵀ", [n, gh, h]), layout.name(), chosen, 2 * n * gh * h, &|| {
+    for &(_, name, lo, hi) in &blocks {
+        let da = da.clone().slice([0..n, lo..hi]);
+        for &layout in BackLayout::ALL {
+            let w = layout.apply(&wh).slice([lo..hi, 0..h]);
+            add(shape(name, [n, hi - lo, h]), layout.name(), layout == back, 2 * n * (hi - lo) * h, &|| {
                 da.clone().matmul(w.clone())
             });
         }
+    }
+    if !gru {
         add(shape("dWh = hsᵀ·dA", [h, m, gh]), "hsᵀ a transposed view", true, 2 * h * m * gh, &|| {
             hs.clone().transpose().matmul(das.clone())
         });
     }
     let (g, head_flops) = (random(m, v), 2 * m * h * v);
-    if model.tied() {
+    // `Wᵀ` as the head holds it: with tying the embedding, else W's transposed view
+    let (dh_name, w_t) = if model.tied() {
         let e = random(v, h); // the embedding, the head's weight transposed
         add(shape("head h·Eᵀ", [m, h, v]), "Eᵀ a transposed view", true, head_flops, &|| {
             hs.clone().matmul(e.clone().transpose())
@@ -246,16 +254,18 @@ pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<P
         add(shape("head dEᵀ = Gᵀ·h", [v, m, h]), "Gᵀ a transposed view", true, head_flops, &|| {
             g.clone().transpose().matmul(hs.clone())
         });
-        add(shape("head dh = G·E", [m, v, h]), "E row-major", true, head_flops, &|| g.clone().matmul(e.clone()));
+        ("head dh = G·E", e)
     } else {
         let w = random(h, v);
         add(shape("head h·W", [m, h, v]), "W row-major", true, head_flops, &|| hs.clone().matmul(w.clone()));
         add(shape("head dW = hᵀ·G", [h, m, v]), "hᵀ a transposed view", true, head_flops, &|| {
             hs.clone().transpose().matmul(g.clone())
         });
-        add(shape("head dh = G·Wᵀ", [m, v, h]), "Wᵀ a transposed view", true, head_flops, &|| {
-            g.clone().matmul(w.clone().transpose())
-        });
+        ("head dh = G·Wᵀ", w.transpose())
+    };
+    let chosen = HeadLayout::measured(&g, &w_t, model.tied());
+    for &layout in HeadLayout::ALL {
+        add(shape(dh_name, [m, v, h]), layout.name(), layout == chosen, head_flops, &|| layout.product(&g, &w_t));
     }
     rates
 }
@@ -293,8 +303,8 @@ mod tests {
             let rates = product_rates(&device, model, Preset::Seed);
             let mut products: Vec<&str> = rates.iter().map(|r| r.product.as_str()).collect();
             products.dedup();
-            // the step's product(s) forward, for RNN and LSTM backward and dWh, the head's three
-            let expected = if model == ModelKind::Gru { 2 + 3 } else { 1 + 2 + 3 };
+            // the step's product(s) forward and backward, for RNN and LSTM dWh, the head's three
+            let expected = if model == ModelKind::Gru { 2 + 2 + 3 } else { 1 + 1 + 1 + 3 };
             assert_eq!(products.len(), expected, "{model}: {products:?}");
             for product in products {
                 let of: Vec<_> = rates.iter().filter(|r| r.product == product).collect();

@@ -230,6 +230,17 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
         let mark = if p.chosen { "*" } else { " " };
         println!("  {mark} {:<42} {:<22} {:>7.1}", p.product, p.layout, p.gflops);
     }
+    println!("layouts chosen by measurement in this run, µs per product (its fastest call + its copy's share):");
+    for c in rnnlm::model::layout::choices() {
+        let costs: Vec<String> = (c.candidates.iter().enumerate())
+            .map(|(i, (name, secs))| format!("{name} {:.1}{}", secs * 1e6, if i == c.chosen { "*" } else { "" }))
+            .collect();
+        let costs = match costs.is_empty() {
+            true => format!("not timed ({}=fixed)", rnnlm::model::layout::KERNELS),
+            false => costs.join(", "),
+        };
+        println!("  {:<42} {costs}", c.product);
+    }
     if args.learner {
         let data = args.data.load(None)?;
         let cfg = TrainConfig { epochs: 1, corpus: data.source.clone(), ..TrainConfig::notebook(data.vocab.len()) };

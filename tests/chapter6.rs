@@ -25,7 +25,8 @@ fn rel(a: f64, b: f64) -> f64 {
 
 fn rnnlm() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
-    cmd.env("PTB_DIR", common::ptb_dir());
+    // Layouts fixed, not measured: runs in separate processes print the same digits.
+    cmd.env("PTB_DIR", common::ptb_dir()).env(rnnlm::model::layout::KERNELS, "fixed");
     cmd
 }
 

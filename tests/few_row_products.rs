@@ -131,3 +131,69 @@ fn flex_products_write_every_element_of_their_unzeroed_output() {
         }
     }
 }
+
+/// The head's `dh = G·Wᵀ` `[M, V]·[V, H]` in each of its layouts
+/// (`model::HeadLayout`: one product, or V in two halves added), with `Wᵀ`
+/// as the untied head holds it (a transposed view of `W [H, V]`) and as the
+/// tied head does (the embedding `E [V, H]`, row-major): every element
+/// within V·ε·Σ|gᵢwᵢ| of the f64 sum, at V odd and no multiple of a
+/// vector's width, and at a V of one (no second half).
+fn head_layouts_agree(device: &Device) {
+    use rnnlm::model::{HeadLayout, Layout};
+    for (m, v, h) in [(50, 1001, 13), (33, 517, 20), (1, 64, 3), (4, 1, 5)] {
+        let (g, w) = (values(m * v, 5 + m as u64), values(h * v, 6 + v as u64));
+        let gt: Tensor<2> = Tensor::from_data(TensorData::new(g.clone(), [m, v]), device);
+        // W [H, V] row-major: its transpose a view; E = Wᵀ [V, H] row-major.
+        let w_view = Tensor::<2>::from_data(TensorData::new(w.clone(), [h, v]), device).transpose();
+        let e = w_view.clone().reshape([v * h]).reshape([v, h]);
+        for (held, w_t) in [("a transposed view", w_view), ("the embedding", e)] {
+            for &layout in HeadLayout::ALL {
+                let got = layout.product(&gt, &w_t).into_data();
+                let got = got.as_slice::<f32>().expect("f32 values");
+                for i in 0..m {
+                    for j in 0..h {
+                        let terms = (0..v).map(|p| g[i * v + p] as f64 * w[j * v + p] as f64);
+                        let exact: f64 = terms.clone().sum();
+                        let bound = v as f64 * f32::EPSILON as f64 * terms.map(f64::abs).sum::<f64>();
+                        let err = (got[i * h + j] as f64 - exact).abs();
+                        let name = layout.name();
+                        assert!(
+                            err <= bound,
+                            "{name}, Wᵀ {held}, {m}x{v}x{h} at ({i}, {j}): error {err:e} over {bound:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn flex_head_products_in_every_layout_are_the_product_to_f32_rounding() {
+    head_layouts_agree(&common::flex());
+}
+
+#[test]
+fn ndarray_head_products_in_every_layout_are_the_product_to_f32_rounding() {
+    head_layouts_agree(&common::ndarray());
+}
+
+/// The few-rows kernel's 8-lane version, which CPUs with AVX-512 leave for
+/// the 16-lane one: the products above again in a process that asks for it
+/// (`RNNLM_FEW_ROWS=8`). Where the CPU lacks AVX-512 the 8-lane kernel is
+/// what every test above ran.
+#[test]
+fn the_eight_lane_few_row_kernel_is_the_product_to_f32_rounding_too() {
+    if std::env::var("RNNLM_FEW_ROWS").is_ok() {
+        return; // this is the child process
+    }
+    let test = "flex_few_row_products_are_the_product_to_f32_rounding";
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env("RNNLM_FEW_ROWS", "8")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 passed"), "the test ran: {stdout}");
+}

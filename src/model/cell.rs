@@ -26,7 +26,8 @@ use super::node::{self, Float, HandWritten};
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
 /// `wh_step` is `Wh` again, stored as the forward steps' products run
 /// fastest ([`StepLayout`]), and `wh_back` its transpose `[G·H, H]` as the
-/// backward steps' `dA·Whᵀ` runs fastest ([`BackLayout`]).
+/// backward steps' `dA·Whᵀ` runs fastest ([`BackLayout`]): each layout
+/// measured on the layer's shapes the first time they are met.
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wx: Tensor<2>,
@@ -38,9 +39,11 @@ pub struct Weights {
 
 impl Weights {
     /// The weights given, with `Wh` also in the layouts of the steps'
-    /// products for batches of `rows` rows.
-    pub fn new(wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>, rows: usize) -> Self {
-        let (wh_step, wh_back) = (StepLayout::chosen().apply(&wh), BackLayout::chosen(rows).apply(&wh));
+    /// products for batches of `rows` rows over `steps` time steps.
+    pub fn new(wx: Tensor<2>, wh: Tensor<2>, b: Tensor<1>, rows: usize, steps: usize) -> Self {
+        let step = StepLayout::measured(&wh, rows, steps);
+        let back = BackLayout::measured(&wh, rows, steps);
+        let (wh_step, wh_back) = (step.apply(&wh), back.apply(&wh));
         Weights { wx, wh_step, wh_back, wh, b }
     }
 }
@@ -175,7 +178,8 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
     fn forward(&self, inputs: [Float; 6], keep: bool) -> (Float, Option<Self::Kept>) {
         let [xs, wx, wh, b, h0, c0] = inputs;
         let xs = xs.get::<3>();
-        let w = Weights::new(wx.get(), wh.get(), b.get(), xs.dims()[0]);
+        let [n, t, _] = xs.dims();
+        let w = Weights::new(wx.get(), wh.get(), b.get(), n, t);
         let state = C::join(h0.get(), C::CELL_STATE.then(|| c0.get()));
         let (mut hs, last, cache) = time_forward_keep::<C>(w, xs, state);
         hs.extend(C::split(last).1); // the last `c` as step T

@@ -138,17 +138,18 @@ impl Cell for GruCell {
     fn step_backward(w: &Weights, k: &GruCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let [n, h] = dh.dims();
         let one_minus = |x: Tensor<2>| x.neg().add_scalar(1.0); // 1 - x
-        let wh_zr = w.wh.clone().slice([0..h, 0..2 * h]); // [H, 2H]
-        let wh_h = w.wh.clone().slice([0..h, 2 * h..3 * h]); // [H, H]
+        // Whᵀ's rows: the gates' block and the candidate's
+        let wh_zr_t = w.wh_back.clone().slice([0..2 * h, 0..h]); // [2H, H]
+        let wh_h_t = w.wh_back.clone().slice([2 * h..3 * h, 0..h]); // [H, H]
         // the candidate: tanh' = 1 - h̃²
         let dt_h = dh.clone() * k.z.clone() * one_minus(k.h_hat.clone() * k.h_hat.clone());
-        let dhr = dt_h.clone().matmul(wh_h.transpose()); // of r·h
+        let dhr = dt_h.clone().matmul(wh_h_t); // of r·h
         // the gates: σ' = s(1 - s)
         let dz = dh.clone() * (k.h_hat.clone() - k.h_prev.clone());
         let dt_z = dz * k.z.clone() * one_minus(k.z.clone());
         let dt_r = dhr.clone() * k.h_prev.clone() * k.r.clone() * one_minus(k.r.clone());
         let dt_zr = Tensor::cat(vec![dt_z, dt_r], 1); // [N, 2H]
-        let dh_prev = dh * one_minus(k.z.clone()) + k.r.clone() * dhr + dt_zr.clone().matmul(wh_zr.transpose());
+        let dh_prev = dh * one_minus(k.z.clone()) + k.r.clone() * dhr + dt_zr.clone().matmul(wh_zr_t);
         debug_assert_eq!(dh_prev.dims(), [n, h]);
         (Tensor::cat(vec![dt_zr, dt_h], 1), dh_prev) // [N, 3H], packed as the gates
     }

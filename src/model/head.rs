@@ -12,6 +12,7 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
+use super::layout::HeadLayout;
 use super::node::{self, Float, HandWritten};
 use super::softmax_with_loss::affine_softmax_with_loss_and_grad;
 
@@ -69,9 +70,9 @@ impl HandWritten<3> for Head {
             g = g.mul_scalar(scale);
             db = db.mul_scalar(scale);
         }
-        let dh = wanted[0].then(|| match self.tied {
-            true => g.clone().matmul(w),              // [M, V]·[V, H]
-            false => g.clone().matmul(w.transpose()), // [M, V]·[V, H]
+        let dh = wanted[0].then(|| {
+            let w_t = if self.tied { w.clone() } else { w.clone().transpose() }; // [V, H]
+            HeadLayout::measured(&g, &w_t, self.tied).product(&g, &w_t) // [M, V]·[V, H]
         });
         let dw = wanted[1].then(|| match self.tied {
             true => g.transpose().matmul(h),  // dWᵀ = Gᵀ·h, [V, H]

@@ -161,9 +161,13 @@ pub fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
     (format!("http://{addr}"), log)
 }
 
-/// The `rnnlm` binary under test.
+/// The `rnnlm` binary under test, its products' layouts fixed rather than
+/// measured, so that runs in separate processes (a run and its resumption,
+/// say) print the same digits.
 pub fn rnnlm() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rnnlm"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rnnlm"));
+    cmd.env(rnnlm::model::layout::KERNELS, "fixed");
+    cmd
 }
 
 /// Runs `cmd`, which must fail with a one-line error (`what` names the case
