@@ -232,11 +232,11 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     }
     println!("layouts chosen by measurement in this run, µs per product (its fastest call + its copy's share):");
     for c in rnnlm::model::layout::choices() {
-        let costs: Vec<String> = (c.candidates.iter().enumerate())
-            .map(|(i, (name, secs))| format!("{name} {:.1}{}", secs * 1e6, if i == c.chosen { "*" } else { "" }))
+        let costs: Vec<String> = (c.candidates.iter())
+            .map(|(name, secs)| format!("{name} {:.1}{}", secs * 1e6, if *name == c.chosen { "*" } else { "" }))
             .collect();
         let costs = match costs.is_empty() {
-            true => format!("not timed ({}=fixed)", rnnlm::model::layout::KERNELS),
+            true => format!("{} (not timed)", c.chosen),
             false => costs.join(", "),
         };
         println!("  {:<42} {costs}", c.product);

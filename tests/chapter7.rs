@@ -320,3 +320,24 @@ fn addition_txt_is_downloaded_once_and_checked() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("is corrupt or truncated"), "{stderr}");
 }
+
+/// A resumed run takes the layouts its folder records (`layouts.json`), not
+/// ones chosen anew: the tests' processes fix every product's layout to its
+/// first (`RNNLM_KERNELS=fixed`), and a folder that records another for the
+/// steps' `h·Wh` keeps it through a resumption.
+#[test]
+fn a_resumed_run_takes_the_layouts_its_folder_records() {
+    use rnnlm::run::layouts::{read_layouts, write_layouts};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    train_small(&run, &["--epochs", "1"]);
+    let path = RunDir::new(&run).layouts();
+    let first = read_layouts(&path).unwrap();
+    let is_step = |product: &str| product.starts_with("step h·Wh");
+    assert!(first.iter().any(|(p, l)| is_step(p) && l == "Wh row-major"), "{first:?}");
+    let recorded: Vec<(String, String)> =
+        first.into_iter().map(|(p, l)| if is_step(&p) { (p, "Wh by columns".to_string()) } else { (p, l) }).collect();
+    write_layouts(&path, &recorded).unwrap();
+    train_small(&run, &["--epochs", "2", "--resume"]);
+    assert_eq!(read_layouts(&path).unwrap(), recorded);
+}

@@ -101,6 +101,8 @@ fn a_failed_write_at_each_position_then_resume_equals_the_uninterrupted_run() {
         "perplexity.png#2",
         "state-1.json",
         "optim-1.bpk",
+        "layouts.json",
+        "layouts.json#2",
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");
@@ -170,4 +172,30 @@ fn eval_reads_a_complete_epoch_while_a_run_trains() {
     assert!(stdout.contains("valid perplexity: "), "{stdout}");
     assert!(still_training, "eval ran while the run trained");
     assert!(child.wait().unwrap().success());
+}
+
+/// A resumed run takes the layouts its folder records (`layouts.json`), not
+/// ones chosen anew, so that its products run with the kernels of the run it
+/// continues. The tests' processes fix every product's layout to its first
+/// (`RNNLM_KERNELS=fixed`); a folder that records another for the steps'
+/// `h·Wh` keeps it through a resumption.
+#[test]
+fn a_resumed_run_takes_the_layouts_its_folder_records() {
+    use rnnlm::run::layouts::{read_layouts, write_layouts};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let out =
+        rnnlm().args(["train", "--epochs", "1", "--corpus-size", CORPUS, "--artifacts"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = RunDir::new(&dir).layouts();
+    let first = read_layouts(&path).unwrap();
+    let is_step = |product: &str| product.starts_with("step h·Wh");
+    assert!(first.iter().any(|(p, l)| is_step(p) && l == "Wh row-major"), "{first:?}");
+    // as if the first process had measured `Wh` by columns the faster
+    let recorded: Vec<(String, String)> =
+        first.into_iter().map(|(p, l)| if is_step(&p) { (p, "Wh by columns".to_string()) } else { (p, l) }).collect();
+    write_layouts(&path, &recorded).unwrap();
+    let out = train(&dir, &["--resume"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read_layouts(&path).unwrap(), recorded);
 }

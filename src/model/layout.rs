@@ -198,10 +198,17 @@ pub struct Choice {
     pub device: Device,
     /// Each layout's name and measured cost in seconds per use: its fastest
     /// call, plus its copy spread over the uses one copy serves. Empty when
-    /// nothing was timed (`RNNLM_KERNELS=fixed`).
+    /// nothing was timed (`RNNLM_KERNELS=fixed`, or a choice [`adopt`]ed).
     pub candidates: Vec<(&'static str, f64)>,
-    /// The index of the chosen layout in its `ALL`.
-    pub chosen: usize,
+    /// The chosen layout's name.
+    pub chosen: String,
+}
+
+impl Choice {
+    /// The chosen layout, if it is one of `L`'s.
+    fn layout<L: Layout>(&self) -> Option<L> {
+        L::ALL.iter().copied().find(|l| l.name() == self.chosen)
+    }
 }
 
 /// Every choice made in this process, the first for each product, shape and device.
@@ -210,6 +217,34 @@ static CHOSEN: Mutex<Vec<Choice>> = Mutex::new(Vec::new());
 /// The choices made so far in this process, in the order they were made.
 pub fn choices() -> Vec<Choice> {
     CHOSEN.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// The layouts chosen on `device` so far, as (product, layout) names: what a
+/// run folder keeps, so that a resumed run makes its products with the
+/// kernels of the run it continues.
+pub fn chosen_on(device: &Device) -> Vec<(String, String)> {
+    let device = device.clone().without_autodiff();
+    let all = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
+    all.iter().filter(|c| c.device == device).map(|c| (c.product.clone(), c.chosen.clone())).collect()
+}
+
+/// Takes `chosen` ([`chosen_on`]'s, from an earlier process) as this
+/// process's choices on `device`, for each product not chosen here yet. A
+/// layout no product here has (from another version) is measured anew.
+pub fn adopt(device: &Device, chosen: &[(String, String)]) {
+    let device = device.clone().without_autodiff();
+    let mut all = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
+    for (product, layout) in chosen {
+        if !all.iter().any(|c| &c.product == product && c.device == device) {
+            let choice = Choice {
+                product: product.clone(),
+                device: device.clone(),
+                candidates: Vec::new(),
+                chosen: layout.clone(),
+            };
+            all.push(choice);
+        }
+    }
 }
 
 /// Choosing among layouts by timing them.
@@ -229,7 +264,7 @@ impl Measured {
     ) -> L {
         let device = device.clone().without_autodiff();
         let known = |chosen: &[Choice]| {
-            chosen.iter().find(|c| c.product == product && c.device == device).map(|c| L::ALL[c.chosen])
+            chosen.iter().filter(|c| c.product == product && c.device == device).find_map(|c| c.layout::<L>())
         };
         if let Some(layout) = known(&CHOSEN.lock().unwrap_or_else(|e| e.into_inner())) {
             return layout;
@@ -247,8 +282,9 @@ impl Measured {
         if let Some(layout) = known(&all) {
             return layout;
         }
-        all.push(Choice { product: product.to_string(), device, candidates, chosen });
-        L::ALL[chosen]
+        let layout = L::ALL[chosen];
+        all.push(Choice { product: product.to_string(), device, candidates, chosen: layout.name().to_string() });
+        layout
     }
 
     /// The index of the cheapest of `costs`, where a candidate after the
@@ -389,5 +425,28 @@ mod tests {
         assert_eq!(choose(StepLayout::ByColumns), first);
         let made = super::choices().into_iter().filter(|c| c.product.starts_with("a test's product")).count();
         assert_eq!(made, 1);
+    }
+
+    /// Choices adopted from an earlier process (a resumed run's folder) are
+    /// taken without timing, where this process has not chosen yet; a
+    /// layout name this version lacks is measured anew.
+    #[test]
+    fn adopted_choices_are_taken_without_timing() {
+        let device = burn::tensor::Device::flex();
+        let (adopted, unknown) = ("an adopted product [1, 2]·[2, 3]", "a product of another version [1, 2]·[2, 3]");
+        let chosen = [
+            (adopted.to_string(), StepLayout::ByColumns.name().to_string()),
+            (unknown.to_string(), "a layout of another version".to_string()),
+        ];
+        super::adopt(&device, &chosen);
+        let never = |_: StepLayout, _: &Tensor<2>| -> Tensor<2> { panic!("timed an adopted choice") };
+        let zeros = |_: StepLayout| Tensor::<2>::zeros([1, 1], &device);
+        assert_eq!(Measured::choose(adopted, &device, 1, zeros, never), StepLayout::ByColumns);
+        let run = |_: StepLayout, w: &Tensor<2>| w.clone();
+        let measured = Measured::choose(unknown, &device, 1, zeros, run);
+        assert!(StepLayout::ALL.contains(&measured));
+        let on_flex = super::chosen_on(&device);
+        assert!(on_flex.contains(&chosen[0]), "{on_flex:?}");
+        assert!(on_flex.iter().any(|(p, l)| p == unknown && l == measured.name()), "{on_flex:?}");
     }
 }

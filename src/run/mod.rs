@@ -8,6 +8,8 @@
 //!                    encoder-decoder's run (chapter 7) has accuracy.png instead,
 //!                    and its metrics.csv train loss and test accuracy
 //! init.safetensors   the starting weights, when the run began from --init
+//! layouts.json       the layout each matrix product was given (layouts.rs), which
+//!                    a resumed run takes again
 //! checkpoint/        model-E.bpk, optim-E.bpk, scheduler-E.bpk, state-E.json for
 //!                    the epochs kept (checkpoint.rs; which ones: retention.rs)
 //! ```
@@ -22,6 +24,7 @@ use crate::error::RunError;
 use std::path::PathBuf;
 
 pub mod checkpoint;
+pub mod layouts;
 pub mod metrics;
 pub mod plot;
 pub mod retention;
@@ -52,6 +55,10 @@ impl RunDir {
     /// An encoder-decoder's test accuracy per epoch (chapter 7).
     pub fn accuracy_plot(&self) -> PathBuf {
         self.root.join("accuracy.png")
+    }
+    /// The layout each product was given (`model::layout`).
+    pub fn layouts(&self) -> PathBuf {
+        self.root.join("layouts.json")
     }
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoint")

@@ -31,6 +31,7 @@ use std::time::Instant;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Device;
 use burn::train::checkpoint::{Checkpoint, CheckpointingAction, CheckpointingStrategy};
 use burn::train::metric::store::EventStoreClient;
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
@@ -38,9 +39,10 @@ use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 use crate::data::batches::TbpttBatch;
 use crate::error::{Error, Result};
 use crate::metric::LmOutput;
-use crate::model::{RecurrentState, Rnnlm};
+use crate::model::{RecurrentState, Rnnlm, layout};
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{self, read_bytes, unreadable};
+use crate::run::layouts::write_layouts;
 use crate::run::{EpochMetrics, KeepCheckpoints, RunDir, metrics, plot, retention};
 
 /// What the Learner's steps remember between calls. See the module docs.
@@ -98,11 +100,13 @@ impl RunState {
         self.failure.get_or_insert(error);
     }
 
-    fn end_of_train_epoch(&mut self) -> Result<()> {
+    fn end_of_train_epoch(&mut self, device: &Device) -> Result<()> {
         // Saved before Burn's checkpoint of the epoch, so that an epoch whose
         // model and optimizer files exist always has its state too.
         let h = self.train_h.clone().expect("a state after an epoch");
-        checkpoint::save_state(&self.dir.state(self.epoch), h)
+        checkpoint::save_state(&self.dir.state(self.epoch), h)?;
+        // The kernels its products ran with, for a resumption to run with.
+        write_layouts(&self.dir.layouts(), &layout::chosen_on(device))
     }
 
     fn end_of_epoch(&mut self) -> Result<()> {
@@ -155,6 +159,7 @@ impl TrainStep for TrainingModel {
         let mut run = self.run.0.lock().expect("run state");
         let h0 = run.train_h.take();
         let [n, t] = batch.xs.dims();
+        let device = batch.xs.device();
         // Every layer of the model is one autodiff node whose backward is the
         // book's (`check` holds them to the op-by-op path and the reference).
         let (loss, h_last) = self.model.forward(batch.xs, batch.ts, h0);
@@ -172,7 +177,7 @@ impl TrainStep for TrainingModel {
         }
         run.train_loss_sum += value;
         if run.train_seen == run.train_iters
-            && let Err(e) = run.end_of_train_epoch()
+            && let Err(e) = run.end_of_train_epoch(&device)
         {
             run.fail(e);
         }

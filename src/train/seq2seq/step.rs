@@ -33,9 +33,10 @@ use crate::data::sequence::{Ids, Pairs};
 use crate::error::{Error, Result};
 use crate::infer::count_correct;
 use crate::metric::{AnswerOutput, LmOutput};
-use crate::model::Seq2seq;
+use crate::model::{Seq2seq, layout};
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{read_bytes, unreadable};
+use crate::run::layouts::write_layouts;
 use crate::run::{AnswerMetrics, KeepCheckpoints, RunDir, metrics, plot, retention};
 
 /// What the Learner's steps remember between calls.
@@ -246,6 +247,7 @@ impl TrainStep for TrainingSeq2seq {
 
     fn step(&self, batch: PairBatch) -> TrainOutput<LmOutput> {
         let [n, ta] = batch.ts.dims();
+        let device = batch.xs.device();
         let loss = self.model.forward(batch.xs, batch.ts);
         let value = loss.clone().into_scalar::<f32>() as f64;
         let mut run = self.run.0.lock().expect("run state");
@@ -264,7 +266,9 @@ impl TrainStep for TrainingSeq2seq {
                 let order = run.order.lock().expect("epoch order");
                 (run.dir.state(run.epoch), SavedOrder { seed: order.seed, permutations_drawn: order.drawn })
             };
-            if let Err(e) = save_order(&path, order) {
+            // and the kernels its products ran with, for a resumption to run with
+            let layouts = || write_layouts(&run.dir.layouts(), &layout::chosen_on(&device));
+            if let Err(e) = save_order(&path, order).and_then(|()| layouts()) {
                 run.fail(e);
             }
         }
