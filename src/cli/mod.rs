@@ -39,7 +39,7 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Sample text from a trained model, one word at a time.
     Generate(GenerateArgs),
-    /// Time full training iterations and print tokens per second.
+    /// Time full training iterations and print tokens per second, each matrix product's rate in each layout, and the layouts measurement chose (RNNLM_KERNELS=fixed: no timing, each product's first layout).
     Bench(BenchArgs),
     /// Write a trained run's weights as .safetensors or .npz, by the book's parameter names, with vocab.json and config.json beside.
     Export(ExportArgs),
