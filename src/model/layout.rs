@@ -66,14 +66,8 @@ impl StepLayout {
     pub fn measured(wh: &Tensor<2>, rows: usize, steps: usize) -> Self {
         let [h, width] = wh.dims();
         let product = format!("step h·Wh [{rows}, {h}]·[{h}, {width}]");
-        let x = Tensor::random([rows, h], Distribution::Default, &wh.device());
-        Measured::choose(
-            &product,
-            &wh.device(),
-            steps,
-            |layout: Self| layout.apply(wh),
-            |_, w| x.clone().matmul(w.clone()),
-        )
+        let run = random_rows_times([rows, h], &wh.device());
+        Measured::choose(&product, &wh.device(), steps, |layout: Self| layout.apply(wh), run)
     }
 
     /// `wh [H, G·H]` in this layout.
@@ -117,14 +111,8 @@ impl BackLayout {
     pub fn measured(wh: &Tensor<2>, rows: usize, steps: usize) -> Self {
         let [h, width] = wh.dims();
         let product = format!("step dA·Whᵀ [{rows}, {width}]·[{width}, {h}]");
-        let da = Tensor::random([rows, width], Distribution::Default, &wh.device());
-        Measured::choose(
-            &product,
-            &wh.device(),
-            steps,
-            |layout: Self| layout.apply(wh),
-            |_, w| da.clone().matmul(w.clone()),
-        )
+        let run = random_rows_times([rows, width], &wh.device());
+        Measured::choose(&product, &wh.device(), steps, |layout: Self| layout.apply(wh), run)
     }
 
     /// `Whᵀ` for `wh [H, G·H]`, in this layout.
@@ -136,6 +124,15 @@ impl BackLayout {
             BackLayout::RowMajorCopy => view.reshape([r * c]).reshape([c, r]),
         }
     }
+}
+
+/// A step's product for [`Measured::choose`]: random rows of `shape` times
+/// the laid-out operand. The rows are drawn only if the product is timed:
+/// a layer asks for its layouts at every forward, and a choice already made
+/// must cost no draw.
+fn random_rows_times<L>(shape: [usize; 2], device: &Device) -> impl Fn(L, &Tensor<2>) -> Tensor<2> + use<L> {
+    let (rows, device) = (std::cell::OnceCell::new(), device.clone());
+    move |_, w| rows.get_or_init(|| Tensor::random(shape, Distribution::Default, &device)).clone().matmul(w.clone())
 }
 
 /// How the head's backward makes `dh = G·Wᵀ` `[M, V]·[V, H]`: many rows
