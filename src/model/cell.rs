@@ -24,14 +24,13 @@ use super::node::{self, Float, HandWritten};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
-/// `wh_step` is `Wh` again, stored as the forward steps' products run
-/// fastest ([`StepLayout`]), and `wh_back` its transpose `[G·H, H]` as the
-/// backward steps' `dA·Whᵀ` runs fastest ([`BackLayout`]): each layout
+/// `Wh` is kept twice, each as its steps' products run fastest: `wh_step`
+/// for the forward's `h·Wh` ([`StepLayout`]) and `wh_back`, its transpose
+/// `[G·H, H]`, for the backward's `dA·Whᵀ` ([`BackLayout`]), each layout
 /// measured on the layer's shapes the first time they are met.
 #[derive(Clone, Debug)]
 pub struct Weights {
     pub wx: Tensor<2>,
-    pub wh: Tensor<2>,
     pub wh_step: Tensor<2>,
     pub wh_back: Tensor<2>,
     pub b: Tensor<1>,
@@ -44,7 +43,7 @@ impl Weights {
         let step = StepLayout::measured(&wh, rows, steps);
         let back = BackLayout::measured(&wh, rows, steps);
         let (wh_step, wh_back) = (step.apply(&wh), back.apply(&wh));
-        Weights { wx, wh_step, wh_back, wh, b }
+        Weights { wx, wh_step, wh_back, b }
     }
 }
 
