@@ -231,7 +231,7 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
         println!("  {mark} {:<42} {:<22} {:>7.1}", p.product, p.layout, p.gflops);
     }
     println!("layouts chosen by measurement in this run, µs per product (its fastest call + its copy's share):");
-    for c in rnnlm::model::layout::choices() {
+    for c in rnnlm::model::measure::choices() {
         let costs: Vec<String> = (c.candidates.iter())
             .map(|(name, secs)| format!("{name} {:.1}{}", secs * 1e6, if *name == c.chosen { "*" } else { "" }))
             .collect();

@@ -40,7 +40,7 @@ use crate::data::batches::{StreamBatches, TbpttBatcher};
 use crate::data::corpus::Corpus;
 use crate::error::{Error, Result, RunError};
 use crate::metric::LossPerplexity;
-use crate::model::{Rnnlm, layout};
+use crate::model::{Rnnlm, measure};
 use crate::optim::BookAdam;
 use crate::run::checkpoint::{self, AtomicCheckpointer};
 use crate::run::layouts::read_layouts;
@@ -89,7 +89,7 @@ pub fn train(
         if resume { prepare_resume(cfg, &run_dir, data)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if resume {
         // The kernels the run's products ran with: the same digits as if it had not stopped.
-        layout::adopt(&device, &read_layouts(&run_dir.layouts())?);
+        measure::adopt(&device, &read_layouts(&run_dir.layouts())?);
     }
     if start_epoch >= cfg.epochs {
         return Err(RunError::Finished { dir: dir.to_path_buf(), epochs: start_epoch }.into());

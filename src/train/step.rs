@@ -39,7 +39,7 @@ use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 use crate::data::batches::TbpttBatch;
 use crate::error::{Error, Result};
 use crate::metric::LmOutput;
-use crate::model::{RecurrentState, Rnnlm, layout};
+use crate::model::{RecurrentState, Rnnlm, measure};
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{self, read_bytes, unreadable};
 use crate::run::layouts::write_layouts;
@@ -106,7 +106,7 @@ impl RunState {
         let h = self.train_h.clone().expect("a state after an epoch");
         checkpoint::save_state(&self.dir.state(self.epoch), h)?;
         // The kernels its products ran with, for a resumption to run with.
-        write_layouts(&self.dir.layouts(), &layout::chosen_on(device))
+        write_layouts(&self.dir.layouts(), &measure::chosen_on(device))
     }
 
     fn end_of_epoch(&mut self) -> Result<()> {

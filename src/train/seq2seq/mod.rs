@@ -32,7 +32,7 @@ use crate::backend::Backend;
 use crate::data::sequence::SequenceData;
 use crate::error::{Error, Result, RunError};
 use crate::metric::AnswerAccuracy;
-use crate::model::{Seq2seq, layout};
+use crate::model::{Seq2seq, measure};
 use crate::optim::BookAdam;
 use crate::run::checkpoint::{self, AtomicCheckpointer};
 use crate::run::layouts::read_layouts;
@@ -62,7 +62,7 @@ pub fn train_seq2seq(
         if resume { prepare_resume(cfg, &run_dir, data)? } else { prepare_new(cfg, &run_dir, data, init.as_ref())? };
     if resume {
         // The kernels the run's products ran with: the same digits as if it had not stopped.
-        layout::adopt(&device, &read_layouts(&run_dir.layouts())?);
+        measure::adopt(&device, &read_layouts(&run_dir.layouts())?);
     }
     if start_epoch >= cfg.epochs {
         return Err(RunError::Finished { dir: dir.to_path_buf(), epochs: start_epoch }.into());

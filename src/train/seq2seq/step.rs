@@ -33,7 +33,7 @@ use crate::data::sequence::{Ids, Pairs};
 use crate::error::{Error, Result};
 use crate::infer::count_correct;
 use crate::metric::{AnswerOutput, LmOutput};
-use crate::model::{Seq2seq, layout};
+use crate::model::{Seq2seq, measure};
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{read_bytes, unreadable};
 use crate::run::layouts::write_layouts;
@@ -267,7 +267,7 @@ impl TrainStep for TrainingSeq2seq {
                 (run.dir.state(run.epoch), SavedOrder { seed: order.seed, permutations_drawn: order.drawn })
             };
             // and the kernels its products ran with, for a resumption to run with
-            let layouts = || write_layouts(&run.dir.layouts(), &layout::chosen_on(&device));
+            let layouts = || write_layouts(&run.dir.layouts(), &measure::chosen_on(&device));
             if let Err(e) = save_order(&path, order).and_then(|()| layouts()) {
                 run.fail(e);
             }
