@@ -327,17 +327,11 @@ fn addition_txt_is_downloaded_once_and_checked() {
 /// steps' `h·Wh` keeps it through a resumption.
 #[test]
 fn a_resumed_run_takes_the_layouts_its_folder_records() {
-    use rnnlm::run::layouts::{read_layouts, write_layouts};
+    use rnnlm::run::layouts::read_layouts;
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     train_small(&run, &["--epochs", "1"]);
-    let path = RunDir::new(&run).layouts();
-    let first = read_layouts(&path).unwrap();
-    let is_step = |product: &str| product.starts_with("step h·Wh");
-    assert!(first.iter().any(|(p, l)| is_step(p) && l == "Wh row-major"), "{first:?}");
-    let recorded: Vec<(String, String)> =
-        first.into_iter().map(|(p, l)| if is_step(&p) { (p, "Wh by columns".to_string()) } else { (p, l) }).collect();
-    write_layouts(&path, &recorded).unwrap();
+    let recorded = common::record_steps_by_columns(&run);
     train_small(&run, &["--epochs", "2", "--resume"]);
-    assert_eq!(read_layouts(&path).unwrap(), recorded);
+    assert_eq!(read_layouts(&RunDir::new(&run).layouts()).unwrap(), recorded);
 }

@@ -29,16 +29,22 @@ fn agrees(device: &Device, m: usize, n: usize, k: usize) {
     // transpose stored row-major, then transposed back)
     let wt_rows = wt.clone().transpose().reshape([k * n]).reshape([k, n]);
     for (label, product) in [("a·wᵀ", at.clone().matmul(wt.transpose())), ("a·(wᵀ stored)", at.matmul(wt_rows))] {
-        let got = product.into_data();
-        let got = got.as_slice::<f32>().expect("f32 values");
-        for i in 0..m {
-            for j in 0..n {
-                let terms = (0..k).map(|p| a[i * k + p] as f64 * w[j * k + p] as f64);
-                let exact: f64 = terms.clone().sum();
-                let bound = k as f64 * f32::EPSILON as f64 * terms.map(f64::abs).sum::<f64>();
-                let err = (got[i * n + j] as f64 - exact).abs();
-                assert!(err <= bound, "{label} {m}x{k}x{n} at ({i}, {j}): error {err:e} over {bound:e}");
-            }
+        within_rounding(&format!("{label} {m}x{k}x{n}"), product, &a, &w, [m, n, k]);
+    }
+}
+
+/// `got [m, n]` against the f64 sums `a [m, k] · w [n, k]ᵀ`: each element
+/// within K·ε·Σ|aᵢ·wᵢ| (the bound on any order of summing K f32 products).
+fn within_rounding(label: &str, got: Tensor<2>, a: &[f32], w: &[f32], [m, n, k]: [usize; 3]) {
+    let got = got.into_data();
+    let got = got.as_slice::<f32>().expect("f32 values");
+    for i in 0..m {
+        for j in 0..n {
+            let terms = (0..k).map(|p| a[i * k + p] as f64 * w[j * k + p] as f64);
+            let exact: f64 = terms.clone().sum();
+            let bound = k as f64 * f32::EPSILON as f64 * terms.map(f64::abs).sum::<f64>();
+            let err = (got[i * n + j] as f64 - exact).abs();
+            assert!(err <= bound, "{label} at ({i}, {j}): error {err:e} over {bound:e}");
         }
     }
 }
@@ -148,21 +154,8 @@ fn head_layouts_agree(device: &Device) {
         let e = w_view.clone().reshape([v * h]).reshape([v, h]);
         for (held, w_t) in [("a transposed view", w_view), ("the embedding", e)] {
             for &layout in HeadLayout::ALL {
-                let got = layout.product(&gt, &w_t).into_data();
-                let got = got.as_slice::<f32>().expect("f32 values");
-                for i in 0..m {
-                    for j in 0..h {
-                        let terms = (0..v).map(|p| g[i * v + p] as f64 * w[j * v + p] as f64);
-                        let exact: f64 = terms.clone().sum();
-                        let bound = v as f64 * f32::EPSILON as f64 * terms.map(f64::abs).sum::<f64>();
-                        let err = (got[i * h + j] as f64 - exact).abs();
-                        let name = layout.name();
-                        assert!(
-                            err <= bound,
-                            "{name}, Wᵀ {held}, {m}x{v}x{h} at ({i}, {j}): error {err:e} over {bound:e}"
-                        );
-                    }
-                }
+                let label = format!("{}, Wᵀ {held}, {m}x{v}x{h}", layout.name());
+                within_rounding(&label, layout.product(&gt, &w_t), &g, &w, [m, h, v]);
             }
         }
     }

@@ -181,21 +181,14 @@ fn eval_reads_a_complete_epoch_while_a_run_trains() {
 /// `h·Wh` keeps it through a resumption.
 #[test]
 fn a_resumed_run_takes_the_layouts_its_folder_records() {
-    use rnnlm::run::layouts::{read_layouts, write_layouts};
+    use rnnlm::run::layouts::read_layouts;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
     let out =
         rnnlm().args(["train", "--epochs", "1", "--corpus-size", CORPUS, "--artifacts"]).arg(&dir).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let path = RunDir::new(&dir).layouts();
-    let first = read_layouts(&path).unwrap();
-    let is_step = |product: &str| product.starts_with("step h·Wh");
-    assert!(first.iter().any(|(p, l)| is_step(p) && l == "Wh row-major"), "{first:?}");
-    // as if the first process had measured `Wh` by columns the faster
-    let recorded: Vec<(String, String)> =
-        first.into_iter().map(|(p, l)| if is_step(&p) { (p, "Wh by columns".to_string()) } else { (p, l) }).collect();
-    write_layouts(&path, &recorded).unwrap();
+    let recorded = common::record_steps_by_columns(&dir);
     let out = train(&dir, &["--resume"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(read_layouts(&path).unwrap(), recorded);
+    assert_eq!(read_layouts(&RunDir::new(&dir).layouts()).unwrap(), recorded);
 }

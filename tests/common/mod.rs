@@ -187,3 +187,19 @@ pub fn seq2seq(args: &[&str]) -> String {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
+
+/// Rewrites the `layouts.json` of the run folder `run` as if its process had
+/// measured `Wh` by columns the faster for the steps' `h·Wh` (the tests'
+/// processes fix every product to its first layout, row-major, which the
+/// file must show), and returns the (product, layout) pairs it wrote.
+pub fn record_steps_by_columns(run: &Path) -> Vec<(String, String)> {
+    use rnnlm::run::layouts::{read_layouts, write_layouts};
+    let path = rnnlm::run::RunDir::new(run).layouts();
+    let first = read_layouts(&path).unwrap();
+    let is_step = |product: &str| product.starts_with("step h·Wh");
+    assert!(first.iter().any(|(p, l)| is_step(p) && l == "Wh row-major"), "{first:?}");
+    let recorded: Vec<(String, String)> =
+        first.into_iter().map(|(p, l)| if is_step(&p) { (p, "Wh by columns".to_string()) } else { (p, l) }).collect();
+    write_layouts(&path, &recorded).unwrap();
+    recorded
+}
