@@ -52,9 +52,14 @@ fn within_rounding(label: &str, got: Tensor<2>, a: &[f32], w: &[f32], [m, n, k]:
 /// The shapes of the presets' steps (`ch6`: N 20, H 100; `big`: H 650, the
 /// LSTM's 4H and the GRU's 2H), and shapes at each edge of the kernel: a row
 /// block's remainder, a column block's remainder, K without a multiple of 8,
-/// the most rows it takes (32) and one more (left to gemm).
+/// the most rows it takes (32) and one more (left to gemm), and K long enough
+/// for the 16-lane kernel to take it in chunks of 256 (from 1024), with and
+/// without a last partial chunk.
 const SHAPES: &[(usize, usize, usize)] = &[
     (20, 400, 100),
+    (32, 13, 1030),
+    (6, 7, 1024),
+    (5, 6, 1041),
     (20, 100, 400),
     (20, 2600, 650),
     (20, 650, 2600),

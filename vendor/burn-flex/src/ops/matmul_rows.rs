@@ -222,7 +222,19 @@ mod wide {
         }
     }
 
+    /// Terms of the sum over a long K taken for all the rows before the next
+    /// ones: `KC` terms of every row of `A` (20 KB for 20 rows) and of `C`
+    /// rows of `W` stay in the first-level cache while each block of rows
+    /// reads them. Measured on a Xeon (`vendor/README.md`): `dA·Whᵀ` with K
+    /// = 2600 gains from it, `h·Wh` with K = 650 does not, hence `4 * KC`.
+    const KC: usize = 256;
+
     /// `C` columns of the output, all `m` rows, four rows at a time.
+    ///
+    /// Where `m` and `k` are large, K is taken `KC` terms at a time for every
+    /// block of rows, each block's 16-lane sums kept in `acc` between the
+    /// chunks: every lane adds the same terms in the same order as in one
+    /// pass.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn columns<const C: usize>(
@@ -235,36 +247,47 @@ mod wide {
         out: *mut f32,
         out_rs: usize,
     ) {
-        let mut i = 0;
-        while i < m {
-            let (ai, oi) = unsafe { (a.add(i * a_rs), out.add(i * out_rs)) };
-            unsafe {
-                match m - i {
-                    1 => block::<1, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
-                    2 => block::<2, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
-                    3 => block::<3, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
-                    _ => block::<4, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
+        let mut acc = [[[_mm512_setzero_ps(); C]; 4]; super::MAX_ROWS / 4];
+        let chunk = if m > 4 && k >= 4 * KC { KC } else { k };
+        let mut k0 = 0;
+        while k0 < k {
+            let kl = chunk.min(k - k0);
+            for (b, sums) in acc.iter_mut().enumerate().take(m.div_ceil(4)) {
+                let i = b * 4;
+                let (ai, wi) = unsafe { (a.add(i * a_rs + k0), w.add(k0)) };
+                unsafe {
+                    match m - i {
+                        1 => part::<1, C>(sums, kl, ai, a_rs, wi, w_rs),
+                        2 => part::<2, C>(sums, kl, ai, a_rs, wi, w_rs),
+                        3 => part::<3, C>(sums, kl, ai, a_rs, wi, w_rs),
+                        _ => part::<4, C>(sums, kl, ai, a_rs, wi, w_rs),
+                    }
                 }
             }
-            i += 4;
+            k0 += kl;
+        }
+        for (i, row) in acc.iter().flatten().enumerate().take(m) {
+            for (j, s) in row.iter().enumerate() {
+                unsafe { *out.add(i * out_rs + j) = _mm512_reduce_add_ps(*s) };
+            }
         }
     }
 
-    /// `out [R, C]` = `a [R, k] · w [C, k]ᵀ`: 16 lanes of each dot product in
-    /// a register, the lanes summed at the end, the last `k mod 16` terms
-    /// after them.
+    /// Adds `a [R, k] · w [C, k]ᵀ` to `acc`, 16 lanes of each dot product in
+    /// a register (the last `k mod 16` terms in lanes of their own, the lanes
+    /// past K masked off: a masked load reads nothing there).
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn block<const R: usize, const C: usize>(
+    #[inline]
+    unsafe fn part<const R: usize, const C: usize>(
+        acc: &mut [[__m512; C]; 4],
         k: usize,
         a: *const f32,
         a_rs: usize,
         w: *const f32,
         w_rs: usize,
-        out: *mut f32,
-        out_rs: usize,
     ) {
-        let mut acc = [[_mm512_setzero_ps(); C]; R];
+        let mut sums = [[_mm512_setzero_ps(); C]; R];
+        sums.copy_from_slice(&acc[..R]);
         let k16 = k / 16 * 16;
         let mut p = 0;
         while p < k16 {
@@ -272,7 +295,7 @@ mod wide {
             for (j, v) in wv.iter_mut().enumerate() {
                 *v = unsafe { _mm512_loadu_ps(w.add(j * w_rs + p)) };
             }
-            for (r, row) in acc.iter_mut().enumerate() {
+            for (r, row) in sums.iter_mut().enumerate() {
                 let av = unsafe { _mm512_loadu_ps(a.add(r * a_rs + p)) };
                 for (j, s) in row.iter_mut().enumerate() {
                     *s = _mm512_fmadd_ps(av, wv[j], *s);
@@ -280,14 +303,19 @@ mod wide {
             }
             p += 16;
         }
-        for (r, row) in acc.iter().enumerate() {
-            for (j, s) in row.iter().enumerate() {
-                let mut sum = _mm512_reduce_add_ps(*s);
-                for q in k16..k {
-                    sum += unsafe { *a.add(r * a_rs + q) * *w.add(j * w_rs + q) };
+        if k16 < k {
+            let mask: __mmask16 = ((1u32 << (k - k16)) - 1) as u16;
+            let mut wv = [_mm512_setzero_ps(); C];
+            for (j, v) in wv.iter_mut().enumerate() {
+                *v = unsafe { _mm512_maskz_loadu_ps(mask, w.add(j * w_rs + k16)) };
+            }
+            for (r, row) in sums.iter_mut().enumerate() {
+                let av = unsafe { _mm512_maskz_loadu_ps(mask, a.add(r * a_rs + k16)) };
+                for (j, s) in row.iter_mut().enumerate() {
+                    *s = _mm512_fmadd_ps(av, wv[j], *s);
                 }
-                unsafe { *out.add(r * out_rs + j) = sum };
             }
         }
+        acc[..R].copy_from_slice(&sums);
     }
 }
