@@ -92,8 +92,9 @@ pub trait Cell: Send + Sync + 'static {
     /// The book's backward of one step: from the gradient of the state after
     /// it (`d`: an LSTM's `(dh, dc)`), the gradient of the step's
     /// pre-activations `[N, G·H]` (those of `x·Wx`, of `b` and of the part of
-    /// `Wh`'s product that each gate reads) and of the state before it.
-    fn step_backward(w: &Weights, cache: &Self::Cache, d: Self::State) -> (Tensor<2>, Self::State);
+    /// `Wh`'s product that each gate reads) and of the state before it;
+    /// `wh_back` is [`Weights::wh_back`], `Whᵀ` `[G·H, H]`.
+    fn step_backward(wh_back: &Tensor<2>, cache: &Self::Cache, d: Self::State) -> (Tensor<2>, Self::State);
 
     /// `d` with the gradient `dh` `[N, H]` of the step's output added (the
     /// layer above's, at this time step).
@@ -208,7 +209,9 @@ impl<C: Cell> HandWritten<6> for TimeNode<C> {
 /// What [`time_forward_keep`] keeps for [`time_backward`]: the inputs and
 /// every step's cache.
 pub struct TimeCache<C: Cell> {
-    w: Weights,
+    /// `Wx` and `Whᵀ` in the backward's layout, of [`Weights`].
+    wx: Tensor<2>,
+    wh_back: Tensor<2>,
     /// The inputs, `[T·N, D]` (row `t·N + n`, time-major).
     xs: Tensor<2>,
     steps: Vec<C::Cache>,
@@ -251,7 +254,9 @@ pub fn time_forward_keep<C: Cell>(
         steps.push(cache);
     }
     let dims = [n, t, hs[0].dims()[1]];
-    (hs, state, TimeCache { w, xs, steps, dims })
+    // The forward's layout of `Wh` goes here: no backward step reads it.
+    let Weights { wx, wh_back, .. } = w;
+    (hs, state, TimeCache { wx, wh_back, xs, steps, dims })
 }
 
 /// The book's `Time*.backward`: from the gradients of the outputs
@@ -266,11 +271,11 @@ pub fn time_backward<C: Cell>(
     d_last: C::State,
     with_dxs: bool,
 ) -> TimeGrads<C::State> {
-    let TimeCache { w, xs, steps, dims: [n, t, _] } = cache;
+    let TimeCache { wx, wh_back, xs, steps, dims: [n, t, _] } = cache;
     let mut d = d_last;
     let mut da = Vec::with_capacity(t);
     for s in (0..t).rev() {
-        let (da_s, d_prev) = C::step_backward(&w, &steps[s], C::add_output_grad(d, at(&dhs, s)));
+        let (da_s, d_prev) = C::step_backward(&wh_back, &steps[s], C::add_output_grad(d, at(&dhs, s)));
         da.push(da_s);
         d = d_prev;
     }
@@ -279,7 +284,7 @@ pub fn time_backward<C: Cell>(
     let [_, width] = da.dims();
     let dim = xs.dims()[1];
     TimeGrads {
-        dxs: with_dxs.then(|| da.clone().matmul(w.wx.clone().transpose()).reshape([t, n, dim]).swap_dims(0, 1)),
+        dxs: with_dxs.then(|| da.clone().matmul(wx.transpose()).reshape([t, n, dim]).swap_dims(0, 1)),
         d_state0: d,
         wx: xs.transpose().matmul(da.clone()),
         wh: C::wh_grad(&steps, da.clone()),

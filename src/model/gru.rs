@@ -135,12 +135,12 @@ impl Cell for GruCell {
     /// The book's `GRU.backward`: `dh` reaches `h_prev` directly through
     /// `1 - z`, through the candidate's `(r·h)·Whh`, and through both gates'
     /// `h·Wh`.
-    fn step_backward(w: &Weights, k: &GruCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    fn step_backward(wh_back: &Tensor<2>, k: &GruCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let [n, h] = dh.dims();
         let one_minus = |x: Tensor<2>| x.neg().add_scalar(1.0); // 1 - x
         // Whᵀ's rows: the gates' block and the candidate's
-        let wh_zr_t = w.wh_back.clone().slice([0..2 * h, 0..h]); // [2H, H]
-        let wh_h_t = w.wh_back.clone().slice([2 * h..3 * h, 0..h]); // [H, H]
+        let wh_zr_t = wh_back.clone().slice([0..2 * h, 0..h]); // [2H, H]
+        let wh_h_t = wh_back.clone().slice([2 * h..3 * h, 0..h]); // [H, H]
         // the candidate: tanh' = 1 - h̃²
         let dt_h = dh.clone() * k.z.clone() * one_minus(k.h_hat.clone() * k.h_hat.clone());
         let dhr = dt_h.clone().matmul(wh_h_t); // of r·h

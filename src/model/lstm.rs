@@ -172,14 +172,14 @@ fn step_keep_host(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, L
 }
 
 /// [`Cell::step_backward`] from what [`step_keep_host`] kept.
-fn step_backward_host(w: &Weights, kept: host::Kept<'_>, d: LstmState) -> (Tensor<2>, LstmState) {
+fn step_backward_host(wh_back: &Tensor<2>, kept: host::Kept<'_>, d: LstmState) -> (Tensor<2>, LstmState) {
     let [n, hs] = d.h.dims();
     let device = d.h.device();
     let (dh, dc) = (d.h.into_data(), d.c.into_data());
     let (mut da, mut dc_prev) = (vec![0f32; n * 4 * hs], vec![0f32; n * hs]);
     host::backward(kept, floats(&dh), floats(&dc), &mut da, &mut dc_prev);
     let da = tensor(da, n, 4 * hs, &device); // [N, 4H]
-    let dh_prev = da.clone().matmul(w.wh_back.clone());
+    let dh_prev = da.clone().matmul(wh_back.clone());
     (da, LstmState { h: dh_prev, c: tensor(dc_prev, n, hs, &device) })
 }
 
@@ -227,12 +227,12 @@ impl Cell for LstmCell {
 
     /// The book's `LSTM.backward`: `ds = dc + dh·o·(1 - tanh²c)` reaches the
     /// cell state before through `f`, and each gate through its own derivative.
-    fn step_backward(w: &Weights, k: &LstmCache, d: LstmState) -> (Tensor<2>, LstmState) {
+    fn step_backward(wh_back: &Tensor<2>, k: &LstmCache, d: LstmState) -> (Tensor<2>, LstmState) {
         let (c_prev, f, g, i, o, tanh_c) = match &k.kept {
             Kept::Host { c_prev, gates, tanh_c } => {
                 let [_, hidden] = d.h.dims();
                 let kept = host::Kept { gates: floats(gates), c_prev: floats(c_prev), tanh_c: floats(tanh_c), hidden };
-                return step_backward_host(w, kept, d);
+                return step_backward_host(wh_back, kept, d);
             }
             Kept::Tensors { c_prev, f, g, i, o, tanh_c } => (c_prev, f, g, i, o, tanh_c),
         };
@@ -245,7 +245,7 @@ impl Cell for LstmCell {
         let di = one_minus(&(ds * g.clone() * i.clone()), i.clone());
         let d_o = one_minus(&(dh * tanh_c.clone() * o.clone()), o.clone());
         let da = Tensor::cat(vec![df, dg, di, d_o], 1); // [N, 4H], packed as the gates
-        let dh_prev = da.clone().matmul(w.wh_back.clone());
+        let dh_prev = da.clone().matmul(wh_back.clone());
         (da, LstmState { h: dh_prev, c: dc_prev })
     }
 

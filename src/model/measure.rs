@@ -182,10 +182,10 @@ impl Measured {
         }
         // The copies apart from the products, for the same reason.
         for _ in 0..3 {
-            for i in 0..n {
+            for (i, fastest) in copy.iter_mut().enumerate() {
                 let t = Instant::now();
                 sync(prepare(i));
-                copy[i] = copy[i].min(t.elapsed().as_secs_f64());
+                *fastest = fastest.min(t.elapsed().as_secs_f64());
             }
         }
         (0..n).map(|i| product[i] + copy[i] / uses.max(1) as f64).collect()

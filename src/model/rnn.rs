@@ -109,10 +109,10 @@ impl Cell for RnnCell {
 
     /// The book's `RNN.backward`: `dt = dh ⊙ (1 − h²)` (tanh's derivative
     /// from its output), `dh_prev = dt·Whᵀ`.
-    fn step_backward(w: &Weights, cache: &RnnCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    fn step_backward(wh_back: &Tensor<2>, cache: &RnnCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let y = cache.h.clone();
         let dt = dh * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
-        (dt.clone(), dt.matmul(w.wh_back.clone()))
+        (dt.clone(), dt.matmul(wh_back.clone()))
     }
 
     fn add_output_grad(dh_next: Tensor<2>, dh: Tensor<2>) -> Tensor<2> {
