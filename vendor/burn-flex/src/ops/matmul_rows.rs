@@ -234,7 +234,9 @@ mod wide {
     /// Where `m` and `k` are large, K is taken `KC` terms at a time for every
     /// block of rows, each block's 16-lane sums kept in `acc` between the
     /// chunks: every lane adds the same terms in the same order as in one
-    /// pass.
+    /// pass. Otherwise each block of rows takes K in one pass, its sums in
+    /// registers only (no `acc` of all 32 rows to zero for each block of
+    /// columns).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn columns<const C: usize>(
@@ -247,28 +249,60 @@ mod wide {
         out: *mut f32,
         out_rs: usize,
     ) {
+        if m <= 4 || k < 4 * KC {
+            // one pass over K, a block of rows at a time: its sums need no
+            // room beside the registers
+            for i in (0..m).step_by(4) {
+                let mut sums = [[_mm512_setzero_ps(); C]; 4];
+                unsafe { add_rows(&mut sums, m - i, k, a.add(i * a_rs), a_rs, w, w_rs) };
+                unsafe { store(&sums, m - i, out.add(i * out_rs), out_rs) };
+            }
+            return;
+        }
         let mut acc = [[[_mm512_setzero_ps(); C]; 4]; super::MAX_ROWS / 4];
-        let chunk = if m > 4 && k >= 4 * KC { KC } else { k };
-        let mut k0 = 0;
-        while k0 < k {
-            let kl = chunk.min(k - k0);
+        for k0 in (0..k).step_by(KC) {
+            let kl = KC.min(k - k0);
             for (b, sums) in acc.iter_mut().enumerate().take(m.div_ceil(4)) {
                 let i = b * 4;
-                let (ai, wi) = unsafe { (a.add(i * a_rs + k0), w.add(k0)) };
-                unsafe {
-                    match m - i {
-                        1 => part::<1, C>(sums, kl, ai, a_rs, wi, w_rs),
-                        2 => part::<2, C>(sums, kl, ai, a_rs, wi, w_rs),
-                        3 => part::<3, C>(sums, kl, ai, a_rs, wi, w_rs),
-                        _ => part::<4, C>(sums, kl, ai, a_rs, wi, w_rs),
-                    }
-                }
+                unsafe { add_rows(sums, m - i, kl, a.add(i * a_rs + k0), a_rs, w.add(k0), w_rs) };
             }
-            k0 += kl;
         }
-        for (i, row) in acc.iter().flatten().enumerate().take(m) {
+        for (b, sums) in acc.iter().enumerate().take(m.div_ceil(4)) {
+            let i = b * 4;
+            unsafe { store(sums, m - i, out.add(i * out_rs), out_rs) };
+        }
+    }
+
+    /// [`part`] for the first `rows` (up to 4) rows of `a`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn add_rows<const C: usize>(
+        sums: &mut [[__m512; C]; 4],
+        rows: usize,
+        k: usize,
+        a: *const f32,
+        a_rs: usize,
+        w: *const f32,
+        w_rs: usize,
+    ) {
+        unsafe {
+            match rows {
+                1 => part::<1, C>(sums, k, a, a_rs, w, w_rs),
+                2 => part::<2, C>(sums, k, a, a_rs, w, w_rs),
+                3 => part::<3, C>(sums, k, a, a_rs, w, w_rs),
+                _ => part::<4, C>(sums, k, a, a_rs, w, w_rs),
+            }
+        }
+    }
+
+    /// The first `rows` (up to 4) rows of `sums`' dot products, their lanes
+    /// summed, into `out`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn store<const C: usize>(sums: &[[__m512; C]; 4], rows: usize, out: *mut f32, out_rs: usize) {
+        for (r, row) in sums.iter().enumerate().take(rows) {
             for (j, s) in row.iter().enumerate() {
-                unsafe { *out.add(i * out_rs + j) = _mm512_reduce_add_ps(*s) };
+                unsafe { *out.add(r * out_rs + j) = _mm512_reduce_add_ps(*s) };
             }
         }
     }
