@@ -254,7 +254,7 @@ pub fn time_forward_keep<C: Cell>(
         steps.push(cache);
     }
     let dims = [n, t, hs[0].dims()[1]];
-    // The forward's layout of `Wh` goes here: no backward step reads it.
+    // The forward's layout of `Wh` is dropped here: no backward step reads it.
     let Weights { wx, wh_back, .. } = w;
     (hs, state, TimeCache { wx, wh_back, xs, steps, dims })
 }
