@@ -105,6 +105,14 @@ fn the_attention_heatmap_is_a_png_sized_by_the_question_and_answer() {
     assert!(stderr.contains("'ü'"), "{stderr}");
     assert!(!dir.path().join("bad.png").exists());
 
+    let stderr = common::one_line_error(
+        rnnlm()
+            .args(["seq2seq", "attention", "--book-model", "--backend", "flex", "TUESDAY, SEPTEMBER 27, 1994", "--out"])
+            .arg(dir.path().join("missing").join("attention.png")),
+        "a folder that does not exist",
+    );
+    assert!(stderr.contains("attention.png") && !stderr.contains("Os {"), "{stderr}");
+
     let long = "x".repeat(30);
     let stderr = common::one_line_error(
         rnnlm().args(["seq2seq", "answer", "--book-model", "--backend", "flex", &long]),

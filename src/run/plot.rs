@@ -23,7 +23,7 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> crate
         return Ok(());
     }
     register_font();
-    let tmp = path.with_extension("png.tmp.png");
+    let tmp = scratch_file(path)?;
     {
         let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
         let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
@@ -70,6 +70,15 @@ pub fn plot_perplexity(path: &Path, title: &str, rows: &[EpochMetrics]) -> crate
     publish(&tmp, path)
 }
 
+/// The file plotters draws into before it takes `path`'s place, made here
+/// first: a folder that is missing or not writable is then an I/O error of
+/// one line, where plotters' own would print its error chain's debug text.
+fn scratch_file(path: &Path) -> crate::Result<std::path::PathBuf> {
+    let tmp = path.with_extension("png.tmp.png");
+    std::fs::File::create(&tmp).map_err(|err| crate::Error::write(path, err))?;
+    Ok(tmp)
+}
+
 /// The file plotters drew at `tmp`, moved to `path` atomically: plotters
 /// writes the file itself; its bytes take the atomic path from there.
 fn publish(tmp: &Path, path: &Path) -> crate::Result<()> {
@@ -91,7 +100,7 @@ pub fn plot_accuracies(path: &Path, title: &str, runs: &[(&str, &[AnswerMetrics]
         return Ok(());
     }
     register_font();
-    let tmp = path.with_extension("png.tmp.png");
+    let tmp = scratch_file(path)?;
     {
         let root = BitMapBackend::new(&tmp, (800, 500)).into_drawing_area();
         let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
@@ -178,7 +187,7 @@ pub fn plot_attention(
         )));
     }
     register_font();
-    let tmp = path.with_extension("png.tmp.png");
+    let tmp = scratch_file(path)?;
     {
         let root = BitMapBackend::new(&tmp, attention_plot_size(rows, cols)).into_drawing_area();
         let e = |err: &dyn std::fmt::Display| crate::Error::write(path, format!("cannot draw: {err}"));
