@@ -195,3 +195,81 @@ fn the_eight_lane_few_row_kernel_is_the_product_to_f32_rounding_too() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("1 passed"), "the test ran: {stdout}");
 }
+
+/// Whether this CPU runs the few-rows kernel `lanes` wide.
+fn cpu_runs(lanes: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return match lanes {
+        16 => std::arch::is_x86_feature_detected!("avx512f"),
+        8 => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+        _ => false,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    return lanes == 0;
+}
+
+/// Each width of the few-rows kernel this CPU runs, asked for whatever the
+/// width in use (as the choice of the width times them), is the product to
+/// f32 rounding on every edge shape; a width the CPU lacks, or a shape the
+/// kernel does not take, gives nothing.
+#[test]
+fn each_width_of_the_few_row_kernel_is_the_product_to_f32_rounding() {
+    use burn_flex::ops::matmul::few_rows_product;
+    let device = common::flex();
+    for &(m, n, k) in SHAPES {
+        let (a, w) = (values(m * k, 1 + m as u64), values(n * k, 2 + n as u64));
+        let takes = (1..=32).contains(&m) && n >= 3 && k >= 16;
+        for lanes in [16, 8] {
+            let label = format!("{lanes} lanes, {m}x{k}x{n}");
+            match few_rows_product(lanes, &a, &w, m, n, k) {
+                Some(out) => {
+                    let out = Tensor::<2>::from_data(TensorData::new(out, [m, n]), &device);
+                    within_rounding(&label, out, &a, &w, [m, n, k]);
+                }
+                None => assert!(!(takes && cpu_runs(lanes)), "{label}: the kernel should take it"),
+            }
+        }
+    }
+}
+
+/// Once a product has run with the few-rows kernel, its width stays for the
+/// process, so that all its products sum in one order: setting it fails.
+#[test]
+fn the_few_row_kernels_width_stays_once_a_product_ran() {
+    use burn_flex::ops::matmul::{few_row_lanes, few_row_lanes_settable, set_few_row_lanes};
+    agrees(&common::flex(), 20, 100, 400);
+    let lanes = few_row_lanes();
+    assert_eq!(lanes != 0, cpu_runs(8), "the kernel runs where the CPU has AVX2 and FMA");
+    assert!(!few_row_lanes_settable());
+    for other in [16, 8] {
+        assert!(!set_few_row_lanes(other), "{other} lanes set after a product ran");
+    }
+    assert_eq!(few_row_lanes(), lanes);
+}
+
+/// `rnnlm bench` chooses the width by timing both where the CPU has both
+/// (AVX-512F), and prints the two times; `RNNLM_FEW_ROWS` fixes it instead.
+#[test]
+fn the_few_row_kernels_width_is_chosen_by_timing_where_the_cpu_has_both() {
+    let bench = |few_rows: Option<&str>| {
+        let mut cmd = common::rnnlm();
+        cmd.args(["bench", "--backend", "flex", "--model", "lstm", "--preset", "seed", "--iters", "1"]);
+        cmd.env("PTB_DIR", common::ptb_dir()).env_remove("RNNLM_KERNELS").env_remove("RNNLM_FEW_ROWS");
+        if let Some(lanes) = few_rows {
+            cmd.env("RNNLM_FEW_ROWS", lanes);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let out = bench(None);
+    let line = out.lines().find(|l| l.trim_start().starts_with("few-rows kernel's width"));
+    if cpu_runs(16) {
+        let line = line.unwrap_or_else(|| panic!("no width chosen: {out}"));
+        assert!(line.contains("16 lanes ") && line.contains("8 lanes ") && line.contains('*'), "{line}");
+    } else {
+        assert!(line.is_none(), "one width on this CPU, nothing to choose: {out}");
+    }
+    let fixed = bench(Some("8"));
+    assert!(!fixed.contains("few-rows kernel's width"), "RNNLM_FEW_ROWS=8 fixes the width: {fixed}");
+}

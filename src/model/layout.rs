@@ -10,7 +10,7 @@
 //! The choice is made by timing, the first time a layer meets a shape on a
 //! device ([`super::measure`]).
 
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 use super::measure::{Layout, Measured};
 
@@ -41,6 +41,7 @@ impl StepLayout {
     /// `wh`'s device, for a layer of `steps` time steps (a copy is made once
     /// a layer and serves them all).
     pub fn measured(wh: &Tensor<2>, rows: usize, steps: usize) -> Self {
+        FewRowLanes::choose(wh, rows);
         let [h, width] = wh.dims();
         let product = format!("step h·Wh [{rows}, {h}]·[{h}, {width}]");
         let run = random_rows_times([rows, h], &wh.device());
@@ -86,6 +87,7 @@ impl BackLayout {
     /// The layout measured fastest for `rows` rows times `Whᵀ` on `wh`'s
     /// device, for a layer of `steps` time steps.
     pub fn measured(wh: &Tensor<2>, rows: usize, steps: usize) -> Self {
+        FewRowLanes::choose(wh, rows);
         let [h, width] = wh.dims();
         let product = format!("step dA·Whᵀ [{rows}, {width}]·[{width}, {h}]");
         let run = random_rows_times([rows, width], &wh.device());
@@ -99,6 +101,89 @@ impl BackLayout {
         match self {
             BackLayout::TransposedView => view,
             BackLayout::RowMajorCopy => view.reshape([r * c]).reshape([c, r]),
+        }
+    }
+}
+
+/// How wide Flex's few-rows kernel runs (`vendor/README.md`), 16 lanes
+/// where the CPU has AVX-512F or 8: one setting for the whole process, chosen
+/// by timing a backward step's `dA·Whᵀ` at the first recurrent layer's shapes,
+/// before any product runs with it (and before that layer's layouts are
+/// timed). From the first product on, the kernel keeps its width, so that
+/// the process's products sum in one order. `RNNLM_FEW_ROWS=8` (or `16`)
+/// in the environment fixes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FewRowLanes {
+    /// 16 lanes (AVX-512F), 4 x 6 blocks of outputs.
+    Sixteen,
+    /// 8 lanes (AVX2), 4 x 3 blocks of outputs.
+    Eight,
+}
+
+impl Layout for FewRowLanes {
+    const ALL: &'static [Self] = &[FewRowLanes::Sixteen, FewRowLanes::Eight];
+
+    fn name(self) -> &'static str {
+        match self {
+            FewRowLanes::Sixteen => "16 lanes",
+            FewRowLanes::Eight => "8 lanes",
+        }
+    }
+}
+
+impl FewRowLanes {
+    /// What the choice is kept under (in a run folder's `layouts.json` too).
+    pub const PRODUCT: &'static str = "few-rows kernel's width";
+
+    /// The width the kernel runs with from now on; None where it does not run.
+    pub fn in_effect() -> Option<Self> {
+        match burn_flex::ops::matmul::few_row_lanes() {
+            16 => Some(FewRowLanes::Sixteen),
+            8 => Some(FewRowLanes::Eight),
+            _ => None,
+        }
+    }
+
+    fn lanes(self) -> usize {
+        match self {
+            FewRowLanes::Sixteen => 16,
+            FewRowLanes::Eight => 8,
+        }
+    }
+
+    /// Puts in effect the width chosen in this process (or adopted from a
+    /// run folder), choosing it first by timing `rows` random rows times
+    /// `whᵀ` (`wh [H, G·H]`) with each width: on Flex, where both widths
+    /// run and the width can still be set. Otherwise nothing changes.
+    pub fn choose(wh: &Tensor<2>, rows: usize) {
+        let device = wh.device();
+        let [h, width] = wh.dims();
+        let takes = (1..=32).contains(&rows) && h >= 3 && width >= 16;
+        if !crate::device::is_flex(&device) || !takes || !burn_flex::ops::matmul::few_row_lanes_settable() {
+            return;
+        }
+        let one = |x: f32| Tensor::<2>::from_data(TensorData::new(vec![x], [1, 1]), &device);
+        // The operands on the host, made only if the product is timed: a
+        // choice made (or adopted) must cost no copy of `Wh`.
+        let operands = std::cell::OnceCell::new();
+        let product = |lanes: Self, _: &Tensor<2>| {
+            let (a, w) = operands.get_or_init(|| {
+                // rows of numbers in [-1, 1): the kernel's time does not depend on them
+                let a: Vec<f32> = (0..rows * width).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect();
+                (a, wh.clone().try_into_vec_as::<f32>().unwrap_or_default())
+            });
+            let out = (w.len() == h * width)
+                .then(|| burn_flex::ops::matmul::few_rows_product(lanes.lanes(), a, w, rows, h, width))
+                .flatten();
+            one(out.map_or(f32::NAN, |o| o[0]))
+        };
+        let chosen = Measured::choose(Self::PRODUCT, &device, 1, |_: Self| one(0.0), product);
+        if Self::in_effect() != Some(chosen) && !burn_flex::ops::matmul::set_few_row_lanes(chosen.lanes()) {
+            // another thread's product ran first with the width in effect,
+            // which now stays: the record names it
+            if let Some(now) = Self::in_effect() {
+                super::measure::overrule(Self::PRODUCT, &device, now.name());
+            }
         }
     }
 }

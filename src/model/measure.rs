@@ -90,6 +90,18 @@ pub fn adopt(device: &Device, chosen: &[(String, String)]) {
     }
 }
 
+/// Records `layout` as the choice of `product` on `device`, in place of the
+/// one measured: for a process-wide setting that could not be put in effect
+/// (another thread's work fixed it first), so that what a run folder keeps is
+/// what ran.
+pub(crate) fn overrule(product: &str, device: &Device, layout: &str) {
+    let device = device.clone().without_autodiff();
+    let mut all = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(choice) = all.iter_mut().find(|c| c.product == product && c.device == device) {
+        choice.chosen = layout.to_string();
+    }
+}
+
 /// Choosing among layouts by timing them.
 pub struct Measured;
 
@@ -280,6 +292,22 @@ mod tests {
         assert_eq!(choose(Two::Second), first);
         let made = super::choices().into_iter().filter(|c| c.product.starts_with("a test's product")).count();
         assert_eq!(made, 1);
+    }
+
+    /// A choice that could not be put in effect is overruled by what ran: the
+    /// record (and so a run folder's `layouts.json`) names that.
+    #[test]
+    fn an_overruled_choice_records_what_ran() {
+        let device = burn::tensor::Device::flex();
+        let product = "an overruled product [1, 2]·[2, 3]";
+        let zeros = |_: Two| Tensor::<2>::zeros([1, 1], &device);
+        let run = |_: Two, w: &Tensor<2>| w.clone();
+        let measured = Measured::choose(product, &device, 1, zeros, run);
+        let other = if measured == Two::First { Two::Second } else { Two::First };
+        super::overrule(product, &device, other.name());
+        let recorded = super::chosen_on(&device).into_iter().filter(|(p, _)| p == product).collect::<Vec<_>>();
+        assert_eq!(recorded, [(product.to_string(), other.name().to_string())]);
+        assert_eq!(Measured::choose(product, &device, 1, zeros, run), other);
     }
 
     /// Choices adopted from an earlier process (a resumed run's folder) are

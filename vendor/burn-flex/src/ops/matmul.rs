@@ -12,6 +12,66 @@ use burn_std::{Bytes, Shape, bf16, f16};
 
 use crate::{FlexTensor, Layout};
 
+/// rnnlm: the width in f32 lanes of the few-rows kernel (`matmul_rows.rs`)
+/// for the products from now on, 16 (AVX-512F) or 8 (AVX2 and FMA); 0 where
+/// the kernel does not run.
+pub fn few_row_lanes() -> usize {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        return super::matmul_rows::lanes();
+    }
+    0
+}
+
+/// rnnlm: whether [`set_few_row_lanes`] may still change the width: this CPU
+/// runs both (AVX-512F), `RNNLM_FEW_ROWS` in the environment fixes neither,
+/// and no product has run with the kernel yet (from the first, the width
+/// stays, so that a process's products sum in one order).
+pub fn few_row_lanes_settable() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    return super::matmul_rows::lanes_settable();
+    #[cfg(not(all(target_arch = "x86_64", feature = "std", feature = "rayon")))]
+    false
+}
+
+/// rnnlm: runs the few-rows kernel `lanes` wide (16 or 8) from now on, in
+/// every thread; false, changing nothing, where [`few_row_lanes_settable`]
+/// is false or the CPU lacks that width's instructions.
+pub fn set_few_row_lanes(lanes: usize) -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    return super::matmul_rows::set_lanes(lanes);
+    #[cfg(not(all(target_arch = "x86_64", feature = "std", feature = "rayon")))]
+    {
+        let _ = lanes;
+        false
+    }
+}
+
+/// rnnlm: `a [m, k] · w [n, k]ᵀ` (both row-major and contiguous) by the
+/// few-rows kernel `lanes` wide (16 or 8), whatever the width in use: for
+/// timing the two. None where this CPU lacks that width's instructions or
+/// the shape is not one the kernel takes (1 to 32 rows, n ≥ 3, k ≥ 16).
+///
+/// # Panics
+/// If `a` or `w` does not hold the elements the shape names.
+pub fn few_rows_product(lanes: usize, a: &[f32], w: &[f32], m: usize, n: usize, k: usize) -> Option<Vec<f32>> {
+    assert!(a.len() == m * k && w.len() == n * k, "few_rows_product: [{m}, {k}]·[{n}, {k}]ᵀ from {} and {} elements", a.len(), w.len());
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    {
+        let mut out = vec![0.0f32; m * n];
+        // SAFETY: `a`, `w` and `out` hold the elements of their shapes
+        // (checked above), `out` is fresh.
+        let made = unsafe {
+            super::matmul_rows::a_times_wt_lanes(lanes, m, n, k, out.as_mut_ptr(), a.as_ptr(), k, w.as_ptr(), k)
+        };
+        if made {
+            return Some(out);
+        }
+    }
+    let _ = lanes;
+    None
+}
+
 /// Types that can be used with gemm-based matmul.
 /// Only implement for types that `gemm::gemm` dispatches on via TypeId (f32, f64, f16).
 trait GemmScalar: Element + bytemuck::Pod {

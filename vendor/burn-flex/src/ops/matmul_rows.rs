@@ -12,6 +12,8 @@
 //! over K is in one fixed order, whatever the number of threads.
 
 use std::arch::x86_64::*;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// At most this many rows of `A`: beyond it `gemm`'s packed kernels win.
 pub const MAX_ROWS: usize = 32;
@@ -51,12 +53,33 @@ pub unsafe fn a_times_wt(
     if m == 0 || m > MAX_ROWS || n < NR || k < 16 {
         return false;
     }
-    if wide() {
+    unsafe { a_times_wt_lanes(lanes_in_use(), m, n, k, out, a, a_rs, w, w_rs) }
+}
+
+/// [`a_times_wt`] with the kernel `lanes` wide (16 or 8), whatever the width
+/// in use: for timing the two. False, touching nothing, where this CPU lacks
+/// that width's instructions or the shape is not one the kernel is for.
+///
+/// # Safety
+/// As [`a_times_wt`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn a_times_wt_lanes(
+    lanes: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    out: *mut f32,
+    a: *const f32,
+    a_rs: usize,
+    w: *const f32,
+    w_rs: usize,
+) -> bool {
+    if m == 0 || m > MAX_ROWS || n < NR || k < 16 || !runs(lanes) {
+        return false;
+    }
+    if lanes == 16 {
         unsafe { wide::a_times_wt(m, n, k, out, a, a_rs, w, w_rs) };
         return true;
-    }
-    if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-        return false;
     }
     let groups = n / NR;
     let tasks = if m * n * k < PARALLEL_WORK {
@@ -161,14 +184,85 @@ fn lanes_sum(v: __m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)))
 }
 
-/// Whether the 16-lane kernel ([`wide`]) runs: where the CPU has AVX-512F,
-/// unless `RNNLM_FEW_ROWS=8` asks for the 8-lane one.
-fn wide() -> bool {
-    use std::sync::OnceLock;
-    static WIDE: OnceLock<bool> = OnceLock::new();
-    *WIDE.get_or_init(|| {
-        is_x86_feature_detected!("avx512f") && std::env::var("RNNLM_FEW_ROWS").map_or(true, |v| v != "8")
+/// The kernel's width in lanes (16: [`wide`], or 8), 0 while not set, and
+/// [`IN_USE`] once a product has run with it: from then on it stays, so that
+/// every product of a process sums in one order.
+static LANES: AtomicUsize = AtomicUsize::new(0);
+/// The flag in [`LANES`] that a product has run with its width.
+const IN_USE: usize = 1 << 8;
+
+/// Whether this CPU runs the kernel `lanes` wide.
+fn runs(lanes: usize) -> bool {
+    match lanes {
+        16 => is_x86_feature_detected!("avx512f"),
+        8 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+        _ => false,
+    }
+}
+
+/// The width `RNNLM_FEW_ROWS` fixes (8, or 16 where the CPU has AVX-512F).
+fn lanes_from_env() -> Option<usize> {
+    static FIXED: OnceLock<Option<usize>> = OnceLock::new();
+    *FIXED.get_or_init(|| match std::env::var("RNNLM_FEW_ROWS").as_deref() {
+        Ok("8") => Some(8),
+        Ok("16") if runs(16) => Some(16),
+        _ => None,
     })
+}
+
+/// The width before any is set: `RNNLM_FEW_ROWS`'s, else 16 where the CPU
+/// has AVX-512F, else 8.
+fn default_lanes() -> usize {
+    lanes_from_env().unwrap_or(if runs(16) { 16 } else { 8 })
+}
+
+/// The kernel's width for the products from now on: 16 where the CPU has
+/// AVX-512F, 8 otherwise, unless `RNNLM_FEW_ROWS` or [`set_lanes`] said
+/// otherwise.
+pub fn lanes() -> usize {
+    match LANES.load(Ordering::Acquire) & !IN_USE {
+        0 => default_lanes(),
+        lanes => lanes,
+    }
+}
+
+/// Whether [`set_lanes`] may still change the width: the CPU runs both
+/// widths (AVX-512F), `RNNLM_FEW_ROWS` fixes neither, and no product has
+/// run with the width in effect.
+pub fn lanes_settable() -> bool {
+    runs(16) && lanes_from_env().is_none() && LANES.load(Ordering::Acquire) & IN_USE == 0
+}
+
+/// Runs the kernel `lanes` wide (16 or 8) from now on, in every thread.
+/// False, changing nothing, where [`lanes_settable`] is false or this CPU
+/// lacks that width's instructions.
+pub fn set_lanes(lanes: usize) -> bool {
+    if !runs(lanes) || !lanes_settable() {
+        return false;
+    }
+    let mut now = LANES.load(Ordering::Acquire);
+    while now & IN_USE == 0 {
+        match LANES.compare_exchange_weak(now, lanes, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(seen) => now = seen,
+        }
+    }
+    false
+}
+
+/// The width a product runs with, marked in use: set from then on.
+fn lanes_in_use() -> usize {
+    let mut now = LANES.load(Ordering::Acquire);
+    loop {
+        if now & IN_USE != 0 {
+            return now & !IN_USE;
+        }
+        let lanes = if now == 0 { default_lanes() } else { now };
+        match LANES.compare_exchange_weak(now, lanes | IN_USE, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return lanes,
+            Err(seen) => now = seen,
+        }
+    }
 }
 
 /// The same product 16 lanes at a time (AVX-512F): a 4 x 6 block of outputs
