@@ -158,7 +158,7 @@ impl FewRowLanes {
     pub fn choose(wh: &Tensor<2>, rows: usize) {
         let device = wh.device();
         let [h, width] = wh.dims();
-        let takes = (1..=32).contains(&rows) && h >= 3 && width >= 16;
+        let takes = burn_flex::ops::matmul::few_rows_takes(rows, h, width);
         if !crate::device::is_flex(&device) || !takes || !burn_flex::ops::matmul::few_row_lanes_settable() {
             return;
         }

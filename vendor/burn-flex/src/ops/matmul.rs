@@ -23,6 +23,18 @@ pub fn few_row_lanes() -> usize {
     0
 }
 
+/// rnnlm: whether the few-rows kernel takes `a [m, k] · w [n, k]ᵀ` (1 to
+/// 32 rows, n ≥ 3, k ≥ 16) on this CPU (AVX2 and FMA).
+pub fn few_rows_takes(m: usize, n: usize, k: usize) -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    return few_row_lanes() != 0 && super::matmul_rows::takes(m, n, k);
+    #[cfg(not(all(target_arch = "x86_64", feature = "std", feature = "rayon")))]
+    {
+        let _ = (m, n, k);
+        false
+    }
+}
+
 /// rnnlm: whether [`set_few_row_lanes`] may still change the width: this CPU
 /// runs both (AVX-512F), `RNNLM_FEW_ROWS` in the environment fixes neither,
 /// and no product has run with the kernel yet (from the first, the width

@@ -50,10 +50,17 @@ pub unsafe fn a_times_wt(
     w: *const f32,
     w_rs: usize,
 ) -> bool {
-    if m == 0 || m > MAX_ROWS || n < NR || k < 16 {
+    // a product the kernel does not take leaves its width free
+    if !takes(m, n, k) {
         return false;
     }
     unsafe { a_times_wt_lanes(lanes_in_use(), m, n, k, out, a, a_rs, w, w_rs) }
+}
+
+/// Whether the kernel takes `a [m, k] · w [n, k]ᵀ`: 1 to [`MAX_ROWS`] rows,
+/// a block of columns or more, K of at least 16.
+pub fn takes(m: usize, n: usize, k: usize) -> bool {
+    (1..=MAX_ROWS).contains(&m) && n >= NR && k >= 16
 }
 
 /// [`a_times_wt`] with the kernel `lanes` wide (16 or 8), whatever the width
@@ -74,7 +81,7 @@ pub unsafe fn a_times_wt_lanes(
     w: *const f32,
     w_rs: usize,
 ) -> bool {
-    if m == 0 || m > MAX_ROWS || n < NR || k < 16 || !runs(lanes) {
+    if !takes(m, n, k) || !runs(lanes) {
         return false;
     }
     if lanes == 16 {
