@@ -1,6 +1,6 @@
 //! How fast Flex multiplies the matrices of the `big` preset's affine layer
-//! (the forward product, the weight gradient and the input gradient) and of
-//! its LSTM layer, each timed for a second inside rayon's pool (as the CLI runs), in GFLOP/s,
+//! (the forward product, the weight gradient and the input gradient), of
+//! its LSTM layer and of the `seed` preset's affine layer, each timed for a second inside rayon's pool (as the CLI runs), in GFLOP/s,
 //! and as a share of the CPU's multiply-add ceiling: every thread of the pool
 //! running independent multiply-adds on its widest vectors, as no product can.
 //!
@@ -124,6 +124,12 @@ fn main() {
         time("lstm step dA@Wh^T", step, peak, || {
             da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
+        // the few-rows kernel's other pass over a long K (`model::FewRowPass`)
+        let chunks = burn_flex::ops::matmul::few_rows_chunks_k();
+        burn_flex::ops::matmul::set_few_rows_chunks_k(!chunks);
+        let other = if chunks { "dA@Wh^T, K in one pass" } else { "dA@Wh^T, K in chunks" };
+        time(other, step, peak, || da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        burn_flex::ops::matmul::set_few_rows_chunks_k(chunks);
         // Whᵀ copied row-major: gemm's layout, slower than the transposed
         // view that the few-rows kernel takes (src/model/layout.rs, `BackLayout`)
         let wh_t = wh_cols.clone().transpose();
@@ -133,5 +139,31 @@ fn main() {
         time("lstm dWh hs^T@dA", step * 35.0, peak, || {
             hs.clone().transpose().matmul(das.clone()).slice([0..1, 0..1]).into_scalar()
         });
+    });
+    // The `seed` preset's head: 50 rows (batch 10 × time 5), H = 100, V = 10000.
+    // Its `dx = G·Wᵀ` has a long inner dimension and an output too small for
+    // `gemm` to share among threads (src/model/layout.rs, `HeadLayout`).
+    let x: Tensor<2> = Tensor::random([50, 100], Distribution::Default, &dev);
+    let ws: Tensor<2> = Tensor::random([100, 10000], Distribution::Default, &dev);
+    let gs: Tensor<2> = Tensor::random([50, 10000], Distribution::Default, &dev);
+    let head = 2.0 * 50.0 * 100.0 * 10000.0;
+    pool.install(|| {
+        time("seed head x@W", head, peak, || x.clone().matmul(ws.clone()).slice([0..1, 0..1]).into_scalar());
+        time("seed head dx g@W^T", head, peak, || {
+            gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+        });
+        let half = |r: std::ops::Range<usize>| {
+            let (gs, ws) = (&gs, &ws);
+            move || gs.clone().slice([0..50, r.clone()]).matmul(ws.clone().slice([0..100, r]).transpose())
+        };
+        time("seed head dx, V in halves", head, peak, || {
+            let (a, b) = rayon::join(half(0..5000), half(5000..10000));
+            (a + b).slice([0..1, 0..1]).into_scalar()
+        });
+        let chunks = burn_flex::ops::matmul::few_rows_chunks_k();
+        burn_flex::ops::matmul::set_few_rows_chunks_k(!chunks);
+        let other = if chunks { "seed head dx, K in one pass" } else { "seed head dx, K in chunks" };
+        time(other, head, peak, || gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        burn_flex::ops::matmul::set_few_rows_chunks_k(chunks);
     });
 }

@@ -51,10 +51,12 @@ fn within_rounding(label: &str, got: Tensor<2>, a: &[f32], w: &[f32], [m, n, k]:
 
 /// The shapes of the presets' steps (`ch6`: N 20, H 100; `big`: H 650, the
 /// LSTM's 4H and the GRU's 2H), and shapes at each edge of the kernel: a row
-/// block's remainder, a column block's remainder, K without a multiple of 8,
-/// the most rows it takes (32) and one more (left to gemm), and K long enough
-/// for the 16-lane kernel to take it in chunks of 256 (from 1024), with and
-/// without a last partial chunk.
+/// block's remainder, each remainder of a column block (1 to 5 columns past
+/// the 16-lane kernel's blocks of 6, 1 and 2 past the 8-lane's of 3), K
+/// without a multiple of 8, the most rows it takes (64) and one more (left to
+/// gemm), K long enough for the 16-lane kernel to take it in chunks of 256
+/// (from 1024), with and without a last partial chunk, and the `seed`
+/// preset's head backward (`G [50, 10000] · W`).
 const SHAPES: &[(usize, usize, usize)] = &[
     (20, 400, 100),
     (32, 13, 1030),
@@ -69,6 +71,9 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (7, 70, 17),
     (32, 101, 64),
     (33, 101, 64),
+    (64, 10, 1100),
+    (65, 101, 64),
+    (50, 100, 10000),
     (3, 2, 8),
 ];
 
@@ -218,7 +223,7 @@ fn each_width_of_the_few_row_kernel_is_the_product_to_f32_rounding() {
     let device = common::flex();
     for &(m, n, k) in SHAPES {
         let (a, w) = (values(m * k, 1 + m as u64), values(n * k, 2 + n as u64));
-        let takes = (1..=32).contains(&m) && n >= 3 && k >= 16;
+        let takes = (1..=64).contains(&m) && n >= 3 && k >= 16;
         for lanes in [16, 8] {
             let label = format!("{lanes} lanes, {m}x{k}x{n}");
             match few_rows_product(lanes, &a, &w, m, n, k) {
@@ -229,6 +234,28 @@ fn each_width_of_the_few_row_kernel_is_the_product_to_f32_rounding() {
                 None => assert!(!(takes && cpu_runs(lanes)), "{label}: the kernel should take it"),
             }
         }
+    }
+}
+
+/// The 16-lane kernel takes a long K in chunks or in one pass, as
+/// `FewRowPass` chose; its products are the same to the last bit either way,
+/// so that the choice may change while other products run.
+#[test]
+fn the_few_row_kernel_sums_a_long_k_alike_in_chunks_and_in_one_pass() {
+    use burn_flex::ops::matmul::{few_rows_chunks_k, few_rows_product, set_few_rows_chunks_k};
+    if !cpu_runs(16) {
+        return; // the 8-lane kernel takes K in one pass only
+    }
+    for &(m, n, k) in SHAPES.iter().filter(|&&(m, _, k)| m > 4 && k >= 1024) {
+        let (a, w) = (values(m * k, 5 + m as u64), values(n * k, 6 + n as u64));
+        set_few_rows_chunks_k(true);
+        let chunks = few_rows_product(16, &a, &w, m, n, k).expect("the kernel takes it");
+        set_few_rows_chunks_k(false);
+        assert!(!few_rows_chunks_k());
+        let one_pass = few_rows_product(16, &a, &w, m, n, k).expect("the kernel takes it");
+        set_few_rows_chunks_k(true);
+        let same = chunks.iter().zip(&one_pass).all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{m}x{k}x{n}: the two passes differ");
     }
 }
 
@@ -249,8 +276,10 @@ fn the_few_row_kernels_width_stays_once_a_product_ran() {
 
 /// `rnnlm bench` chooses the width by timing both where the CPU has both
 /// (AVX-512F), and prints the two times; `RNNLM_FEW_ROWS` fixes it instead.
+/// So with the 16-lane kernel's pass over a long K, timed here on the head's
+/// `dh = G·Wᵀ` (`[50, 10000]·[10000, 100]`), which the 8-lane kernel lacks.
 #[test]
-fn the_few_row_kernels_width_is_chosen_by_timing_where_the_cpu_has_both() {
+fn the_few_row_kernels_width_and_pass_are_chosen_by_timing_where_the_cpu_has_both() {
     let bench = |few_rows: Option<&str>| {
         let mut cmd = common::rnnlm();
         cmd.args(["bench", "--backend", "flex", "--model", "lstm", "--preset", "seed", "--iters", "1"]);
@@ -263,13 +292,22 @@ fn the_few_row_kernels_width_is_chosen_by_timing_where_the_cpu_has_both() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let out = bench(None);
-    let line = out.lines().find(|l| l.trim_start().starts_with("few-rows kernel's width"));
+    let line = |out: &str, product: &str| out.lines().find(|l| l.trim_start().starts_with(product)).map(str::to_string);
+    let (width, pass) = (line(&out, "few-rows kernel's width"), line(&out, "few-rows kernel's pass over K"));
     if cpu_runs(16) {
-        let line = line.unwrap_or_else(|| panic!("no width chosen: {out}"));
-        assert!(line.contains("16 lanes ") && line.contains("8 lanes ") && line.contains('*'), "{line}");
+        let width = width.unwrap_or_else(|| panic!("no width chosen: {out}"));
+        assert!(width.contains("16 lanes ") && width.contains("8 lanes ") && width.contains('*'), "{width}");
+        // the chosen candidate's time is starred: "16 lanes 4.9*, 8 lanes 4.5"
+        if width.split(", ").any(|c| c.contains("16 lanes ") && c.ends_with('*')) {
+            let pass = pass.unwrap_or_else(|| panic!("no pass chosen: {out}"));
+            assert!(pass.contains("K in chunks ") && pass.contains("K in one pass ") && pass.contains('*'), "{pass}");
+        } else {
+            assert!(pass.is_none(), "the 8-lane kernel has one pass: {out}");
+        }
     } else {
-        assert!(line.is_none(), "one width on this CPU, nothing to choose: {out}");
+        assert!(width.is_none() && pass.is_none(), "one width on this CPU, nothing to choose: {out}");
     }
     let fixed = bench(Some("8"));
     assert!(!fixed.contains("few-rows kernel's width"), "RNNLM_FEW_ROWS=8 fixes the width: {fixed}");
+    assert!(!fixed.contains("few-rows kernel's pass"), "the 8-lane kernel has one pass: {fixed}");
 }

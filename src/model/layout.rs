@@ -65,7 +65,7 @@ impl StepLayout {
 /// How `Whᵀ` `[G·H, H]` is given to a backward step's `dA [N, G·H] · Whᵀ`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackLayout {
-    /// The transposed view: Flex's few-rows kernel (up to 32 rows) pairs
+    /// The transposed view: Flex's few-rows kernel (up to 64 rows) pairs
     /// rows of `dA` with rows of `Wh` as it stands.
     TransposedView,
     /// A row-major copy of `Whᵀ`, made once a layer, for `gemm`.
@@ -89,6 +89,7 @@ impl BackLayout {
     pub fn measured(wh: &Tensor<2>, rows: usize, steps: usize) -> Self {
         FewRowLanes::choose(wh, rows);
         let [h, width] = wh.dims();
+        FewRowPass::choose(&wh.device(), rows, h, width);
         let product = format!("step dA·Whᵀ [{rows}, {width}]·[{width}, {h}]");
         let run = random_rows_times([rows, width], &wh.device());
         Measured::choose(&product, &wh.device(), steps, |layout: Self| layout.apply(wh), run)
@@ -199,7 +200,10 @@ fn random_rows_times<L>(shape: [usize; 2], device: &Device) -> impl Fn(L, &Tenso
 
 /// How the head's backward makes `dh = G·Wᵀ` `[M, V]·[V, H]`: many rows
 /// against a long inner dimension (the vocabulary) and few columns, a shape
-/// whose output is too small for `gemm` to keep two threads busy.
+/// whose output is too small for `gemm` to keep two threads busy. Where `G`
+/// has few rows (up to 64: a small batch) and `Wᵀ` is `W`'s transposed view,
+/// Flex's few-rows kernel runs each product as dot products instead, its
+/// pass over V chosen by [`FewRowPass`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadLayout {
     /// One product with `Wᵀ` as the head holds it: a transposed view of `W`,
@@ -227,6 +231,10 @@ impl HeadLayout {
     /// device (`w_t` as the head holds it; `tied` names the product).
     pub fn measured(g: &Tensor<2>, w_t: &Tensor<2>, tied: bool) -> Self {
         let ([m, v], [_, h]) = (g.dims(), w_t.dims());
+        if !tied {
+            // `Wᵀ` a transposed view: the few-rows kernel's, where G has few rows
+            FewRowPass::choose(&g.device(), m, h, v);
+        }
         let name = if tied { "head dh = G·E" } else { "head dh = G·Wᵀ" };
         let product = format!("{name} [{m}, {v}]·[{v}, {h}]");
         Measured::choose(&product, &g.device(), 1, |_: Self| w_t.clone(), |layout, w| layout.product(g, w))
@@ -245,6 +253,74 @@ impl HeadLayout {
             }
             _ => g.clone().matmul(w_t.clone()),
         }
+    }
+}
+
+/// How Flex's few-rows kernel, 16 lanes wide, takes a long inner dimension
+/// (K of 1,024 or more, more than 4 rows): in chunks of K, each for all the
+/// rows before the next, or in one pass for each block of rows. A setting for
+/// the whole process that changes no product's value (every lane adds the
+/// same terms in the same order either way), so that it is chosen by timing
+/// at the first product it matters for: a backward step's `dA·Whᵀ`, or the
+/// head's `dh = G·Wᵀ` at a small batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FewRowPass {
+    /// K in chunks of 256 terms: they stay in the first-level cache while
+    /// every block of rows reads them.
+    Chunks,
+    /// K in one pass for each block of 4 rows, its sums in registers.
+    OnePass,
+}
+
+impl Layout for FewRowPass {
+    const ALL: &'static [Self] = &[FewRowPass::Chunks, FewRowPass::OnePass];
+
+    fn name(self) -> &'static str {
+        match self {
+            FewRowPass::Chunks => "K in chunks",
+            FewRowPass::OnePass => "K in one pass",
+        }
+    }
+}
+
+impl FewRowPass {
+    /// What the choice is kept under (in a run folder's `layouts.json` too).
+    pub const PRODUCT: &'static str = "few-rows kernel's pass over K";
+
+    /// How the kernel takes a long K from now on; None where it does not
+    /// run 16 lanes wide (the 8-lane kernel takes K in one pass).
+    pub fn in_effect() -> Option<Self> {
+        (FewRowLanes::in_effect() == Some(FewRowLanes::Sixteen))
+            .then(|| if burn_flex::ops::matmul::few_rows_chunks_k() { FewRowPass::Chunks } else { FewRowPass::OnePass })
+    }
+
+    /// Puts in effect the pass chosen in this process (or adopted from a
+    /// run folder), choosing it first by timing `a [m, k] · w [n, k]ᵀ` (the
+    /// kernel's terms; numbers that do not change its time) each way: on
+    /// Flex, where the kernel runs 16 lanes wide and takes K in chunks at
+    /// this shape. Otherwise nothing changes.
+    pub fn choose(device: &Device, m: usize, n: usize, k: usize) {
+        use burn_flex::ops::matmul::{few_rows_product, few_rows_takes, set_few_rows_chunks_k};
+        let chunked = m > 4 && k >= 1024 && few_rows_takes(m, n, k);
+        if !crate::device::is_flex(device) || !chunked || Self::in_effect().is_none() {
+            return;
+        }
+        let one = |x: f32| Tensor::<2>::from_data(TensorData::new(vec![x], [1, 1]), device);
+        // made only if the product is timed: a choice made (or adopted)
+        // must cost no operands
+        let operands = std::cell::OnceCell::new();
+        let product = |pass: Self, _: &Tensor<2>| {
+            let (a, w) = operands.get_or_init(|| {
+                let numbers =
+                    |len: usize| (0..len).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect::<Vec<_>>();
+                (numbers(m * k), numbers(n * k))
+            });
+            set_few_rows_chunks_k(pass == FewRowPass::Chunks);
+            let out = few_rows_product(16, a, w, m, n, k);
+            one(out.map_or(f32::NAN, |o| o[0]))
+        };
+        let chosen = Measured::choose(Self::PRODUCT, device, 1, |_: Self| one(0.0), product);
+        set_few_rows_chunks_k(chosen == FewRowPass::Chunks);
     }
 }
 

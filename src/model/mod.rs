@@ -46,7 +46,7 @@ pub use dropout::{dropout_mask, time_dropout};
 pub use embedding::time_embedding;
 pub use gru::{GruCell, GruCellConfig, TimeGru};
 pub use head::affine_softmax_with_loss;
-pub use layout::{BackLayout, FewRowLanes, HeadLayout, StepLayout};
+pub use layout::{BackLayout, FewRowLanes, FewRowPass, HeadLayout, StepLayout};
 pub use lstm::{LstmCell, LstmCellConfig, LstmState, TimeLstm};
 pub use measure::Layout;
 pub use recurrent::{Backprop, LayerState, Recurrent, RecurrentState};

@@ -24,7 +24,7 @@ pub fn few_row_lanes() -> usize {
 }
 
 /// rnnlm: whether the few-rows kernel takes `a [m, k] · w [n, k]ᵀ` (1 to
-/// 32 rows, n ≥ 3, k ≥ 16) on this CPU (AVX2 and FMA).
+/// 64 rows, n ≥ 3, k ≥ 16) on this CPU (AVX2 and FMA).
 pub fn few_rows_takes(m: usize, n: usize, k: usize) -> bool {
     #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
     return few_row_lanes() != 0 && super::matmul_rows::takes(m, n, k);
@@ -33,6 +33,26 @@ pub fn few_rows_takes(m: usize, n: usize, k: usize) -> bool {
         let _ = (m, n, k);
         false
     }
+}
+
+/// rnnlm: whether the few-rows kernel, 16 lanes wide, takes a long K in
+/// chunks (each for all the rows before the next) rather than in one pass.
+/// The products' values are the same either way.
+pub fn few_rows_chunks_k() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    return super::matmul_rows::chunks_k();
+    #[cfg(not(all(target_arch = "x86_64", feature = "std", feature = "rayon")))]
+    false
+}
+
+/// rnnlm: has the few-rows kernel, 16 lanes wide, take a long K in chunks
+/// (`true`, the default) or in one pass from now on, in every thread; the
+/// products' values do not change, so that this may change at any time.
+pub fn set_few_rows_chunks_k(chunks: bool) {
+    #[cfg(all(target_arch = "x86_64", feature = "std", feature = "rayon"))]
+    super::matmul_rows::set_chunks_k(chunks);
+    #[cfg(not(all(target_arch = "x86_64", feature = "std", feature = "rayon")))]
+    let _ = chunks;
 }
 
 /// rnnlm: whether [`set_few_row_lanes`] may still change the width: this CPU
@@ -62,7 +82,7 @@ pub fn set_few_row_lanes(lanes: usize) -> bool {
 /// rnnlm: `a [m, k] · w [n, k]ᵀ` (both row-major and contiguous) by the
 /// few-rows kernel `lanes` wide (16 or 8), whatever the width in use: for
 /// timing the two. None where this CPU lacks that width's instructions or
-/// the shape is not one the kernel takes (1 to 32 rows, n ≥ 3, k ≥ 16).
+/// the shape is not one the kernel takes (1 to 64 rows, n ≥ 3, k ≥ 16).
 ///
 /// # Panics
 /// If `a` or `w` does not hold the elements the shape names.

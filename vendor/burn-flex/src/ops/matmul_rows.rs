@@ -1,9 +1,11 @@
-//! `A [M, K] · Wᵀ` for a few rows of `A` (M ≤ 32) and a row-major `W [N, K]`:
+//! `A [M, K] · Wᵀ` for a few rows of `A` (M ≤ 64) and a row-major `W [N, K]`:
 //! every output element the dot product of two contiguous rows. Added to the
 //! vendored crate by rnnlm (see `vendor/README.md`): it is the product of one
 //! recurrent time step (`h [20, 650] · Whᵀ`), which `gemm` runs at about half
 //! of its rate on large matrices because the few rows of `A` leave it little
-//! to reuse each packed panel of `W` for.
+//! to reuse each packed panel of `W` for, and of a small batch's output
+//! layer backward (`G [50, 10000] · W`, the `seed` preset's), whose output
+//! is too small for `gemm` to share among threads.
 //!
 //! The kernel keeps a 4 x 3 block of outputs in twelve AVX2 registers, reads
 //! 8 lanes of 4 rows of `A` and 3 rows of `W` for each 12 fused multiply-adds,
@@ -13,10 +15,13 @@
 
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// At most this many rows of `A`: beyond it `gemm`'s packed kernels win.
-pub const MAX_ROWS: usize = 32;
+/// At most this many rows of `A`. At 50 (the `seed` preset's head backward)
+/// the kernel runs that product 1.3 to 4 times as fast as `gemm`
+/// (`vendor/README.md`); with many rows `gemm`'s packed kernels, which reuse
+/// each panel of `W` for all of them, are the ones to use.
+pub const MAX_ROWS: usize = 64;
 /// Products of fewer multiply-adds than this run on the calling thread.
 const PARALLEL_WORK: usize = 1 << 21;
 /// Columns of the output in one block (the kernel's width).
@@ -88,19 +93,27 @@ pub unsafe fn a_times_wt_lanes(
         unsafe { wide::a_times_wt(m, n, k, out, a, a_rs, w, w_rs) };
         return true;
     }
-    let groups = n / NR;
+    // blocks of NR columns, the last one narrower where NR does not divide n
+    let blocks = n.div_ceil(NR);
     let tasks = if m * n * k < PARALLEL_WORK {
         1
     } else {
-        (rayon::current_num_threads() * 4).min(groups)
+        (rayon::current_num_threads() * 4).min(blocks)
     };
     let (a, w, out) = (In(a), In(w), Out(out));
     let run = move |t: usize| {
         let (a, w, out) = (a, w, out); // the wrappers, not their pointer fields
-        let (lo, hi) = (groups * t / tasks, groups * (t + 1) / tasks);
+        let (lo, hi) = (blocks * t / tasks, blocks * (t + 1) / tasks);
         for q in lo..hi {
             let j = q * NR;
-            unsafe { columns::<NR>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
+            let (w, out) = unsafe { (w.0.add(j * w_rs), out.0.add(j)) };
+            unsafe {
+                match n - j {
+                    1 => columns::<1>(m, k, a.0, a_rs, w, w_rs, out, n),
+                    2 => columns::<2>(m, k, a.0, a_rs, w, w_rs, out, n),
+                    _ => columns::<NR>(m, k, a.0, a_rs, w, w_rs, out, n),
+                }
+            }
         }
     };
     if tasks == 1 {
@@ -108,9 +121,6 @@ pub unsafe fn a_times_wt_lanes(
     } else {
         use rayon::prelude::*;
         (0..tasks).into_par_iter().for_each(run);
-    }
-    for j in groups * NR..n {
-        unsafe { columns::<1>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
     }
     true
 }
@@ -198,6 +208,24 @@ static LANES: AtomicUsize = AtomicUsize::new(0);
 /// The flag in [`LANES`] that a product has run with its width.
 const IN_USE: usize = 1 << 8;
 
+/// Whether the 16-lane kernel takes a long K in chunks (the default) or in
+/// one pass; either way every lane adds the same terms in the same order, so
+/// that this may change at any time.
+static CHUNKS_K: AtomicBool = AtomicBool::new(true);
+
+/// Whether the 16-lane kernel takes a long K (4 chunks or more) in chunks,
+/// each for all the rows before the next: `true` unless [`set_chunks_k`]
+/// said otherwise.
+pub fn chunks_k() -> bool {
+    CHUNKS_K.load(Ordering::Relaxed)
+}
+
+/// Takes a long K in chunks (`true`) or in one pass from now on, in every
+/// thread; the products' values do not change.
+pub fn set_chunks_k(chunks: bool) {
+    CHUNKS_K.store(chunks, Ordering::Relaxed);
+}
+
 /// Whether this CPU runs the kernel `lanes` wide.
 fn runs(lanes: usize) -> bool {
     match lanes {
@@ -278,6 +306,7 @@ fn lanes_in_use() -> usize {
 mod wide {
     use super::{In, Out, PARALLEL_WORK};
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     /// Columns of the output in one block.
     const NR: usize = 6;
@@ -297,19 +326,30 @@ mod wide {
         w: *const f32,
         w_rs: usize,
     ) {
-        let groups = n / NR;
-        let tasks = if m * n * k < PARALLEL_WORK || groups == 0 {
+        // blocks of NR columns, the last one narrower where NR does not divide n
+        let blocks = n.div_ceil(NR);
+        let tasks = if m * n * k < PARALLEL_WORK {
             1
         } else {
-            (rayon::current_num_threads() * 4).min(groups)
+            (rayon::current_num_threads() * 4).min(blocks)
         };
         let (a, w, out) = (In(a), In(w), Out(out));
         let run = move |t: usize| {
             let (a, w, out) = (a, w, out); // the wrappers, not their pointer fields
-            let (lo, hi) = (groups * t / tasks, groups * (t + 1) / tasks);
+            let (lo, hi) = (blocks * t / tasks, blocks * (t + 1) / tasks);
             for q in lo..hi {
                 let j = q * NR;
-                unsafe { columns::<NR>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
+                let (w, out) = unsafe { (w.0.add(j * w_rs), out.0.add(j)) };
+                unsafe {
+                    match n - j {
+                        1 => columns::<1>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        2 => columns::<2>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        3 => columns::<3>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        4 => columns::<4>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        5 => columns::<5>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        _ => columns::<NR>(m, k, a.0, a_rs, w, w_rs, out, n),
+                    }
+                }
             }
         };
         if tasks == 1 {
@@ -318,26 +358,23 @@ mod wide {
             use rayon::prelude::*;
             (0..tasks).into_par_iter().for_each(run);
         }
-        for j in groups * NR..n {
-            unsafe { columns::<1>(m, k, a.0, a_rs, w.0.add(j * w_rs), w_rs, out.0.add(j), n) }
-        }
     }
 
     /// Terms of the sum over a long K taken for all the rows before the next
-    /// ones: `KC` terms of every row of `A` (20 KB for 20 rows) and of `C`
-    /// rows of `W` stay in the first-level cache while each block of rows
-    /// reads them. Measured on a Xeon (`vendor/README.md`): `dA·Whᵀ` with K
-    /// = 2600 gains from it, `h·Wh` with K = 650 does not, hence `4 * KC`.
+    /// ones, where [`super::chunks_k`] says so: `KC` terms of every row of
+    /// `A` (20 KB for 20 rows) and of `C` rows of `W` stay in the first-level
+    /// cache while each block of rows reads them. On a Xeon `dA·Whᵀ` with K
+    /// = 2600 gains from it and `h·Wh` with K = 650 does not, hence `4 * KC`;
+    /// on a Zen 4 one pass is faster (`vendor/README.md`).
     const KC: usize = 256;
 
     /// `C` columns of the output, all `m` rows, four rows at a time.
     ///
-    /// Where `m` and `k` are large, K is taken `KC` terms at a time for every
-    /// block of rows, each block's 16-lane sums kept in `acc` between the
-    /// chunks: every lane adds the same terms in the same order as in one
-    /// pass. Otherwise each block of rows takes K in one pass, its sums in
-    /// registers only (no `acc` of all 32 rows to zero for each block of
-    /// columns).
+    /// Where `m` and `k` are large and [`super::chunks_k`], K is taken `KC`
+    /// terms at a time for every block of rows, each block's 16-lane sums
+    /// kept in `acc` between the chunks: every lane adds the same terms in
+    /// the same order as in one pass. Otherwise each block of rows takes K in
+    /// one pass, its sums in registers only.
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn columns<const C: usize>(
@@ -350,7 +387,7 @@ mod wide {
         out: *mut f32,
         out_rs: usize,
     ) {
-        if m <= 4 || k < 4 * KC {
+        if m <= 4 || k < 4 * KC || !super::chunks_k() {
             // one pass over K, a block of rows at a time: its sums need no
             // room beside the registers
             for i in (0..m).step_by(4) {
@@ -360,17 +397,25 @@ mod wide {
             }
             return;
         }
-        let mut acc = [[[_mm512_setzero_ps(); C]; 4]; super::MAX_ROWS / 4];
+        // each block's sums, zeroed by the first chunk (not all 64 rows' for
+        // every block of columns)
+        let blocks = m.div_ceil(4);
+        let mut acc = [const { MaybeUninit::<[[__m512; C]; 4]>::uninit() }; super::MAX_ROWS / 4];
+        for sums in acc.iter_mut().take(blocks) {
+            sums.write([[_mm512_setzero_ps(); C]; 4]);
+        }
         for k0 in (0..k).step_by(KC) {
             let kl = KC.min(k - k0);
-            for (b, sums) in acc.iter_mut().enumerate().take(m.div_ceil(4)) {
+            for (b, sums) in acc.iter_mut().enumerate().take(blocks) {
                 let i = b * 4;
+                // SAFETY: the first `blocks` are written above
+                let sums = unsafe { sums.assume_init_mut() };
                 unsafe { add_rows(sums, m - i, kl, a.add(i * a_rs + k0), a_rs, w.add(k0), w_rs) };
             }
         }
-        for (b, sums) in acc.iter().enumerate().take(m.div_ceil(4)) {
+        for (b, sums) in acc.iter().enumerate().take(blocks) {
             let i = b * 4;
-            unsafe { store(sums, m - i, out.add(i * out_rs), out_rs) };
+            unsafe { store(sums.assume_init_ref(), m - i, out.add(i * out_rs), out_rs) };
         }
     }
 
