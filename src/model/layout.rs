@@ -261,8 +261,8 @@ impl HeadLayout {
 /// rows before the next, or in one pass for each block of rows. A setting for
 /// the whole process that changes no product's value (every lane adds the
 /// same terms in the same order either way), so that it is chosen by timing
-/// at the first product it matters for: a backward step's `dA·Whᵀ`, or the
-/// head's `dh = G·Wᵀ` at a small batch.
+/// at the first product it matters for (a backward step's `dA·Whᵀ`, or the
+/// head's `dh = G·Wᵀ` at a small batch), the faster taken however near.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FewRowPass {
     /// K in chunks of 256 terms: they stay in the first-level cache while
@@ -274,6 +274,7 @@ pub enum FewRowPass {
 
 impl Layout for FewRowPass {
     const ALL: &'static [Self] = &[FewRowPass::Chunks, FewRowPass::OnePass];
+    const SAME_BITS: bool = true;
 
     fn name(self) -> &'static str {
         match self {

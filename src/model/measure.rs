@@ -4,7 +4,8 @@
 //! milliseconds; the fastest is kept for the rest of the process
 //! ([`choices`] lists them; `rnnlm bench` prints them). A candidate other
 //! than the first of its list must be faster by [`MARGIN`], so that near-ties
-//! do not flip from one process to the next. With `RNNLM_KERNELS=fixed` in
+//! do not flip from one process to the next (unless the candidates agree to
+//! the last bit). With `RNNLM_KERNELS=fixed` in
 //! the environment nothing is timed and every product takes its first
 //! candidate: for runs that must print the same digits in separate
 //! processes. A run folder keeps the choices ([`chosen_on`]) and a resumed
@@ -17,7 +18,9 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor};
 
 /// A layout other than the first must take at most this share of the best
-/// time so far to be chosen: 10% faster.
+/// time so far to be chosen: 10% faster, so that a near-tie does not flip
+/// the digits a run prints from one process to the next. Layouts equal to
+/// the last bit ([`Layout::SAME_BITS`]) need none.
 pub const MARGIN: f64 = 0.9;
 
 /// The environment variable that turns measuring off (`fixed`).
@@ -29,6 +32,10 @@ pub const KERNELS: &str = "RNNLM_KERNELS";
 pub trait Layout: Copy + Eq + 'static {
     /// Every layout, in order of preference: the first needs no copy.
     const ALL: &'static [Self];
+    /// Whether every layout gives the same values to the last bit (the same
+    /// terms summed in the same order): then the fastest is taken without
+    /// [`MARGIN`], a flip between processes changing no digit.
+    const SAME_BITS: bool = false;
     fn name(self) -> &'static str;
 }
 
@@ -129,7 +136,7 @@ impl Measured {
             (Vec::new(), 0)
         } else {
             let costs = Self::time(L::ALL.len(), uses, |i| prepare(L::ALL[i]), |i, w| run(L::ALL[i], w));
-            let chosen = Self::fastest(&costs);
+            let chosen = Self::fastest_with(&costs, if L::SAME_BITS { 1.0 } else { MARGIN });
             (L::ALL.iter().map(|l| l.name()).zip(costs).collect(), chosen)
         };
         let mut all = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
@@ -145,9 +152,15 @@ impl Measured {
     /// The index of the cheapest of `costs`, where a candidate after the
     /// first must cost at most [`MARGIN`] of the best before it.
     pub fn fastest(costs: &[f64]) -> usize {
+        Self::fastest_with(costs, MARGIN)
+    }
+
+    /// The index of the cheapest of `costs`, where a candidate after the
+    /// first must cost at most `margin` of the best before it.
+    pub fn fastest_with(costs: &[f64], margin: f64) -> usize {
         let mut best = 0;
         for (i, &cost) in costs.iter().enumerate().skip(1) {
-            if cost < MARGIN * costs[best] {
+            if cost < margin * costs[best] {
                 best = i;
             }
         }
@@ -269,6 +282,9 @@ mod tests {
         assert_eq!(Measured::fastest(&[1.0, 0.85]), 1);
         assert_eq!(Measured::fastest(&[1.0, 0.85, 0.8]), 1);
         assert_eq!(Measured::fastest(&[1.0, 0.85, 0.7]), 2);
+        // Layouts equal to the last bit: the fastest, however near.
+        assert_eq!(Measured::fastest_with(&[1.0, 0.95], 1.0), 1);
+        assert_eq!(Measured::fastest_with(&[1.0, 1.0], 1.0), 0);
     }
 
     /// A product's layout is measured once per process: asked again, with
