@@ -328,26 +328,36 @@ mod wide {
     ) {
         // blocks of NR columns, the last one narrower where NR does not divide n
         let blocks = n.div_ceil(NR);
+        // Past 32 rows each block of columns is two units of work, one for
+        // each half of the rows (in blocks of 4): a unit streams half as much
+        // of `A` past its columns (the `seed` head's `G·Wᵀ`, 50 rows of
+        // 10,000, 10% faster on a Zen 4). No sum changes.
+        let parts = if m > 32 { 2 } else { 1 };
+        let units = blocks * parts;
         let tasks = if m * n * k < PARALLEL_WORK {
             1
         } else {
-            (rayon::current_num_threads() * 4).min(blocks)
+            (rayon::current_num_threads() * 4).min(units)
         };
         let (a, w, out) = (In(a), In(w), Out(out));
+        let row_blocks = m.div_ceil(4);
         let run = move |t: usize| {
             let (a, w, out) = (a, w, out); // the wrappers, not their pointer fields
-            let (lo, hi) = (blocks * t / tasks, blocks * (t + 1) / tasks);
-            for q in lo..hi {
-                let j = q * NR;
-                let (w, out) = unsafe { (w.0.add(j * w_rs), out.0.add(j)) };
+            let (lo, hi) = (units * t / tasks, units * (t + 1) / tasks);
+            for u in lo..hi {
+                let (q, part) = (u / parts, u % parts);
+                let r0 = row_blocks * part / parts * 4;
+                let r1 = (row_blocks * (part + 1) / parts * 4).min(m);
+                let (j, m) = (q * NR, r1 - r0);
+                let (a, w, out) = unsafe { (a.0.add(r0 * a_rs), w.0.add(j * w_rs), out.0.add(r0 * n + j)) };
                 unsafe {
                     match n - j {
-                        1 => columns::<1>(m, k, a.0, a_rs, w, w_rs, out, n),
-                        2 => columns::<2>(m, k, a.0, a_rs, w, w_rs, out, n),
-                        3 => columns::<3>(m, k, a.0, a_rs, w, w_rs, out, n),
-                        4 => columns::<4>(m, k, a.0, a_rs, w, w_rs, out, n),
-                        5 => columns::<5>(m, k, a.0, a_rs, w, w_rs, out, n),
-                        _ => columns::<NR>(m, k, a.0, a_rs, w, w_rs, out, n),
+                        1 => columns::<1>(m, k, a, a_rs, w, w_rs, out, n),
+                        2 => columns::<2>(m, k, a, a_rs, w, w_rs, out, n),
+                        3 => columns::<3>(m, k, a, a_rs, w, w_rs, out, n),
+                        4 => columns::<4>(m, k, a, a_rs, w, w_rs, out, n),
+                        5 => columns::<5>(m, k, a, a_rs, w, w_rs, out, n),
+                        _ => columns::<NR>(m, k, a, a_rs, w, w_rs, out, n),
                     }
                 }
             }
