@@ -23,6 +23,16 @@ fn time<F: FnMut() -> f32>(label: &str, flops: f64, peak: Option<f64>, f: F) {
     println!("{label:>30}: {rate:.1} GFLOP/s ({:.1} ms{share})", dt * 1e3);
 }
 
+/// [`time`] with the few-rows kernel taking a long K the other way (in one
+/// pass or in chunks, `model::FewRowPass`), the pass in effect restored after.
+fn time_other_pass<F: FnMut() -> f32>(label: &str, flops: f64, peak: Option<f64>, f: F) {
+    use burn_flex::ops::matmul::{few_rows_chunks_k, set_few_rows_chunks_k};
+    let chunks = few_rows_chunks_k();
+    set_few_rows_chunks_k(!chunks);
+    time(&format!("{label}, K {}", if chunks { "in one pass" } else { "in chunks" }), flops, peak, f);
+    set_few_rows_chunks_k(chunks);
+}
+
 /// The CPU's multiply-add ceiling in GFLOP/s: 12 independent chains of
 /// multiply-adds on each of the pool's threads at once (a product's kernel
 /// must also load its operands, so none reaches it), 16 lanes with AVX-512F,
@@ -124,12 +134,9 @@ fn main() {
         time("lstm step dA@Wh^T", step, peak, || {
             da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
-        // the few-rows kernel's other pass over a long K (`model::FewRowPass`)
-        let chunks = burn_flex::ops::matmul::few_rows_chunks_k();
-        burn_flex::ops::matmul::set_few_rows_chunks_k(!chunks);
-        let other = if chunks { "dA@Wh^T, K in one pass" } else { "dA@Wh^T, K in chunks" };
-        time(other, step, peak, || da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar());
-        burn_flex::ops::matmul::set_few_rows_chunks_k(chunks);
+        time_other_pass("dA@Wh^T", step, peak, || {
+            da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+        });
         // Whᵀ copied row-major: gemm's layout, slower than the transposed
         // view that the few-rows kernel takes (src/model/layout.rs, `BackLayout`)
         let wh_t = wh_cols.clone().transpose();
@@ -160,10 +167,8 @@ fn main() {
             let (a, b) = rayon::join(half(0..5000), half(5000..10000));
             (a + b).slice([0..1, 0..1]).into_scalar()
         });
-        let chunks = burn_flex::ops::matmul::few_rows_chunks_k();
-        burn_flex::ops::matmul::set_few_rows_chunks_k(!chunks);
-        let other = if chunks { "seed head dx, K in one pass" } else { "seed head dx, K in chunks" };
-        time(other, head, peak, || gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar());
-        burn_flex::ops::matmul::set_few_rows_chunks_k(chunks);
+        time_other_pass("seed head dx", head, peak, || {
+            gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+        });
     });
 }

@@ -163,22 +163,18 @@ impl FewRowLanes {
         if !crate::device::is_flex(&device) || !takes || !burn_flex::ops::matmul::few_row_lanes_settable() {
             return;
         }
-        let one = |x: f32| Tensor::<2>::from_data(TensorData::new(vec![x], [1, 1]), &device);
         // The operands on the host, made only if the product is timed: a
         // choice made (or adopted) must cost no copy of `Wh`.
         let operands = std::cell::OnceCell::new();
         let product = |lanes: Self, _: &Tensor<2>| {
-            let (a, w) = operands.get_or_init(|| {
-                // rows of numbers in [-1, 1): the kernel's time does not depend on them
-                let a: Vec<f32> = (0..rows * width).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect();
-                (a, wh.clone().try_into_vec_as::<f32>().unwrap_or_default())
-            });
+            let (a, w) = operands
+                .get_or_init(|| (spread(rows * width), wh.clone().try_into_vec_as::<f32>().unwrap_or_default()));
             let out = (w.len() == h * width)
                 .then(|| burn_flex::ops::matmul::few_rows_product(lanes.lanes(), a, w, rows, h, width))
                 .flatten();
-            one(out.map_or(f32::NAN, |o| o[0]))
+            first_value(out, &device)
         };
-        let chosen = Measured::choose(Self::PRODUCT, &device, 1, |_: Self| one(0.0), product);
+        let chosen = Measured::choose(Self::PRODUCT, &device, 1, |_: Self| first_value(None, &device), product);
         if Self::in_effect() != Some(chosen) && !burn_flex::ops::matmul::set_few_row_lanes(chosen.lanes()) {
             // another thread's product ran first with the width in effect,
             // which now stays: the record names it
@@ -187,6 +183,19 @@ impl FewRowLanes {
             }
         }
     }
+}
+
+/// `len` numbers in [-1, 1) for a kernel timed on the host: its time does
+/// not depend on them.
+fn spread(len: usize) -> Vec<f32> {
+    (0..len).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect()
+}
+
+/// The first value of a product made on the host (NaN where the kernel did
+/// not run it) as a `[1, 1]` tensor: what [`Measured::choose`] reads back.
+fn first_value(out: Option<Vec<f32>>, device: &Device) -> Tensor<2> {
+    let x = out.map_or(f32::NAN, |o| o[0]);
+    Tensor::from_data(TensorData::new(vec![x], [1, 1]), device)
 }
 
 /// A step's product for [`Measured::choose`]: random rows of `shape` times
@@ -306,21 +315,15 @@ impl FewRowPass {
         if !crate::device::is_flex(device) || !chunked || Self::in_effect().is_none() {
             return;
         }
-        let one = |x: f32| Tensor::<2>::from_data(TensorData::new(vec![x], [1, 1]), device);
         // made only if the product is timed: a choice made (or adopted)
         // must cost no operands
         let operands = std::cell::OnceCell::new();
         let product = |pass: Self, _: &Tensor<2>| {
-            let (a, w) = operands.get_or_init(|| {
-                let numbers =
-                    |len: usize| (0..len).map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0).collect::<Vec<_>>();
-                (numbers(m * k), numbers(n * k))
-            });
+            let (a, w) = operands.get_or_init(|| (spread(m * k), spread(n * k)));
             set_few_rows_chunks_k(pass == FewRowPass::Chunks);
-            let out = few_rows_product(16, a, w, m, n, k);
-            one(out.map_or(f32::NAN, |o| o[0]))
+            first_value(few_rows_product(16, a, w, m, n, k), device)
         };
-        let chosen = Measured::choose(Self::PRODUCT, device, 1, |_: Self| one(0.0), product);
+        let chosen = Measured::choose(Self::PRODUCT, device, 1, |_: Self| first_value(None, device), product);
         set_few_rows_chunks_k(chosen == FewRowPass::Chunks);
     }
 }
