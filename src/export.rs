@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn a_number_written_to_json_reads_back_to_the_last_bit() {
         let mut bits = 0x4093_4000_0000_0001_u64; // about 1232.0
-        let mut values = vec![1871.990_181_404_610_7_f64];
+        let mut values = vec![1_871.990_181_404_610_7_f64];
         for _ in 0..20_000 {
             // a 64-bit LCG
             bits = bits.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
