@@ -2,9 +2,12 @@
 //! chapter 6's sizes (`H = 100`) and the `big` preset's (`H = 650`), with
 //! `M = 700` rows (N 20 x T 35) and a vocabulary of 10,000: the forward
 //! product, the bias added as a pass of its own, the bias's gradient as a
-//! column sum, the weight's and the input's gradients, and a fresh zeroed
-//! buffer of the scores' size; then, with the weight tied to the embedding
-//! `E [V, H]` (BetterRnnlm), the ways to build the embedding's gradient.
+//! column sum, the weight's and the input's gradients (the input's made four
+//! ways: one product, the vocabulary in two halves on two threads, `Wᵀ`
+//! copied row-major first, `G`'s rows 64 at a time through the few-rows
+//! kernel), and a fresh zeroed buffer of the scores' size; then, with the
+//! weight tied to the embedding `E [V, H]` (BetterRnnlm), the ways to build
+//! the embedding's gradient.
 //!
 //! ```text
 //! cargo run --example head_probe
@@ -15,6 +18,7 @@
 //! passes timed here are what that saves.
 
 use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
+use rnnlm::model::HeadLayout;
 mod common;
 
 /// Prints the time of `f` and, for a product of `flops` operations, its rate.
@@ -40,6 +44,21 @@ fn main() {
             time("db: G summed over rows", 0.0, || g.clone().sum_dim(0).slice([0..1, 0..1]).into_scalar());
             time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
             time("dh: G·Wᵀ", fl, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+            // Other ways to make dh, none of them faster at H = 650 (docs/speed.md):
+            // what training chooses among (model::HeadLayout) and two it does not.
+            let w_t = w.clone().transpose(); // [V, H], W's transposed view
+            time("dh: V in halves", fl, || {
+                HeadLayout::HalvesInParallel.product(&g, &w_t).slice([0..1, 0..1]).into_scalar()
+            });
+            time("dh: Wᵀ copied, then G·Wᵀ", fl, || {
+                let copied = w_t.clone().reshape([10000 * hidden]).reshape([10000, hidden]); // row-major [V, H]
+                g.clone().matmul(copied).slice([0..1, 0..1]).into_scalar()
+            });
+            time("dh: G's rows by 64", fl, || {
+                let rows =
+                    (0..700).step_by(64).map(|r| g.clone().slice([r..(r + 64).min(700), 0..10000]).matmul(w_t.clone()));
+                Tensor::cat(rows.collect(), 0).slice([0..1, 0..1]).into_scalar()
+            });
             time("zeros [700, 10000]", 0.0, || {
                 Tensor::<2>::zeros([700, 10000], &dev).slice([0..1, 0..1]).into_scalar()
             });
