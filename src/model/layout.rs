@@ -246,7 +246,31 @@ impl HeadLayout {
         }
         let name = if tied { "head dh = G·E" } else { "head dh = G·Wᵀ" };
         let product = format!("{name} [{m}, {v}]·[{v}, {h}]");
-        Measured::choose(&product, &g.device(), 1, |_: Self| w_t.clone(), |layout, w| layout.product(g, w))
+        let order = Self::preferred(&g.device(), m, h, v, tied);
+        Measured::choose_in_order(
+            &product,
+            &g.device(),
+            1,
+            &order,
+            |_: Self| w_t.clone(),
+            |layout, w| layout.product(g, w),
+        )
+    }
+
+    /// The layouts in the order measurement prefers them for `G [m, v] ·
+    /// Wᵀ [v, h]` on `device` (a later one must be faster by
+    /// [`super::measure::MARGIN`]). On Flex, where `gemm` makes the one
+    /// product (more rows than the few-rows kernel takes, or the tied `E`,
+    /// which is no transposed view), V in halves comes first: they ran faster
+    /// than one `gemm` product of this small output over a long V in every
+    /// `bench` on the four kinds of CPU measured (`docs/speed.md`), often by
+    /// less than the margin, which then kept the slower.
+    pub fn preferred(device: &Device, m: usize, h: usize, v: usize, tied: bool) -> [Self; 2] {
+        let few_rows = !tied && burn_flex::ops::matmul::few_rows_takes(m, h, v);
+        match crate::device::is_flex(device) && !few_rows {
+            true => [HeadLayout::HalvesInParallel, HeadLayout::OneProduct],
+            false => [HeadLayout::OneProduct, HeadLayout::HalvesInParallel],
+        }
     }
 
     /// `g [M, V] · w_t [V, H]`.
@@ -332,7 +356,7 @@ impl FewRowPass {
 mod tests {
     use burn::tensor::{Distribution, Tensor};
 
-    use super::{BackLayout, Layout, StepLayout};
+    use super::{BackLayout, HeadLayout, Layout, StepLayout};
 
     /// A layout changes where `Wh`'s numbers lie, never which they are: each
     /// gives `Wh` (or `Whᵀ`) element for element, at a shape that is no
@@ -348,6 +372,29 @@ mod tests {
             let t = layout.apply(&wh);
             assert_eq!(t.dims(), [29, 7]);
             assert_eq!(t.into_data(), wh.clone().transpose().into_data(), "{}", layout.name());
+        }
+    }
+
+    /// The head's `dh` prefers V in halves where `gemm` makes its one
+    /// product (many rows, or the tied `E`), one product where the few-rows
+    /// kernel does (few rows, `Wᵀ` a transposed view), and keeps its
+    /// layouts' own order off Flex.
+    #[test]
+    fn the_heads_dh_prefers_the_halves_where_gemm_makes_one_product() {
+        use HeadLayout::{HalvesInParallel as Halves, OneProduct as One};
+        let flex = burn::tensor::Device::flex();
+        assert_eq!(HeadLayout::preferred(&flex, 700, 650, 10_000, false), [Halves, One]);
+        assert_eq!(HeadLayout::preferred(&flex, 700, 650, 10_000, true), [Halves, One]);
+        assert_eq!(HeadLayout::preferred(&flex, 50, 100, 10_000, true), [Halves, One]);
+        let kernel = burn_flex::ops::matmul::few_rows_takes(50, 100, 10_000);
+        let untied_few_rows = if kernel { [One, Halves] } else { [Halves, One] };
+        assert_eq!(HeadLayout::preferred(&flex, 50, 100, 10_000, false), untied_few_rows);
+        #[cfg(feature = "ndarray")]
+        {
+            #[allow(deprecated)] // as in `backend.rs`
+            let ndarray = burn::tensor::Device::ndarray();
+            assert_eq!(HeadLayout::preferred(&ndarray, 700, 650, 10_000, false), [One, Halves]);
+            assert_eq!(HeadLayout::preferred(&ndarray, 50, 100, 10_000, true), [One, Halves]);
         }
     }
 }

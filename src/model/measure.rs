@@ -124,6 +124,20 @@ impl Measured {
         prepare: impl Fn(L) -> Tensor<2>,
         run: impl Fn(L, &Tensor<2>) -> Tensor<2>,
     ) -> L {
+        Self::choose_in_order(product, device, uses, L::ALL, prepare, run)
+    }
+
+    /// [`Measured::choose`] among `order` (every layout, in this product's
+    /// order of preference: a later one must be faster by [`MARGIN`]), where
+    /// the layout to prefer depends on the product's shapes.
+    pub fn choose_in_order<L: Layout>(
+        product: &str,
+        device: &Device,
+        uses: usize,
+        order: &[L],
+        prepare: impl Fn(L) -> Tensor<2>,
+        run: impl Fn(L, &Tensor<2>) -> Tensor<2>,
+    ) -> L {
         let device = device.clone().without_autodiff();
         let known = |chosen: &[Choice]| {
             chosen.iter().filter(|c| c.product == product && c.device == device).find_map(|c| c.layout::<L>())
@@ -135,16 +149,16 @@ impl Measured {
         let (candidates, chosen) = if fixed() {
             (Vec::new(), 0)
         } else {
-            let costs = Self::time(L::ALL.len(), uses, |i| prepare(L::ALL[i]), |i, w| run(L::ALL[i], w));
+            let costs = Self::time(order.len(), uses, |i| prepare(order[i]), |i, w| run(order[i], w));
             let chosen = Self::fastest_with(&costs, if L::SAME_BITS { 1.0 } else { MARGIN });
-            (L::ALL.iter().map(|l| l.name()).zip(costs).collect(), chosen)
+            (order.iter().map(|l| l.name()).zip(costs).collect(), chosen)
         };
         let mut all = CHOSEN.lock().unwrap_or_else(|e| e.into_inner());
         // Another thread may have chosen meanwhile: the first choice stands.
         if let Some(layout) = known(&all) {
             return layout;
         }
-        let layout = L::ALL[chosen];
+        let layout = order[chosen];
         all.push(Choice { product: product.to_string(), device, candidates, chosen: layout.name().to_string() });
         layout
     }
@@ -308,6 +322,35 @@ mod tests {
         assert_eq!(choose(Two::Second), first);
         let made = super::choices().into_iter().filter(|c| c.product.starts_with("a test's product")).count();
         assert_eq!(made, 1);
+    }
+
+    /// Candidates in an order of the caller's: the fastest is the one
+    /// returned whichever place it has, and with `RNNLM_KERNELS=fixed` (no
+    /// timing) the first of that order.
+    #[test]
+    fn a_choice_in_the_callers_order_returns_the_candidate_it_timed() {
+        let device = burn::tensor::Device::flex();
+        let a: Tensor<2> = Tensor::random([20, 300], Distribution::Default, &device);
+        let w: Tensor<2> = Tensor::random([300, 400], Distribution::Default, &device);
+        for slow in Two::ALL.iter().copied() {
+            let product = format!("a product in the caller's order, {} slow [20, 300]·[300, 400]", slow.name());
+            let run = |layout: Two, _: &Tensor<2>| repeated(&a, &w, if layout == slow { 4 } else { 1 });
+            let zeros = |_: Two| Tensor::<2>::zeros([1, 1], &device);
+            let order = [Two::Second, Two::First];
+            let chosen = Measured::choose_in_order(&product, &device, 1, &order, zeros, run);
+            let expected = match (super::fixed(), slow) {
+                (true, _) => Two::Second,
+                (false, Two::First) => Two::Second,
+                (false, Two::Second) => Two::First,
+            };
+            assert_eq!(chosen, expected, "{}", slow.name());
+            let recorded = super::choices().into_iter().find(|c| c.product == product).expect("recorded");
+            assert_eq!(recorded.chosen, expected.name());
+            if !super::fixed() {
+                let timed: Vec<_> = recorded.candidates.iter().map(|(name, _)| *name).collect();
+                assert_eq!(timed, [Two::Second.name(), Two::First.name()]);
+            }
+        }
     }
 
     /// A choice that could not be put in effect is overruled by what ran: the
