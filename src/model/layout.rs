@@ -262,9 +262,10 @@ impl HeadLayout {
     /// [`super::measure::MARGIN`]). On Flex, where `gemm` makes the one
     /// product (more rows than the few-rows kernel takes, or the tied `E`,
     /// which is no transposed view), V in halves comes first: they ran faster
-    /// than one `gemm` product of this small output over a long V in every
-    /// `bench` on the four kinds of CPU measured (`docs/speed.md`), often by
-    /// less than the margin, which then kept the slower.
+    /// than one `gemm` product of this small output over a long V in nearly
+    /// every `bench` on each of the four kinds of CPU measured (`docs/speed.md`;
+    /// the exceptions on a busy machine), often by less than the margin,
+    /// which then kept the slower.
     pub fn preferred(device: &Device, m: usize, h: usize, v: usize, tied: bool) -> [Self; 2] {
         let few_rows = !tied && burn_flex::ops::matmul::few_rows_takes(m, h, v);
         match crate::device::is_flex(device) && !few_rows {
