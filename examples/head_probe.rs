@@ -43,10 +43,10 @@ fn main() {
             time("G + b", 0.0, || (g.clone() + b.clone().unsqueeze_dim(0)).slice([0..1, 0..1]).into_scalar());
             time("db: G summed over rows", 0.0, || g.clone().sum_dim(0).slice([0..1, 0..1]).into_scalar());
             time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
-            time("dh: G·Wᵀ", fl, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+            let w_t = w.clone().transpose(); // [V, H], W's transposed view
+            time("dh: G·Wᵀ", fl, || g.clone().matmul(w_t.clone()).slice([0..1, 0..1]).into_scalar());
             // Other ways to make dh, none of them faster at H = 650 (docs/speed.md):
             // what training chooses among (model::HeadLayout) and two it does not.
-            let w_t = w.clone().transpose(); // [V, H], W's transposed view
             time("dh: V in halves", fl, || {
                 HeadLayout::HalvesInParallel.product(&g, &w_t).slice([0..1, 0..1]).into_scalar()
             });

@@ -237,24 +237,18 @@ impl Layout for HeadLayout {
 
 impl HeadLayout {
     /// The layout measured fastest for `g [M, V] · w_t [V, H]` on `g`'s
-    /// device (`w_t` as the head holds it; `tied` names the product).
+    /// device, among them in [`Self::preferred`]'s order (`w_t` as the head
+    /// holds it; `tied` names the product).
     pub fn measured(g: &Tensor<2>, w_t: &Tensor<2>, tied: bool) -> Self {
-        let ([m, v], [_, h]) = (g.dims(), w_t.dims());
+        let ([m, v], [_, h], device) = (g.dims(), w_t.dims(), g.device());
         if !tied {
             // `Wᵀ` a transposed view: the few-rows kernel's, where G has few rows
-            FewRowPass::choose(&g.device(), m, h, v);
+            FewRowPass::choose(&device, m, h, v);
         }
         let name = if tied { "head dh = G·E" } else { "head dh = G·Wᵀ" };
         let product = format!("{name} [{m}, {v}]·[{v}, {h}]");
-        let order = Self::preferred(&g.device(), m, h, v, tied);
-        Measured::choose_in_order(
-            &product,
-            &g.device(),
-            1,
-            &order,
-            |_: Self| w_t.clone(),
-            |layout, w| layout.product(g, w),
-        )
+        let order = Self::preferred(&device, m, h, v, tied);
+        Measured::choose_in_order(&product, &device, 1, &order, |_: Self| w_t.clone(), |layout, w| layout.product(g, w))
     }
 
     /// The layouts in the order measurement prefers them for `G [m, v] ·
