@@ -1,13 +1,13 @@
-//! How fast Flex computes an LSTM step's activations at the `big` preset:
-//! `sigmoid` and `tanh` of one gate's `[20, 650]`, contiguous and as a
-//! column block of the step's `[20, 2600]` pre-activations, in millions of
-//! elements per second (each timed for a second after one warm-up call).
+//! How fast an LSTM step's activations run at the `big` preset, by Flex's
+//! own ops and by `rnnlm::cpu`'s (what the layers call): `sigmoid` and
+//! `tanh` of one gate's `[20, 650]`, contiguous and as a column block of the
+//! step's `[20, 2600]` pre-activations, in millions of elements per second
+//! (each timed for a second after one warm-up call).
 //!
 //! ```text
 //! cargo run --example activation_probe
 //! ```
 
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Distribution, Tensor};
 
 mod common;
@@ -24,8 +24,16 @@ fn main() {
     let gate = a.clone().slice([0..20, 0..650]);
     let contiguous: Tensor<2> = Tensor::random([20, 650], Distribution::Normal(0.0, 2.0), &dev);
     let n = 20.0 * 650.0;
-    time("sigmoid, contiguous", n, || sigmoid(contiguous.clone()).slice([0..1, 0..1]).into_scalar());
-    time("tanh, contiguous", n, || contiguous.clone().tanh().slice([0..1, 0..1]).into_scalar());
-    time("sigmoid, a gate's columns", n, || sigmoid(gate.clone()).slice([0..1, 0..1]).into_scalar());
-    time("tanh, a gate's columns", n, || gate.clone().tanh().slice([0..1, 0..1]).into_scalar());
+    type Op = fn(Tensor<2>) -> Tensor<2>;
+    let ops: [(&str, Op, Op); 2] = [
+        ("Flex", burn::tensor::activation::sigmoid, |t| t.tanh()),
+        ("rnnlm::cpu", rnnlm::cpu::sigmoid, rnnlm::cpu::tanh),
+    ];
+    for (by, sigmoid, tanh) in ops {
+        println!("{by}:");
+        time("sigmoid, contiguous", n, || sigmoid(contiguous.clone()).slice([0..1, 0..1]).into_scalar());
+        time("tanh, contiguous", n, || tanh(contiguous.clone()).slice([0..1, 0..1]).into_scalar());
+        time("sigmoid, a gate's columns", n, || sigmoid(gate.clone()).slice([0..1, 0..1]).into_scalar());
+        time("tanh, a gate's columns", n, || tanh(gate.clone()).slice([0..1, 0..1]).into_scalar());
+    }
 }

@@ -18,7 +18,7 @@
 //! passes timed here are what that saves.
 
 use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
-use rnnlm::model::HeadLayout;
+use rnnlm::cpu::{HeadLayout, matmul};
 mod common;
 
 /// Prints the time of `f` and, for a product of `flops` operations, its rate.
@@ -39,12 +39,12 @@ fn main() {
         let fl = 2.0 * 700.0 * hidden as f64 * 10000.0;
         println!("H = {hidden}");
         pool.install(|| {
-            time("h·W", fl, || h.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
+            time("h·W", fl, || matmul(h.clone(), w.clone()).slice([0..1, 0..1]).into_scalar());
             time("G + b", 0.0, || (g.clone() + b.clone().unsqueeze_dim(0)).slice([0..1, 0..1]).into_scalar());
             time("db: G summed over rows", 0.0, || g.clone().sum_dim(0).slice([0..1, 0..1]).into_scalar());
-            time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
+            time("dW: hᵀ·G", fl, || matmul(h.clone().transpose(), g.clone()).slice([0..1, 0..1]).into_scalar());
             let w_t = w.clone().transpose(); // [V, H], W's transposed view
-            time("dh: G·Wᵀ", fl, || g.clone().matmul(w_t.clone()).slice([0..1, 0..1]).into_scalar());
+            time("dh: G·Wᵀ", fl, || matmul(g.clone(), w_t.clone()).slice([0..1, 0..1]).into_scalar());
             // Other ways to make dh, none of them faster at H = 650 (docs/speed.md):
             // what training chooses among (model::HeadLayout) and two it does not.
             time("dh: V in halves", fl, || {
@@ -52,11 +52,12 @@ fn main() {
             });
             time("dh: Wᵀ copied, then G·Wᵀ", fl, || {
                 let copied = w_t.clone().reshape([10000 * hidden]).reshape([10000, hidden]); // row-major [V, H]
-                g.clone().matmul(copied).slice([0..1, 0..1]).into_scalar()
+                matmul(g.clone(), copied).slice([0..1, 0..1]).into_scalar()
             });
             time("dh: G's rows by 64", fl, || {
-                let rows =
-                    (0..700).step_by(64).map(|r| g.clone().slice([r..(r + 64).min(700), 0..10000]).matmul(w_t.clone()));
+                let rows = (0..700)
+                    .step_by(64)
+                    .map(|r| matmul(g.clone().slice([r..(r + 64).min(700), 0..10000]), w_t.clone()));
                 Tensor::cat(rows.collect(), 0).slice([0..1, 0..1]).into_scalar()
             });
             time("zeros [700, 10000]", 0.0, || {
@@ -77,11 +78,11 @@ fn main() {
     let fl = 2.0 * 700.0 * 650.0 * 10000.0;
     println!("H = 650, tied (W = Eᵀ)");
     pool.install(|| {
-        time("h·Eᵀ", fl, || h.clone().matmul(e.clone().transpose()).slice([0..1, 0..1]).into_scalar());
-        time("dh: G·E", fl, || g.clone().matmul(e.clone()).slice([0..1, 0..1]).into_scalar());
-        time("dW: hᵀ·G", fl, || h.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
-        time("dWᵀ: Gᵀ·h", fl, || g.clone().transpose().matmul(h.clone()).slice([0..1, 0..1]).into_scalar());
-        let dw = h.clone().transpose().matmul(g.clone());
+        time("h·Eᵀ", fl, || matmul(h.clone(), e.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        time("dh: G·E", fl, || matmul(g.clone(), e.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dW: hᵀ·G", fl, || matmul(h.clone().transpose(), g.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dWᵀ: Gᵀ·h", fl, || matmul(g.clone().transpose(), h.clone()).slice([0..1, 0..1]).into_scalar());
+        let dw = matmul(h.clone().transpose(), g.clone());
         time("dWᵀ + dE (strided)", 0.0, || (dw.clone().transpose() + de.clone()).slice([0..1, 0..1]).into_scalar());
         time("zeros [V, H], rows added", 0.0, || {
             let rows = Tensor::<2>::zeros([10000, 650], &dev);

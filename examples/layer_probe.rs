@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use burn::tensor::{Device, Distribution, Tensor};
+use rnnlm::cpu::matmul;
 use rnnlm::model::{LstmCellConfig, TimeLstm};
 
 /// The fastest of 15 calls of `f` (after one to warm up), printed and returned.
@@ -56,11 +57,11 @@ fn main() {
             let grads = (hs * dhs.clone().autodiff()).sum().backward();
             corner(layer.cell.wh.val().grad(&grads).expect("Wh's gradient"))
         });
-        let xw = time("x·Wx", || corner(x2.clone().matmul(wx.clone())));
-        let step = time("h·Wh, a step", || corner(h_step.clone().matmul(wh_cols.clone())));
-        let back_step = time("dA·Whᵀ, a step", || corner(da_step.clone().matmul(wh.clone().transpose())));
-        let dx = time("dA·Wxᵀ", || corner(da.clone().matmul(wx.clone().transpose())));
-        let dw = time("xᵀ·dA", || corner(x2.clone().transpose().matmul(da.clone())));
+        let xw = time("x·Wx", || corner(matmul(x2.clone(), wx.clone())));
+        let step = time("h·Wh, a step", || corner(matmul(h_step.clone(), wh_cols.clone())));
+        let back_step = time("dA·Whᵀ, a step", || corner(matmul(da_step.clone(), wh.clone().transpose())));
+        let dx = time("dA·Wxᵀ", || corner(matmul(da.clone(), wx.clone().transpose())));
+        let dw = time("xᵀ·dA", || corner(matmul(x2.clone().transpose(), da.clone())));
         let forward_products = xw + t as f64 * step;
         // dWx and dWh are products of the same shape.
         let backward_products = t as f64 * back_step + dx + 2.0 * dw;

@@ -12,6 +12,7 @@
 //! PyTorch's BLAS on the same shapes).
 
 use burn::tensor::{Device, Distribution, Tensor};
+use rnnlm::cpu::matmul;
 mod common;
 
 /// Prints the rate of `f`, a product of `flops` floating-point operations,
@@ -26,7 +27,7 @@ fn time<F: FnMut() -> f32>(label: &str, flops: f64, peak: Option<f64>, f: F) {
 /// [`time`] with the few-rows kernel taking a long K the other way (in one
 /// pass or in chunks, `model::FewRowPass`), the pass in effect restored after.
 fn time_other_pass<F: FnMut() -> f32>(label: &str, flops: f64, peak: Option<f64>, f: F) {
-    use burn_flex::ops::matmul::{few_rows_chunks_k, set_few_rows_chunks_k};
+    use rnnlm::cpu::{few_rows_chunks_k, set_few_rows_chunks_k};
     let chunks = few_rows_chunks_k();
     set_few_rows_chunks_k(!chunks);
     time(&format!("{label}, K {}", if chunks { "in one pass" } else { "in chunks" }), flops, peak, f);
@@ -111,9 +112,9 @@ fn main() {
         None => println!("{:>30}: not measured on this CPU", "multiply-add ceiling"),
     }
     pool.install(|| {
-        time("fwd a@w", fl, peak, || a.clone().matmul(w.clone()).slice([0..1, 0..1]).into_scalar());
-        time("dW a^T@g", fl, peak, || a.clone().transpose().matmul(g.clone()).slice([0..1, 0..1]).into_scalar());
-        time("dx g@w^T", fl, peak, || g.clone().matmul(w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
+        time("fwd a@w", fl, peak, || matmul(a.clone(), w.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dW a^T@g", fl, peak, || matmul(a.clone().transpose(), g.clone()).slice([0..1, 0..1]).into_scalar());
+        time("dx g@w^T", fl, peak, || matmul(g.clone(), w.clone().transpose()).slice([0..1, 0..1]).into_scalar());
     });
     // An LSTM layer's products at the same sizes: one time step's h·Wh and
     // its backward dA·Whᵀ, and dWh summed over the N·T rows in one product.
@@ -124,27 +125,27 @@ fn main() {
     let das: Tensor<2> = Tensor::random([700, 2600], Distribution::Default, &dev);
     let step = 2.0 * 20.0 * 650.0 * 2600.0;
     pool.install(|| {
-        time("lstm step h@Wh", step, peak, || h.clone().matmul(wh.clone()).slice([0..1, 0..1]).into_scalar());
+        time("lstm step h@Wh", step, peak, || matmul(h.clone(), wh.clone()).slice([0..1, 0..1]).into_scalar());
         // as training asks it: Wh stored column by column (its
         // transpose row-major), which Flex multiplies as dot products
         let wh_cols = wh.clone().transpose().reshape([2600 * 650]).reshape([2600, 650]).transpose();
         time("lstm step h@Wh, Wh by columns", step, peak, || {
-            h.clone().matmul(wh_cols.clone()).slice([0..1, 0..1]).into_scalar()
+            matmul(h.clone(), wh_cols.clone()).slice([0..1, 0..1]).into_scalar()
         });
         time("lstm step dA@Wh^T", step, peak, || {
-            da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+            matmul(da.clone(), wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
         time_other_pass("dA@Wh^T", step, peak, || {
-            da.clone().matmul(wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+            matmul(da.clone(), wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
         // Whᵀ copied row-major: gemm's layout, slower than the transposed
         // view that the few-rows kernel takes (src/model/layout.rs, `BackLayout`)
         let wh_t = wh_cols.clone().transpose();
         time("lstm step dA@Wh^T, row-major", step, peak, || {
-            da.clone().matmul(wh_t.clone()).slice([0..1, 0..1]).into_scalar()
+            matmul(da.clone(), wh_t.clone()).slice([0..1, 0..1]).into_scalar()
         });
         time("lstm dWh hs^T@dA", step * 35.0, peak, || {
-            hs.clone().transpose().matmul(das.clone()).slice([0..1, 0..1]).into_scalar()
+            matmul(hs.clone().transpose(), das.clone()).slice([0..1, 0..1]).into_scalar()
         });
     });
     // The `seed` preset's head: 50 rows (batch 10 × time 5), H = 100, V = 10000.
@@ -155,20 +156,20 @@ fn main() {
     let gs: Tensor<2> = Tensor::random([50, 10000], Distribution::Default, &dev);
     let head = 2.0 * 50.0 * 100.0 * 10000.0;
     pool.install(|| {
-        time("seed head x@W", head, peak, || x.clone().matmul(ws.clone()).slice([0..1, 0..1]).into_scalar());
+        time("seed head x@W", head, peak, || matmul(x.clone(), ws.clone()).slice([0..1, 0..1]).into_scalar());
         time("seed head dx g@W^T", head, peak, || {
-            gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+            matmul(gs.clone(), ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
         let half = |r: std::ops::Range<usize>| {
             let (gs, ws) = (&gs, &ws);
-            move || gs.clone().slice([0..50, r.clone()]).matmul(ws.clone().slice([0..100, r]).transpose())
+            move || matmul(gs.clone().slice([0..50, r.clone()]), ws.clone().slice([0..100, r]).transpose())
         };
         time("seed head dx, V in halves", head, peak, || {
             let (a, b) = rayon::join(half(0..5000), half(5000..10000));
             (a + b).slice([0..1, 0..1]).into_scalar()
         });
         time_other_pass("seed head dx", head, peak, || {
-            gs.clone().matmul(ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
+            matmul(gs.clone(), ws.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
     });
 }

@@ -10,10 +10,11 @@ use rnnlm::data::batches::StreamBatches;
 use rnnlm::reference;
 use rnnlm::run::EpochMetrics;
 use rnnlm::train::{self, ClipMode, OptimizerKind, Progress, TrainConfig};
-use rnnlm::{bench, check, infer};
+use rnnlm::{check, infer};
 
 mod cli;
 mod explain;
+use cli::bench;
 use cli::{
     BenchArgs, CheckArgs, Checked, Cli, Command, CorpusArgs, EvalArgs, ExportArgs, GenerateArgs, ReferenceArgs,
     TrainArgs,
@@ -231,7 +232,7 @@ fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
         println!("  {mark} {:<42} {:<22} {:>7.1}", p.product, p.layout, p.gflops);
     }
     println!("layouts chosen by measurement in this run, µs per product (its fastest call + its copy's share):");
-    for c in rnnlm::model::measure::choices() {
+    for c in rnnlm::cpu::measure::choices() {
         let costs: Vec<String> = (c.candidates.iter())
             .map(|(name, secs)| format!("{name} {:.1}{}", secs * 1e6, if *name == c.chosen { "*" } else { "" }))
             .collect();
@@ -296,6 +297,12 @@ fn main() -> ExitCode {
     keep_freed_memory();
     quiet_headless_vulkan();
     let cli = Cli::parse();
+    // RNNLM_KERNELS=fixed: nothing timed, every product in its first layout.
+    rnnlm::cpu::measure::set_fixed(std::env::var("RNNLM_KERNELS").is_ok_and(|v| v == "fixed"));
+    if let Err(message) = fix_few_row_lanes() {
+        eprintln!("error: {message}");
+        return leave(2);
+    }
     // The CPU backends split each tensor op over rayon's threads. Run from
     // inside the pool, the command's own thread is one of those workers, so
     // the many small ops of a training step hand their work to a worker that
@@ -313,6 +320,20 @@ fn main() -> ExitCode {
         }
     };
     leave(code)
+}
+
+/// `RNNLM_FEW_ROWS=8` (or `16`) fixes the few-rows kernel's width for the
+/// process instead of timing both: for comparing them, and for the tests
+/// that hold each width to the same bound.
+fn fix_few_row_lanes() -> Result<(), String> {
+    match std::env::var("RNNLM_FEW_ROWS").as_deref() {
+        Err(_) => Ok(()),
+        Ok(v @ ("8" | "16")) => match rnnlm::cpu::fix_few_row_lanes(v.parse().unwrap_or(8)) {
+            true => Ok(()),
+            false => Err(format!("RNNLM_FEW_ROWS={v}: this CPU does not run the few-rows kernel {v} lanes wide")),
+        },
+        Ok(v) => Err(format!("RNNLM_FEW_ROWS={v}: expected 8 or 16")),
+    }
 }
 
 /// Ends the process with `code`. Once a wgpu driver has been loaded (the

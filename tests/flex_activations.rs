@@ -1,6 +1,6 @@
-//! The cells' activations, `tanh` and `sigmoid`, which the vendored Flex
-//! computes 8 lanes at a time on CPUs with AVX2 and FMA
-//! (`vendor/burn-flex/src/ops/activation_simd.rs`), are the f64 functions to
+//! The cells' activations, `tanh` and `sigmoid`, which `rnnlm::cpu` computes
+//! on Flex 8 lanes at a time on CPUs with AVX2 and FMA
+//! (`src/cpu/activation.rs`), are the f64 functions to
 //! within 4ε relative (ε = f32::EPSILON; an absolute 1e-37 where the result
 //! is below f32's normal range), on every layout a tensor can have, with NaN
 //! and the infinities as the functions give them. (Not a bound every backend
@@ -9,8 +9,8 @@
 
 mod common;
 
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use rnnlm::cpu::{sigmoid, tanh};
 
 /// A dense sweep of [-30, 30], both branches of `tanh` (|x| < 0.625 and
 /// above), the ends of `exp`'s range, and the special values.
@@ -66,9 +66,10 @@ fn sigmoid_f64(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// `tanh` and `sigmoid` of the inputs laid out three ways: contiguous (in
+/// `tanh` and `sigmoid` of the inputs laid out four ways: contiguous (in
 /// place), a column block of a wider matrix (an LSTM gate's slice: runs of
-/// contiguous elements), and a transposed view.
+/// contiguous elements), a transposed view, and the rows in reverse order
+/// (a flipped view).
 fn agrees(device: &Device) {
     let mut xs = inputs();
     xs.push(f32::NAN);
@@ -77,7 +78,7 @@ fn agrees(device: &Device) {
     let t = |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), device);
     let values = |t: Tensor<2>| t.into_data().as_slice::<f32>().expect("f32").to_vec();
     for (label, op, exact) in [
-        ("tanh", (|t: Tensor<2>| t.tanh()) as fn(Tensor<2>) -> Tensor<2>, f64::tanh as fn(f64) -> f64),
+        ("tanh", (|t: Tensor<2>| tanh(t)) as fn(Tensor<2>) -> Tensor<2>, f64::tanh as fn(f64) -> f64),
         ("sigmoid", |t: Tensor<2>| sigmoid(t), sigmoid_f64),
     ] {
         // contiguous [rows, 4]
@@ -94,6 +95,9 @@ fn agrees(device: &Device) {
         }
         let transposed = t(by_columns, [4, rows]).transpose();
         check(&format!("{label} of a transposed view"), &xs, &values(op(transposed)), exact);
+        // [rows, 4] with its rows stored last to first, flipped back
+        let reversed: Vec<f32> = xs.chunks(4).rev().flatten().copied().collect();
+        check(&format!("{label} of a flipped view"), &xs, &values(op(t(reversed, [rows, 4]).flip([0]))), exact);
     }
 }
 

@@ -22,7 +22,7 @@ fn rnnlm() -> Command {
     // Penn Treebank is not needed: a PTB_DIR pointing nowhere proves it is not read.
     cmd.env("PTB_DIR", "/nonexistent-ptb").env("PTB_URL", common::closed_port_url());
     // Layouts fixed, not measured: a run and its resumption print the same digits.
-    cmd.env(rnnlm::model::measure::KERNELS, "fixed");
+    cmd.env("RNNLM_KERNELS", "fixed");
     cmd
 }
 

@@ -19,7 +19,7 @@ fn rnnlm() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
     cmd.env("PTB_DIR", common::ptb_dir()).env_remove(rnnlm::atomic::FAIL_WRITE);
     // Layouts fixed, not measured: a run and its resumption print the same digits.
-    cmd.env(rnnlm::model::measure::KERNELS, "fixed");
+    cmd.env("RNNLM_KERNELS", "fixed");
     cmd
 }
 

@@ -227,7 +227,7 @@ fn impossible_hyperparameters_are_refused() {
 fn rnnlm() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
     // Layouts fixed, not measured: runs in separate processes print the same digits.
-    cmd.env("PTB_DIR", common::ptb_dir()).env(rnnlm::model::measure::KERNELS, "fixed");
+    cmd.env("PTB_DIR", common::ptb_dir()).env("RNNLM_KERNELS", "fixed");
     cmd
 }
 

@@ -21,7 +21,7 @@ use rnnlm::weights::files;
 /// processes print the same digits.
 fn rnnlm(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnlm"));
-    cmd.env("PTB_DIR", common::ptb_dir()).env(rnnlm::model::measure::KERNELS, "fixed");
+    cmd.env("PTB_DIR", common::ptb_dir()).env("RNNLM_KERNELS", "fixed");
     cmd.args(args).output().unwrap()
 }
 

@@ -2,9 +2,9 @@
 //! backend, preset, split. The library names the values (`rnnlm::choice`);
 //! what they mean on a command line is the binary's.
 
+use super::bench::Preset;
 use rnnlm::arch::{ModelKind, Seq2seqKind};
 use rnnlm::backend::Backend;
-use rnnlm::bench::Preset;
 use rnnlm::choice::Choice;
 use rnnlm::data::corpus::Split;
 use rnnlm::data::sequence::SequenceSet;

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+pub(crate) mod bench;
 mod help;
 pub(crate) mod seq2seq;
 mod sources;
@@ -17,7 +18,6 @@ use help::Help;
 
 use rnnlm::arch::{ModelKind, Seq2seqKind};
 use rnnlm::backend::Backend;
-use rnnlm::bench;
 use rnnlm::data::corpus::Split;
 use rnnlm::train::{ClipMode, OptimizerKind, TrainConfig, TrainPreset};
 

@@ -19,8 +19,8 @@ use std::marker::PhantomData;
 use burn::module::Param;
 use burn::tensor::{Device, Tensor};
 
-use super::layout::{BackLayout, StepLayout};
 use super::node::{self, Float, HandWritten};
+use crate::cpu::{BackLayout, StepLayout, matmul};
 
 /// The packed parameters of a cell, outside any graph: `Wx [D, G·H]`,
 /// `Wh [H, G·H]` and one bias `b [G·H]`, for G gates (RNN 1, GRU 3, LSTM 4).
@@ -117,7 +117,7 @@ pub trait Cell: Send + Sync + 'static {
 pub fn time_forward<C: Cell>(cell: &C, xs: Tensor<3>, state: Option<C::State>) -> (Tensor<3>, C::State) {
     let [n, t, d] = xs.dims();
     let state = state.unwrap_or_else(|| cell.zero_state(n, &xs.device()));
-    let xw = xs.reshape([n * t, d]).matmul(cell.wx()); // [N·T, G·H]
+    let xw = matmul(xs.reshape([n * t, d]), cell.wx()); // [N·T, G·H]
     let width = xw.dims()[1];
     let xw = xw.reshape([n, t, width]);
     let mut state = state;
@@ -244,7 +244,7 @@ pub fn time_forward_keep<C: Cell>(
     // Time-major rows (`t·N + n`): each step's `x·Wx` is then N consecutive
     // rows of the product, read in place of a strided copy a step.
     let xs = xs.swap_dims(0, 1).reshape([t * n, d]);
-    let xw = xs.clone().matmul(w.wx.clone()); // [T·N, G·H]
+    let xw = matmul(xs.clone(), w.wx.clone()); // [T·N, G·H]
     let width = xw.dims()[1];
     let (mut hs, mut steps) = (Vec::with_capacity(t), Vec::with_capacity(t));
     for s in 0..t {
@@ -284,9 +284,9 @@ pub fn time_backward<C: Cell>(
     let [_, width] = da.dims();
     let dim = xs.dims()[1];
     TimeGrads {
-        dxs: with_dxs.then(|| da.clone().matmul(wx.transpose()).reshape([t, n, dim]).swap_dims(0, 1)),
+        dxs: with_dxs.then(|| matmul(da.clone(), wx.transpose()).reshape([t, n, dim]).swap_dims(0, 1)),
         d_state0: d,
-        wx: xs.transpose().matmul(da.clone()),
+        wx: matmul(xs.transpose(), da.clone()),
         wh: C::wh_grad(&steps, da.clone()),
         b: da.sum_dim(0).reshape([width]),
     }

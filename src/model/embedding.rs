@@ -52,7 +52,7 @@ impl HandWritten<1> for TimeEmbedding {
         let [prior] = prior;
         let rows = match prior {
             Some(p) => p.get::<2>(),
-            None => Tensor::zeros(dims, &dx.device()),
+            None => crate::cpu::zeros(dims, &dx.device()),
         };
         let ids = self.ids.clone().reshape([n * t]);
         [Some(Float::new(rows.select_assign(0, ids, dx.reshape([n * t, d]), IndexingUpdateOp::Add)))]

@@ -9,11 +9,11 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::cell::{self, Cell, Weights};
 use super::{book_normal, param};
+use crate::cpu::{matmul, sigmoid, tanh};
 
 /// Configuration of one GRU step.
 #[derive(Config, Debug)]
@@ -57,7 +57,7 @@ impl GruCellConfig {
 impl GruCell {
     /// One step: `x [N, D]`, `h_prev [N, H]` → `h_next [N, H]`.
     pub fn forward(&self, x: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
-        self.step(x.matmul(self.wx.val()), h_prev)
+        self.step(matmul(x, self.wx.val()), h_prev)
     }
 
     /// The step with `x·Wx` already computed (`xw`: `[N, 3H]`).
@@ -88,12 +88,12 @@ fn gru_step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> [T
     let h = width / 3;
     let xwb = xw + b.unsqueeze_dim::<2>(0); // [N, 3H]
     // z and r both read h_prev·Wh: one product for the two gates, [N, 2H]
-    let hw_zr = h_prev.clone().matmul(wh.clone().slice([0..h, 0..2 * h]));
+    let hw_zr = matmul(h_prev.clone(), wh.clone().slice([0..h, 0..2 * h]));
     let zr = sigmoid(xwb.clone().slice([0..n, 0..2 * h]) + hw_zr);
     let z = zr.clone().slice([0..n, 0..h]);
     let r = zr.slice([0..n, h..2 * h]);
     let rh = r.clone() * h_prev.clone();
-    let h_hat = (xwb.slice([0..n, 2 * h..3 * h]) + rh.clone().matmul(wh.slice([0..h, 2 * h..3 * h]))).tanh();
+    let h_hat = tanh(xwb.slice([0..n, 2 * h..3 * h]) + matmul(rh.clone(), wh.slice([0..h, 2 * h..3 * h])));
     // (1 - z)·h + z·h̃, written as h + z·(h̃ - h)
     let h_next = h_prev.clone() + z.clone() * (h_hat.clone() - h_prev);
     [h_next, z, r, h_hat, rh]
@@ -143,13 +143,13 @@ impl Cell for GruCell {
         let wh_h_t = wh_back.clone().slice([2 * h..3 * h, 0..h]); // [H, H]
         // the candidate: tanh' = 1 - h̃²
         let dt_h = dh.clone() * k.z.clone() * one_minus(k.h_hat.clone() * k.h_hat.clone());
-        let dhr = dt_h.clone().matmul(wh_h_t); // of r·h
+        let dhr = matmul(dt_h.clone(), wh_h_t); // of r·h
         // the gates: σ' = s(1 - s)
         let dz = dh.clone() * (k.h_hat.clone() - k.h_prev.clone());
         let dt_z = dz * k.z.clone() * one_minus(k.z.clone());
         let dt_r = dhr.clone() * k.h_prev.clone() * k.r.clone() * one_minus(k.r.clone());
         let dt_zr = Tensor::cat(vec![dt_z, dt_r], 1); // [N, 2H]
-        let dh_prev = dh * one_minus(k.z.clone()) + k.r.clone() * dhr + dt_zr.clone().matmul(wh_zr_t);
+        let dh_prev = dh * one_minus(k.z.clone()) + k.r.clone() * dhr + matmul(dt_zr.clone(), wh_zr_t);
         debug_assert_eq!(dh_prev.dims(), [n, h]);
         (Tensor::cat(vec![dt_zr, dt_h], 1), dh_prev) // [N, 3H], packed as the gates
     }
@@ -164,8 +164,8 @@ impl Cell for GruCell {
         let h = width / 3;
         let h_prev = cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect());
         let rh = cell::rows(caches.iter().map(|k| k.rh.clone()).collect());
-        let d_zr = h_prev.transpose().matmul(da.clone().slice([0..rows, 0..2 * h]));
-        let d_h = rh.transpose().matmul(da.slice([0..rows, 2 * h..3 * h]));
+        let d_zr = matmul(h_prev.transpose(), da.clone().slice([0..rows, 0..2 * h]));
+        let d_h = matmul(rh.transpose(), da.slice([0..rows, 2 * h..3 * h]));
         Tensor::cat(vec![d_zr, d_h], 1)
     }
 }

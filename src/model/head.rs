@@ -12,9 +12,9 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use super::layout::HeadLayout;
 use super::node::{self, Float, HandWritten};
 use super::softmax_with_loss::affine_softmax_with_loss_and_grad;
+use crate::cpu::{HeadLayout, matmul};
 
 /// The mean softmax cross-entropy of the scores `h·W + b` against `ts`, as
 /// one autodiff node (its gradients the book's `Affine.backward`).
@@ -53,7 +53,7 @@ impl HandWritten<3> for Head {
         let [h, w, b] = inputs;
         let (h, w, b) = (h.get::<2>(), w.get::<2>(), b.get::<1>());
         let weight = if self.tied { w.clone().transpose() } else { w.clone() }; // [H, V]
-        let product = h.clone().matmul(weight); // [M, V], the scores less the bias
+        let product = matmul(h.clone(), weight); // [M, V], the scores less the bias
         // G = (y − t) / M, [M, V]; db its column sums, [V]
         let (loss, g, db) = affine_softmax_with_loss_and_grad(product, b, self.ts.clone());
         // The loss as an f32, as the book's.
@@ -75,8 +75,8 @@ impl HandWritten<3> for Head {
             HeadLayout::measured(&g, &w_t, self.tied).product(&g, &w_t) // [M, V]·[V, H]
         });
         let dw = wanted[1].then(|| match self.tied {
-            true => g.transpose().matmul(h),  // dWᵀ = Gᵀ·h, [V, H]
-            false => h.transpose().matmul(g), // [H, V]
+            true => matmul(g.transpose(), h),  // dWᵀ = Gᵀ·h, [V, H]
+            false => matmul(h.transpose(), g), // [H, V]
         });
         [dh.map(Float::new), dw.map(Float::new), wanted[2].then(|| Float::new(db))]
     }

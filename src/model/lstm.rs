@@ -12,14 +12,12 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
 use super::cell::{self, Cell, Weights};
 use super::{book_normal, param};
+use crate::cpu::{lstm as host, matmul, sigmoid, tanh};
 use crate::device::is_flex;
-
-mod host;
 
 /// Configuration of one LSTM step.
 #[derive(Config, Debug)]
@@ -84,14 +82,14 @@ impl LstmCellConfig {
 impl LstmCell {
     /// One step: `x [N, D]` and the state before → the state after.
     pub fn forward(&self, x: Tensor<2>, state: LstmState) -> LstmState {
-        self.step(x.matmul(self.wx.val()), state)
+        self.step(matmul(x, self.wx.val()), state)
     }
 
     /// The step with `x·Wx` already computed (`xw`: `[N, 4H]`).
     pub fn step(&self, xw: Tensor<2>, state: LstmState) -> LstmState {
         let [f, g, i, o] = gates(xw, &state.h, &self.wh.val(), &self.b.val());
         let c = f * state.c + g * i;
-        LstmState { h: o * c.clone().tanh(), c }
+        LstmState { h: o * tanh(c.clone()), c }
     }
 
     /// H: the size of the hidden state.
@@ -105,9 +103,9 @@ impl LstmCell {
 fn gates(xw: Tensor<2>, h: &Tensor<2>, wh: &Tensor<2>, b: &Tensor<1>) -> [Tensor<2>; 4] {
     let [n, width] = xw.dims();
     let hs = width / 4;
-    let a = h.clone().matmul(wh.clone()) + xw + b.clone().unsqueeze_dim::<2>(0); // [N, 4H]; b broadcast over N
+    let a = matmul(h.clone(), wh.clone()) + xw + b.clone().unsqueeze_dim::<2>(0); // [N, 4H]; b broadcast over N
     let gate = |k: usize| a.clone().slice([0..n, k * hs..(k + 1) * hs]); // [N, H]
-    [sigmoid(gate(0)), gate(1).tanh(), sigmoid(gate(2)), sigmoid(gate(3))]
+    [sigmoid(gate(0)), tanh(gate(1)), sigmoid(gate(2)), sigmoid(gate(3))]
 }
 
 /// What one LSTM step keeps for its backward: the state before it, the four
@@ -161,7 +159,7 @@ fn step_keep_host(w: &Weights, xw: Tensor<2>, state: LstmState) -> (LstmState, L
     let hs = width / 4;
     let device = xw.device();
     // The product is ours alone: its buffer becomes the gates.
-    let mut gates = state.h.clone().matmul(w.wh_step.clone()).into_data(); // [N, 4H]
+    let mut gates = matmul(state.h.clone(), w.wh_step.clone()).into_data(); // [N, 4H]
     let (xw, b, c_prev) = (xw.into_data(), w.b.to_data(), state.c.into_data());
     let (mut c, mut tanh_c, mut h) = (vec![0f32; n * hs], vec![0f32; n * hs], vec![0f32; n * hs]);
     let a = gates.as_mut_slice::<f32>().expect("an f32 product");
@@ -179,7 +177,7 @@ fn step_backward_host(wh_back: &Tensor<2>, kept: host::Kept<'_>, d: LstmState) -
     let (mut da, mut dc_prev) = (vec![0f32; n * 4 * hs], vec![0f32; n * hs]);
     host::backward(kept, floats(&dh), floats(&dc), &mut da, &mut dc_prev);
     let da = tensor(da, n, 4 * hs, &device); // [N, 4H]
-    let dh_prev = da.clone().matmul(wh_back.clone());
+    let dh_prev = matmul(da.clone(), wh_back.clone());
     (da, LstmState { h: dh_prev, c: tensor(dc_prev, n, hs, &device) })
 }
 
@@ -219,7 +217,7 @@ impl Cell for LstmCell {
         }
         let [f, g, i, o] = gates(xw, &state.h, &w.wh_step, &w.b);
         let c = f.clone() * state.c.clone() + g.clone() * i.clone();
-        let tanh_c = c.clone().tanh();
+        let tanh_c = tanh(c.clone());
         let h = o.clone() * tanh_c.clone();
         let kept = Kept::Tensors { c_prev: state.c, f, g, i, o, tanh_c };
         (LstmState { h, c }, LstmCache { h_prev: state.h, kept })
@@ -245,7 +243,7 @@ impl Cell for LstmCell {
         let di = one_minus(&(ds * g.clone() * i.clone()), i.clone());
         let d_o = one_minus(&(dh * tanh_c.clone() * o.clone()), o.clone());
         let da = Tensor::cat(vec![df, dg, di, d_o], 1); // [N, 4H], packed as the gates
-        let dh_prev = da.clone().matmul(wh_back.clone());
+        let dh_prev = matmul(da.clone(), wh_back.clone());
         (da, LstmState { h: dh_prev, c: dc_prev })
     }
 
@@ -254,7 +252,7 @@ impl Cell for LstmCell {
     }
 
     fn wh_grad(caches: &[LstmCache], da: Tensor<2>) -> Tensor<2> {
-        cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose().matmul(da)
+        matmul(cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose(), da)
     }
 }
 

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::cell::{self, Cell, Weights};
 use super::{book_normal, param};
+use crate::cpu::{matmul, tanh};
 
 /// Configuration of one RNN step.
 #[derive(Config, Debug)]
@@ -53,7 +54,7 @@ impl RnnCell {
     ///
     /// - `x`: `[N, D]`, `h_prev`: `[N, H]`; returns `[N, H]`.
     pub fn forward(&self, x: Tensor<2>, h_prev: Tensor<2>) -> Tensor<2> {
-        self.step(x.matmul(self.wx.val()), h_prev)
+        self.step(matmul(x, self.wx.val()), h_prev)
     }
 
     /// The step with `x·Wx` already computed (`xw`: `[N, H]`). `TimeRnn` projects
@@ -112,7 +113,7 @@ impl Cell for RnnCell {
     fn step_backward(wh_back: &Tensor<2>, cache: &RnnCache, dh: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let y = cache.h.clone();
         let dt = dh * (y.clone() * y).neg().add_scalar(1.0); // [N, H]
-        (dt.clone(), dt.matmul(wh_back.clone()))
+        (dt.clone(), matmul(dt, wh_back.clone()))
     }
 
     fn add_output_grad(dh_next: Tensor<2>, dh: Tensor<2>) -> Tensor<2> {
@@ -120,7 +121,7 @@ impl Cell for RnnCell {
     }
 
     fn wh_grad(caches: &[RnnCache], dt: Tensor<2>) -> Tensor<2> {
-        cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose().matmul(dt)
+        matmul(cell::rows(caches.iter().map(|k| k.h_prev.clone()).collect()).transpose(), dt)
     }
 }
 
@@ -134,7 +135,7 @@ pub struct TimeRnn {
 /// `tanh(h_prev·Wh + xw + b)`: the cell's formula, on the weights given
 /// (tracked by autodiff or not).
 fn step(xw: Tensor<2>, h_prev: Tensor<2>, wh: Tensor<2>, b: Tensor<1>) -> Tensor<2> {
-    (h_prev.matmul(wh) + xw + b.unsqueeze_dim::<2>(0)).tanh() // b: [1, H], broadcast over N
+    tanh(matmul(h_prev, wh) + xw + b.unsqueeze_dim::<2>(0)) // b: [1, H], broadcast over N
 }
 
 impl TimeRnn {

@@ -18,7 +18,7 @@ use burn::tensor::{DType, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use crate::device::is_flex;
 
-mod host;
+use crate::cpu::softmax_with_loss as host;
 
 /// Mean softmax cross-entropy over all N·T positions.
 ///

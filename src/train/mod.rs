@@ -36,11 +36,12 @@ pub use step::{SharedRun, TrainingModel};
 
 use crate::atomic::{remove_if_present, write_atomic};
 use crate::backend::Backend;
+use crate::cpu::measure;
 use crate::data::batches::{StreamBatches, TbpttBatcher};
 use crate::data::corpus::Corpus;
 use crate::error::{Error, Result, RunError};
 use crate::metric::LossPerplexity;
-use crate::model::{Rnnlm, measure};
+use crate::model::Rnnlm;
 use crate::optim::BookAdam;
 use crate::run::checkpoint::{self, AtomicCheckpointer};
 use crate::run::layouts::read_layouts;

@@ -36,10 +36,11 @@ use burn::train::checkpoint::{Checkpoint, CheckpointingAction, CheckpointingStra
 use burn::train::metric::store::EventStoreClient;
 use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 
+use crate::cpu::measure;
 use crate::data::batches::TbpttBatch;
 use crate::error::{Error, Result};
 use crate::metric::LmOutput;
-use crate::model::{RecurrentState, Rnnlm, measure};
+use crate::model::{RecurrentState, Rnnlm};
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{self, read_bytes, unreadable};
 use crate::run::layouts::write_layouts;

@@ -166,7 +166,7 @@ pub fn serve_logged(root: PathBuf) -> (String, Arc<Mutex<Vec<String>>>) {
 /// say) print the same digits.
 pub fn rnnlm() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rnnlm"));
-    cmd.env(rnnlm::model::measure::KERNELS, "fixed");
+    cmd.env("RNNLM_KERNELS", "fixed");
     cmd
 }
 

@@ -227,12 +227,12 @@ fn run_bench(a: BenchArgs) -> Result<u8, Failure> {
     }
     let (backend, _) = backend::choose(a.backend);
     let device = backend.device()?;
-    let (n, tq, ta, v, h) = rnnlm::bench::seq2seq_bench_sizes(a.model);
+    let (n, tq, ta, v, h) = crate::cli::bench::seq2seq_bench_sizes(a.model);
     println!(
         "bench {} on {backend}: N {n}, Tq {tq}, Ta {ta}, D 16, H {h}, V {v}; 5 warm-up + {} timed iterations",
         a.model, a.iters
     );
-    let result = rnnlm::bench::run_seq2seq(&device, a.model, 5, a.iters);
+    let result = crate::cli::bench::run_seq2seq(&device, a.model, 5, a.iters);
     let [grads, clip, update] = result.phase_ms;
     println!("ms per iteration: median {:.2}", result.median_ms());
     println!("median ms per phase: forward+backward {grads:.2}, clip {clip:.2}, adam {update:.2}");

@@ -28,12 +28,13 @@ use burn::train::{InferenceStep, Interrupter, TrainOutput, TrainStep};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
+use crate::cpu::measure;
 use crate::data::numpy_random::LegacyRandom;
 use crate::data::sequence::{Ids, Pairs};
 use crate::error::{Error, Result};
 use crate::infer::count_correct;
 use crate::metric::{AnswerOutput, LmOutput};
-use crate::model::{Seq2seq, measure};
+use crate::model::Seq2seq;
 use crate::optim::clip_grads_global;
 use crate::run::checkpoint::{read_bytes, unreadable};
 use crate::run::layouts::write_layouts;

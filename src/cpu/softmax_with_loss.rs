@@ -18,9 +18,9 @@
 
 use rayon::prelude::*;
 
-use super::super::host_math::exp;
+use super::math::exp;
 #[cfg(target_arch = "x86_64")]
-use super::super::host_math::{EXP_BIAS, EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND};
+use super::math::{EXP_BIAS, EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -231,7 +231,7 @@ mod tests {
     /// Rows of `v` scores spread over ±`spread`, with targets at the row's
     /// start, its end and inside the 8-lane tail.
     fn scores(m: usize, v: usize, spread: f32) -> (Vec<f32>, Vec<i64>) {
-        let x = crate::model::host_math::test_values(m * v, spread, 0);
+        let x = crate::cpu::math::test_values(m * v, spread, 0);
         let t = (0..m).map(|i| [0, v - 1, v / 2, v.saturating_sub(3)][i % 4] as i64).collect();
         (x, t)
     }

@@ -5,8 +5,8 @@
 //! ([`choices`] lists them; `rnnlm bench` prints them). A candidate other
 //! than the first of its list must be faster by [`MARGIN`], so that near-ties
 //! do not flip from one process to the next (unless the candidates agree to
-//! the last bit). With `RNNLM_KERNELS=fixed` in
-//! the environment nothing is timed and every product takes its first
+//! the last bit). With [`set_fixed`] (the command line's
+//! `RNNLM_KERNELS=fixed`) nothing is timed and every product takes its first
 //! candidate: for runs that must print the same digits in separate
 //! processes. A run folder keeps the choices ([`chosen_on`]) and a resumed
 //! run takes them again ([`adopt`]). The candidates, the layouts of a
@@ -22,9 +22,6 @@ use burn::tensor::{Device, Tensor};
 /// the digits a run prints from one process to the next. Layouts equal to
 /// the last bit ([`Layout::SAME_BITS`]) need none.
 pub const MARGIN: f64 = 0.9;
-
-/// The environment variable that turns measuring off (`fixed`).
-pub const KERNELS: &str = "RNNLM_KERNELS";
 
 /// Ways of laying out an operand of one product: the candidates a choice
 /// is made among. Every layout gives the same values; they differ in which
@@ -48,7 +45,7 @@ pub struct Choice {
     pub device: Device,
     /// Each layout's name and measured cost in seconds per use: its fastest
     /// call, plus its copy spread over the uses one copy serves. Empty when
-    /// nothing was timed (`RNNLM_KERNELS=fixed`, or a choice [`adopt`]ed).
+    /// nothing was timed ([`set_fixed`], or a choice [`adopt`]ed).
     pub candidates: Vec<(&'static str, f64)>,
     /// The chosen layout's name.
     pub chosen: String,
@@ -230,15 +227,30 @@ impl Measured {
     }
 }
 
-/// Whether `RNNLM_KERNELS=fixed` turns measuring off.
-fn fixed() -> bool {
-    std::env::var(KERNELS).is_ok_and(|v| v == "fixed")
+/// Set by [`set_fixed`].
+static FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns measuring off (`true`) for the process from now on: every product
+/// takes its first candidate, so that separate processes print the same
+/// digits. Choices already made stay.
+pub fn set_fixed(fixed: bool) {
+    FIXED.store(fixed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether measuring is off ([`set_fixed`]).
+pub fn fixed() -> bool {
+    #[cfg(test)]
+    if std::env::var("RNNLM_KERNELS").is_ok_and(|v| v == "fixed") {
+        return true; // the unit tests run both ways
+    }
+    FIXED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[cfg(test)]
 mod tests {
     use burn::tensor::{Distribution, Tensor};
 
+    use super::super::matmul;
     use super::{Layout, Measured};
 
     /// Two candidates, as a layer's layouts are.
@@ -261,9 +273,9 @@ mod tests {
 
     /// `a·w`, made `times` times over: a candidate made slow.
     fn repeated(a: &Tensor<2>, w: &Tensor<2>, times: usize) -> Tensor<2> {
-        let mut product = a.clone().matmul(w.clone());
+        let mut product = matmul(a.clone(), w.clone());
         for _ in 1..times {
-            product = a.clone().matmul(w.clone());
+            product = matmul(a.clone(), w.clone());
         }
         product
     }

@@ -10,7 +10,7 @@
 //! multiply-adds rounds the same in both, so they agree bit for bit (tested).
 //! The gates are packed as the book packs them: f, g, i, o, each `H` wide.
 
-use super::super::host_math::{sigmoid, tanh};
+use super::math::{sigmoid, tanh};
 
 /// The forward step of `n` rows: `a` (`[n, 4H]`, the product `h·Wh`) plus
 /// `xw` (`[n, 4H]`, `x·Wx`) plus `b` (`[4H]`) is replaced by the gates
@@ -156,7 +156,7 @@ fn backward_rows(k: Kept<'_>, dh: &[f32], dc: &[f32], da: &mut [f32], dc_prev: &
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::host_math::test_values as values;
+    use super::super::math::test_values as values;
     use super::*;
 
     const EPS: f64 = f32::EPSILON as f64;

@@ -1,25 +1,28 @@
 //! `A [M, K] · Wᵀ` for a few rows of `A` (M ≤ 64) and a row-major `W [N, K]`:
-//! every output element the dot product of two contiguous rows. Added to the
-//! vendored crate by rnnlm (see `vendor/README.md`): it is the product of one
-//! recurrent time step (`h [20, 650] · Whᵀ`), which `gemm` runs at about half
-//! of its rate on large matrices because the few rows of `A` leave it little
-//! to reuse each packed panel of `W` for, and of a small batch's output
-//! layer backward (`G [50, 10000] · W`, the `seed` preset's), whose output
-//! is too small for `gemm` to share among threads.
+//! every output element the dot product of two contiguous rows. It is the
+//! product of one recurrent time step (`h [20, 650] · Whᵀ`), which `gemm`
+//! runs at about half of its rate on large matrices because the few rows of
+//! `A` leave it little to reuse each packed panel of `W` for, and of a small
+//! batch's output layer backward (`G [50, 10000] · W`, the `seed` preset's),
+//! whose output is too small for `gemm` to share among threads.
 //!
-//! The kernel keeps a 4 x 3 block of outputs in twelve AVX2 registers, reads
-//! 8 lanes of 4 rows of `A` and 3 rows of `W` for each 12 fused multiply-adds,
-//! and sums the lanes at the end; the blocks of 3 columns are shared among
+//! The kernel keeps a 4 x 3 block of outputs in twelve AVX2 registers (8
+//! lanes), or a 4 x 6 block in 24 AVX-512 registers (16 lanes), reads 4 rows
+//! of `A` and a block's rows of `W` for each block of fused multiply-adds,
+//! and sums the lanes at the end; the blocks of columns are shared among
 //! rayon's threads when the product is large enough to pay for them. The sum
 //! over K is in one fixed order, whatever the number of threads.
+//!
+//! Which width runs is a setting of the process ([`set_lanes`], [`fix_lanes`]),
+//! chosen by timing ([`super::layout::FewRowLanes`]); once a product has run
+//! with it, it stays, so that every product of a process sums in one order.
 
 use std::arch::x86_64::*;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// At most this many rows of `A`. At 50 (the `seed` preset's head backward)
 /// the kernel runs that product 1.3 to 4 times as fast as `gemm`
-/// (`vendor/README.md`); with many rows `gemm`'s packed kernels, which reuse
+/// (docs/speed.md); with many rows `gemm`'s packed kernels, which reuse
 /// each panel of `W` for all of them, are the ones to use.
 pub const MAX_ROWS: usize = 64;
 /// Products of fewer multiply-adds than this run on the calling thread.
@@ -95,11 +98,7 @@ pub unsafe fn a_times_wt_lanes(
     }
     // blocks of NR columns, the last one narrower where NR does not divide n
     let blocks = n.div_ceil(NR);
-    let tasks = if m * n * k < PARALLEL_WORK {
-        1
-    } else {
-        (rayon::current_num_threads() * 4).min(blocks)
-    };
+    let tasks = if m * n * k < PARALLEL_WORK { 1 } else { (rayon::current_num_threads() * 4).min(blocks) };
     let (a, w, out) = (In(a), In(w), Out(out));
     let run = move |t: usize| {
         let (a, w, out) = (a, w, out); // the wrappers, not their pointer fields
@@ -235,24 +234,28 @@ fn runs(lanes: usize) -> bool {
     }
 }
 
-/// The width `RNNLM_FEW_ROWS` fixes (8, or 16 where the CPU has AVX-512F).
-fn lanes_from_env() -> Option<usize> {
-    static FIXED: OnceLock<Option<usize>> = OnceLock::new();
-    *FIXED.get_or_init(|| match std::env::var("RNNLM_FEW_ROWS").as_deref() {
-        Ok("8") => Some(8),
-        Ok("16") if runs(16) => Some(16),
-        _ => None,
-    })
+/// Set by [`fix_lanes`]: the width may no longer change.
+static FIXED: AtomicBool = AtomicBool::new(false);
+
+/// Fixes the width at `lanes` (8, or 16 where the CPU has AVX-512F) before
+/// any product has run, so that timing does not change it: the command
+/// line's `RNNLM_FEW_ROWS`. False, changing nothing, where the CPU lacks
+/// that width or a product has already run with another.
+pub fn fix_lanes(lanes: usize) -> bool {
+    if lanes != self::lanes() && !set_lanes(lanes) {
+        return false;
+    }
+    FIXED.store(true, Ordering::Release);
+    true
 }
 
-/// The width before any is set: `RNNLM_FEW_ROWS`'s, else 16 where the CPU
-/// has AVX-512F, else 8.
+/// The width before any is set: 16 where the CPU has AVX-512F, else 8.
 fn default_lanes() -> usize {
-    lanes_from_env().unwrap_or(if runs(16) { 16 } else { 8 })
+    if runs(16) { 16 } else { 8 }
 }
 
 /// The kernel's width for the products from now on: 16 where the CPU has
-/// AVX-512F, 8 otherwise, unless `RNNLM_FEW_ROWS` or [`set_lanes`] said
+/// AVX-512F, 8 otherwise, unless [`set_lanes`] or [`fix_lanes`] said
 /// otherwise.
 pub fn lanes() -> usize {
     match LANES.load(Ordering::Acquire) & !IN_USE {
@@ -262,10 +265,10 @@ pub fn lanes() -> usize {
 }
 
 /// Whether [`set_lanes`] may still change the width: the CPU runs both
-/// widths (AVX-512F), `RNNLM_FEW_ROWS` fixes neither, and no product has
+/// widths (AVX-512F), [`fix_lanes`] has fixed neither, and no product has
 /// run with the width in effect.
 pub fn lanes_settable() -> bool {
-    runs(16) && lanes_from_env().is_none() && LANES.load(Ordering::Acquire) & IN_USE == 0
+    runs(16) && !FIXED.load(Ordering::Acquire) && LANES.load(Ordering::Acquire) & IN_USE == 0
 }
 
 /// Runs the kernel `lanes` wide (16 or 8) from now on, in every thread.
@@ -334,11 +337,7 @@ mod wide {
         // 10,000, 10% faster on a Zen 4). No sum changes.
         let parts = if m > 32 { 2 } else { 1 };
         let units = blocks * parts;
-        let tasks = if m * n * k < PARALLEL_WORK {
-            1
-        } else {
-            (rayon::current_num_threads() * 4).min(units)
-        };
+        let tasks = if m * n * k < PARALLEL_WORK { 1 } else { (rayon::current_num_threads() * 4).min(units) };
         let (a, w, out) = (In(a), In(w), Out(out));
         let row_blocks = m.div_ceil(4);
         let run = move |t: usize| {
@@ -375,7 +374,7 @@ mod wide {
     /// `A` (20 KB for 20 rows) and of `C` rows of `W` stay in the first-level
     /// cache while each block of rows reads them. On a Xeon `dA·Whᵀ` with K
     /// = 2600 gains from it and `h·Wh` with K = 650 does not, hence `4 * KC`;
-    /// on a Zen 4 one pass is faster (`vendor/README.md`).
+    /// on a Zen 4 one pass is faster (docs/speed.md).
     const KC: usize = 256;
 
     /// `C` columns of the output, all `m` rows, four rows at a time.

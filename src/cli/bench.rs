@@ -10,13 +10,14 @@ use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::arch::ModelKind;
-use crate::check::fixtures::{ids_tensor, random_ids};
-use crate::choice::{Choice, display_as_name};
-use crate::model::RecurrentState;
-use crate::optim::{BookAdam, clip_grads_global};
-use crate::train::OptimizerKind;
-use crate::weights::RnnlmWeights;
+use rnnlm::arch::ModelKind;
+use rnnlm::check::fixtures::{ids_tensor, random_ids};
+use rnnlm::choice::Choice;
+use rnnlm::cpu::matmul;
+use rnnlm::model::RecurrentState;
+use rnnlm::optim::{BookAdam, clip_grads_global};
+use rnnlm::train::OptimizerKind;
+use rnnlm::weights::RnnlmWeights;
 
 /// Sizes of a benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +32,11 @@ impl Choice for Preset {
         &[(Preset::Seed, "seed"), (Preset::Big, "big"), (Preset::Ch6, "ch6")];
 }
 
-display_as_name!(Preset);
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl Preset {
     /// (N, T, D, H, V)
@@ -131,7 +136,7 @@ pub fn run(
 /// `train_seq2seq.py` on addition.txt (chapter 7: 128, 7, 5, 13, 128) or,
 /// with attention, of `ch08/train.py` on date.txt (128, 29, 11, 59, 256).
 /// D is 16 for both.
-pub fn seq2seq_bench_sizes(kind: crate::arch::Seq2seqKind) -> (usize, usize, usize, usize, usize) {
+pub fn seq2seq_bench_sizes(kind: rnnlm::arch::Seq2seqKind) -> (usize, usize, usize, usize, usize) {
     if kind.attention() { (128, 29, 11, 59, 256) } else { (128, 7, 5, 13, 128) }
 }
 
@@ -139,12 +144,12 @@ pub fn seq2seq_bench_sizes(kind: crate::arch::Seq2seqKind) -> (usize, usize, usi
 /// ([`seq2seq_bench_sizes`]), each iteration the book's `Trainer.fit` step:
 /// forward, backward, global clipping at 5.0, the book's Adam. A token is
 /// one encoder or decoder time step of one question: Tq + Ta − 1 per question.
-pub fn run_seq2seq(device: &Device, kind: crate::arch::Seq2seqKind, warmup: usize, iters: usize) -> BenchResult {
+pub fn run_seq2seq(device: &Device, kind: rnnlm::arch::Seq2seqKind, warmup: usize, iters: usize) -> BenchResult {
     let (n, tq, ta, v, h) = seq2seq_bench_sizes(kind);
     let device = device.clone().autodiff();
-    let arch = crate::arch::Seq2seqArch { vocab_size: v, wordvec_size: 16, hidden_size: h, kind };
-    let weights = crate::weights::Seq2seqWeights::book_init(arch, 0);
-    let mut model = crate::model::Seq2seqConfig::for_architecture(arch).init_with(&weights, &device).expect("sizes");
+    let arch = rnnlm::arch::Seq2seqArch { vocab_size: v, wordvec_size: 16, hidden_size: h, kind };
+    let weights = rnnlm::weights::Seq2seqWeights::book_init(arch, 0);
+    let mut model = rnnlm::model::Seq2seqConfig::for_architecture(arch).init_with(&weights, &device).expect("sizes");
     let mut optim = ModuleOptimizer::from(BookAdam::default());
     let mut rng = StdRng::seed_from_u64(0);
     let batches: Vec<_> = (0..8)
@@ -198,9 +203,9 @@ pub struct ProductRate {
 /// value (`model::StepLayout`, `model::BackLayout`); the one marked chosen is
 /// the one measurement picked for training (`model::layout`).
 pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<ProductRate> {
-    use crate::arch::CellKind;
-    use crate::model::{BackLayout, HeadLayout, Layout, StepLayout};
     use burn::tensor::{Distribution, Tensor};
+    use rnnlm::arch::CellKind;
+    use rnnlm::cpu::{BackLayout, HeadLayout, Layout, StepLayout};
 
     let (n, t, _, h, v) = preset.sizes();
     let (gh, m) = (model.cell().gates() * h, n * t);
@@ -226,7 +231,7 @@ pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<P
         for &layout in StepLayout::ALL {
             let w = layout.apply(&wh).slice([0..h, lo..hi]);
             add(shape(name, [n, h, hi - lo]), layout.name(), layout == step, 2 * n * h * (hi - lo), &|| {
-                h_prev.clone().matmul(w.clone())
+                matmul(h_prev.clone(), w.clone())
             });
         }
     }
@@ -235,13 +240,13 @@ pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<P
         for &layout in BackLayout::ALL {
             let w = layout.apply(&wh).slice([lo..hi, 0..h]);
             add(shape(name, [n, hi - lo, h]), layout.name(), layout == back, 2 * n * (hi - lo) * h, &|| {
-                da.clone().matmul(w.clone())
+                matmul(da.clone(), w.clone())
             });
         }
     }
     if !gru {
         add(shape("dWh = hsᵀ·dA", [h, m, gh]), "hsᵀ a transposed view", true, 2 * h * m * gh, &|| {
-            hs.clone().transpose().matmul(das.clone())
+            matmul(hs.clone().transpose(), das.clone())
         });
     }
     let (g, head_flops) = (random(m, v), 2 * m * h * v);
@@ -249,17 +254,17 @@ pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<P
     let (dh_name, w_t) = if model.tied() {
         let e = random(v, h); // the embedding, the head's weight transposed
         add(shape("head h·Eᵀ", [m, h, v]), "Eᵀ a transposed view", true, head_flops, &|| {
-            hs.clone().matmul(e.clone().transpose())
+            matmul(hs.clone(), e.clone().transpose())
         });
         add(shape("head dEᵀ = Gᵀ·h", [v, m, h]), "Gᵀ a transposed view", true, head_flops, &|| {
-            g.clone().transpose().matmul(hs.clone())
+            matmul(g.clone().transpose(), hs.clone())
         });
         ("head dh = G·E", e)
     } else {
         let w = random(h, v);
-        add(shape("head h·W", [m, h, v]), "W row-major", true, head_flops, &|| hs.clone().matmul(w.clone()));
+        add(shape("head h·W", [m, h, v]), "W row-major", true, head_flops, &|| matmul(hs.clone(), w.clone()));
         add(shape("head dW = hᵀ·G", [h, m, v]), "hᵀ a transposed view", true, head_flops, &|| {
-            hs.clone().transpose().matmul(g.clone())
+            matmul(hs.clone().transpose(), g.clone())
         });
         ("head dh = G·Wᵀ", w.transpose())
     };
@@ -292,7 +297,7 @@ fn seconds_per_call(f: &dyn Fn() -> burn::tensor::Tensor<2>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::{Preset, product_rates};
-    use crate::arch::ModelKind;
+    use rnnlm::arch::ModelKind;
 
     /// Every product `bench` reports is timed in each layout a layer can give
     /// it, and exactly one of them is marked as training's.

@@ -2,7 +2,7 @@
 //! which layout each product gets: the one measured fastest here.
 //!
 //! A step multiplies a batch's few rows by `Wh` (forward, `h·Wh`) and by
-//! `Whᵀ` (backward, `dA·Whᵀ`); which of Flex's kernels runs such a product,
+//! `Whᵀ` (backward, `dA·Whᵀ`); which kernel runs such a product on Flex,
 //! and how fast, depends on where `Wh`'s numbers lie, on the shapes and on
 //! the CPU. Every layout holds the same numbers, so a product's value does
 //! not depend on it beyond f32 rounding (two kernels may sum in two orders).
@@ -12,6 +12,7 @@
 
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
+use super::matmul;
 use super::measure::{Layout, Measured};
 
 /// How `Wh` is stored for a forward step's `h [N, H] · Wh`.
@@ -20,8 +21,8 @@ pub enum StepLayout {
     /// As it is: `gemm`'s kernels.
     RowMajor,
     /// Column by column (its transpose row-major), so that the product pairs
-    /// rows of `h` with contiguous columns of `Wh`: Flex's few-rows kernel
-    /// runs it as dot products (`vendor/README.md`).
+    /// rows of `h` with contiguous columns of `Wh`: the few-rows kernel (`few_rows.rs`)
+    /// runs it as dot products.
     ByColumns,
 }
 
@@ -65,7 +66,7 @@ impl StepLayout {
 /// How `Whᵀ` `[G·H, H]` is given to a backward step's `dA [N, G·H] · Whᵀ`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackLayout {
-    /// The transposed view: Flex's few-rows kernel (up to 64 rows) pairs
+    /// The transposed view: the few-rows kernel (`few_rows.rs`) (up to 64 rows) pairs
     /// rows of `dA` with rows of `Wh` as it stands.
     TransposedView,
     /// A row-major copy of `Whᵀ`, made once a layer, for `gemm`.
@@ -106,7 +107,7 @@ impl BackLayout {
     }
 }
 
-/// How wide Flex's few-rows kernel runs (`vendor/README.md`), 16 lanes
+/// How wide the few-rows kernel (`few_rows.rs`) runs, 16 lanes
 /// where the CPU has AVX-512F or 8: one setting for the whole process, chosen
 /// by timing a backward step's `dA·Whᵀ` at the first recurrent layer's shapes,
 /// before any product runs with it (and before that layer's layouts are
@@ -138,7 +139,7 @@ impl FewRowLanes {
 
     /// The width the kernel runs with from now on; None where it does not run.
     pub fn in_effect() -> Option<Self> {
-        match burn_flex::ops::matmul::few_row_lanes() {
+        match crate::cpu::few_row_lanes() {
             16 => Some(FewRowLanes::Sixteen),
             8 => Some(FewRowLanes::Eight),
             _ => None,
@@ -159,8 +160,8 @@ impl FewRowLanes {
     pub fn choose(wh: &Tensor<2>, rows: usize) {
         let device = wh.device();
         let [h, width] = wh.dims();
-        let takes = burn_flex::ops::matmul::few_rows_takes(rows, h, width);
-        if !crate::device::is_flex(&device) || !takes || !burn_flex::ops::matmul::few_row_lanes_settable() {
+        let takes = crate::cpu::few_rows_takes(rows, h, width);
+        if !crate::device::is_flex(&device) || !takes || !crate::cpu::few_row_lanes_settable() {
             return;
         }
         // The operands on the host, made only if the product is timed: a
@@ -170,12 +171,12 @@ impl FewRowLanes {
             let (a, w) = operands
                 .get_or_init(|| (spread(rows * width), wh.clone().try_into_vec_as::<f32>().unwrap_or_default()));
             let out = (w.len() == h * width)
-                .then(|| burn_flex::ops::matmul::few_rows_product(lanes.lanes(), a, w, rows, h, width))
+                .then(|| crate::cpu::few_rows_product(lanes.lanes(), a, w, rows, h, width))
                 .flatten();
             first_value(out, &device)
         };
         let chosen = Measured::choose(Self::PRODUCT, &device, 1, |_: Self| first_value(None, &device), product);
-        if Self::in_effect() != Some(chosen) && !burn_flex::ops::matmul::set_few_row_lanes(chosen.lanes()) {
+        if Self::in_effect() != Some(chosen) && !crate::cpu::set_few_row_lanes(chosen.lanes()) {
             // another thread's product ran first with the width in effect,
             // which now stays: the record names it
             if let Some(now) = Self::in_effect() {
@@ -204,14 +205,14 @@ fn first_value(out: Option<Vec<f32>>, device: &Device) -> Tensor<2> {
 /// must cost no draw.
 fn random_rows_times<L>(shape: [usize; 2], device: &Device) -> impl Fn(L, &Tensor<2>) -> Tensor<2> + use<L> {
     let (rows, device) = (std::cell::OnceCell::new(), device.clone());
-    move |_, w| rows.get_or_init(|| Tensor::random(shape, Distribution::Default, &device)).clone().matmul(w.clone())
+    move |_, w| matmul(rows.get_or_init(|| Tensor::random(shape, Distribution::Default, &device)).clone(), w.clone())
 }
 
 /// How the head's backward makes `dh = G·Wᵀ` `[M, V]·[V, H]`: many rows
 /// against a long inner dimension (the vocabulary) and few columns, a shape
 /// whose output is too small for `gemm` to keep two threads busy. Where `G`
 /// has few rows (up to 64: a small batch) and `Wᵀ` is `W`'s transposed view,
-/// Flex's few-rows kernel runs each product as dot products instead, its
+/// the few-rows kernel (`few_rows.rs`) runs each product as dot products instead, its
 /// pass over V chosen by [`FewRowPass`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadLayout {
@@ -261,7 +262,7 @@ impl HeadLayout {
     /// the exceptions on a busy machine), often by less than the margin,
     /// which then kept the slower.
     pub fn preferred(device: &Device, m: usize, h: usize, v: usize, tied: bool) -> [Self; 2] {
-        let few_rows = !tied && burn_flex::ops::matmul::few_rows_takes(m, h, v);
+        let few_rows = !tied && crate::cpu::few_rows_takes(m, h, v);
         match crate::device::is_flex(device) && !few_rows {
             true => [HeadLayout::HalvesInParallel, HeadLayout::OneProduct],
             false => [HeadLayout::OneProduct, HeadLayout::HalvesInParallel],
@@ -274,17 +275,17 @@ impl HeadLayout {
         match self {
             HeadLayout::HalvesInParallel if v >= 2 => {
                 let half = |range: std::ops::Range<usize>| {
-                    move || g.clone().slice([0..m, range.clone()]).matmul(w_t.clone().slice([range, 0..h]))
+                    move || matmul(g.clone().slice([0..m, range.clone()]), w_t.clone().slice([range, 0..h]))
                 };
                 let (a, b) = rayon::join(half(0..v / 2), half(v / 2..v));
                 a + b
             }
-            _ => g.clone().matmul(w_t.clone()),
+            _ => matmul(g.clone(), w_t.clone()),
         }
     }
 }
 
-/// How Flex's few-rows kernel, 16 lanes wide, takes a long inner dimension
+/// How the few-rows kernel (`few_rows.rs`), 16 lanes wide, takes a long inner dimension
 /// (K of 1,024 or more, more than 4 rows): in chunks of K, each for all the
 /// rows before the next, or in one pass for each block of rows. A setting for
 /// the whole process that changes no product's value (every lane adds the
@@ -320,7 +321,7 @@ impl FewRowPass {
     /// run 16 lanes wide (the 8-lane kernel takes K in one pass).
     pub fn in_effect() -> Option<Self> {
         (FewRowLanes::in_effect() == Some(FewRowLanes::Sixteen))
-            .then(|| if burn_flex::ops::matmul::few_rows_chunks_k() { FewRowPass::Chunks } else { FewRowPass::OnePass })
+            .then(|| if crate::cpu::few_rows_chunks_k() { FewRowPass::Chunks } else { FewRowPass::OnePass })
     }
 
     /// Puts in effect the pass chosen in this process (or adopted from a
@@ -329,7 +330,7 @@ impl FewRowPass {
     /// Flex, where the kernel runs 16 lanes wide and takes K in chunks at
     /// this shape. Otherwise nothing changes.
     pub fn choose(device: &Device, m: usize, n: usize, k: usize) {
-        use burn_flex::ops::matmul::{few_rows_product, few_rows_takes, set_few_rows_chunks_k};
+        use crate::cpu::{few_rows_product, few_rows_takes, set_few_rows_chunks_k};
         let chunked = m > 4 && k >= 1024 && few_rows_takes(m, n, k);
         if !crate::device::is_flex(device) || !chunked || Self::in_effect().is_none() {
             return;
@@ -381,7 +382,7 @@ mod tests {
         assert_eq!(HeadLayout::preferred(&flex, 700, 650, 10_000, false), [Halves, One]);
         assert_eq!(HeadLayout::preferred(&flex, 700, 650, 10_000, true), [Halves, One]);
         assert_eq!(HeadLayout::preferred(&flex, 50, 100, 10_000, true), [Halves, One]);
-        let kernel = burn_flex::ops::matmul::few_rows_takes(50, 100, 10_000);
+        let kernel = crate::cpu::few_rows_takes(50, 100, 10_000);
         let untied_few_rows = if kernel { [One, Halves] } else { [Halves, One] };
         assert_eq!(HeadLayout::preferred(&flex, 50, 100, 10_000, false), untied_few_rows);
         #[cfg(feature = "ndarray")]
