@@ -5,7 +5,8 @@
 //! column sum, the weight's and the input's gradients (the input's made four
 //! ways: one product, the vocabulary in two halves on two threads, `Wᵀ`
 //! copied row-major first, `G`'s rows 64 at a time through the few-rows
-//! kernel), and a fresh zeroed buffer of the scores' size; then, with the
+//! kernel), and a fresh zeroed buffer of the scores' size (Flex's own, and
+//! `rnnlm::cpu::zeros`, in one allocation); then, with the
 //! weight tied to the embedding `E [V, H]` (BetterRnnlm), the ways to build
 //! the embedding's gradient.
 //!
@@ -14,7 +15,7 @@
 //! ```
 //!
 //! Training (the head's node) adds the bias and sums its gradient inside the
-//! softmax's own passes (`src/model/softmax_with_loss/host.rs`): the two
+//! softmax's own passes (`src/cpu/softmax_with_loss.rs`): the two
 //! passes timed here are what that saves.
 
 use burn::tensor::{Device, Distribution, IndexingUpdateOp, Int, Tensor};
@@ -46,7 +47,7 @@ fn main() {
             let w_t = w.clone().transpose(); // [V, H], W's transposed view
             time("dh: G·Wᵀ", fl, || matmul(g.clone(), w_t.clone()).slice([0..1, 0..1]).into_scalar());
             // Other ways to make dh, none of them faster at H = 650 (docs/speed.md):
-            // what training chooses among (model::HeadLayout) and two it does not.
+            // what training chooses among (cpu::HeadLayout) and two it does not.
             time("dh: V in halves", fl, || {
                 HeadLayout::HalvesInParallel.product(&g, &w_t).slice([0..1, 0..1]).into_scalar()
             });
@@ -62,6 +63,9 @@ fn main() {
             });
             time("zeros [700, 10000]", 0.0, || {
                 Tensor::<2>::zeros([700, 10000], &dev).slice([0..1, 0..1]).into_scalar()
+            });
+            time("cpu::zeros [700, 10000]", 0.0, || {
+                rnnlm::cpu::zeros([700, 10000], &dev).slice([0..1, 0..1]).into_scalar()
             });
         });
     }
@@ -86,6 +90,11 @@ fn main() {
         time("dWᵀ + dE (strided)", 0.0, || (dw.clone().transpose() + de.clone()).slice([0..1, 0..1]).into_scalar());
         time("zeros [V, H], rows added", 0.0, || {
             let rows = Tensor::<2>::zeros([10000, 650], &dev);
+            rows.select_assign(0, ids.clone(), h.clone(), IndexingUpdateOp::Add).slice([0..1, 0..1]).into_scalar()
+        });
+        // the embedding's gradient as its node makes it (an untied model)
+        time("cpu::zeros, rows added", 0.0, || {
+            let rows = rnnlm::cpu::zeros([10000, 650], &dev);
             rows.select_assign(0, ids.clone(), h.clone(), IndexingUpdateOp::Add).slice([0..1, 0..1]).into_scalar()
         });
     });

@@ -139,7 +139,7 @@ fn main() {
             matmul(da.clone(), wh.clone().transpose()).slice([0..1, 0..1]).into_scalar()
         });
         // Whᵀ copied row-major: gemm's layout, slower than the transposed
-        // view that the few-rows kernel takes (src/model/layout.rs, `BackLayout`)
+        // view that the few-rows kernel takes (src/cpu/layout.rs, `BackLayout`)
         let wh_t = wh_cols.clone().transpose();
         time("lstm step dA@Wh^T, row-major", step, peak, || {
             matmul(da.clone(), wh_t.clone()).slice([0..1, 0..1]).into_scalar()
@@ -150,7 +150,7 @@ fn main() {
     });
     // The `seed` preset's head: 50 rows (batch 10 × time 5), H = 100, V = 10000.
     // Its `dx = G·Wᵀ` has a long inner dimension and an output too small for
-    // `gemm` to share among threads (src/model/layout.rs, `HeadLayout`).
+    // `gemm` to share among threads (src/cpu/layout.rs, `HeadLayout`).
     let x: Tensor<2> = Tensor::random([50, 100], Distribution::Default, &dev);
     let ws: Tensor<2> = Tensor::random([100, 10000], Distribution::Default, &dev);
     let gs: Tensor<2> = Tensor::random([50, 10000], Distribution::Default, &dev);

@@ -15,7 +15,7 @@ pub enum CellKind {
     Rnn,
     /// Long short-term memory, gates f, g, i, o (chapter 6).
     Lstm,
-    /// Gated recurrent unit, gates z, r, h̃ (chapter 6's appendix).
+    /// Gated recurrent unit, gates z, r, h̃ (the book's appendix).
     Gru,
 }
 
@@ -48,6 +48,7 @@ impl std::fmt::Display for CellKind {
 /// Everything that decides which parameters a model has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Architecture {
+    /// The recurrent cell of every layer.
     pub cell: CellKind,
     /// V: number of words.
     pub vocab_size: usize,
@@ -279,9 +280,13 @@ impl std::fmt::Display for Architecture {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
+    /// `SimpleRnnlm`: one RNN layer (chapter 5).
     Rnn,
+    /// `Rnnlm`: one LSTM layer (chapter 6).
     Lstm,
+    /// `Rnnlm` with a GRU in place of the LSTM (the book's appendix).
     Gru,
+    /// `BetterRnnlm`: two LSTM layers, dropout and weight tying (chapter 6).
     BetterLstm,
 }
 

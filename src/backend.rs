@@ -9,8 +9,11 @@ use burn::tensor::Device;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    /// Flex, Burn's pure-Rust CPU backend.
     Flex,
+    /// burn-ndarray, the CPU backend on `ndarray`.
     Ndarray,
+    /// burn-wgpu: a GPU through Vulkan, Metal or DirectX (or a software driver).
     Wgpu,
 }
 

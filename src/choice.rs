@@ -9,6 +9,7 @@ pub trait Choice: Copy + PartialEq + Send + Sync + 'static {
     /// on a command line (`better-lstm`).
     const NAMES: &'static [(Self, &'static str)];
 
+    /// The value's name, as a command line and `config.json` write it.
     fn name(self) -> &'static str {
         Self::NAMES.iter().find(|e| e.0 == self).expect("every value is named").1
     }

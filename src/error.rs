@@ -9,14 +9,21 @@ use crate::data::batches::BatchError;
 use crate::data::error::DataError;
 use crate::data::fetch::FetchError;
 
+/// The crate's `Result`, its error [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What can go wrong in the library, each said in one line by its `Display`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A setting (a [`TrainConfig`](crate::train::TrainConfig) field, or an
     /// argument of the same name) that cannot be used: `"{name} {problem}"`.
     #[error("{name} {problem}")]
-    Setting { name: &'static str, problem: String },
+    Setting {
+        /// The setting's name.
+        name: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
     /// A corpus (Penn Treebank or one's own) or a text could not be had or read.
     #[error(transparent)]
     Data(DataError),
@@ -25,11 +32,28 @@ pub enum Error {
     Fetch(#[from] FetchError),
     /// A stream too short for one batch, or a batch of no words.
     #[error("{}{source}", if *.validation { "validation: " } else { "" })]
-    Batches { validation: bool, source: BatchError },
+    Batches {
+        /// Whether the validation stream (not the training one).
+        validation: bool,
+        /// Why.
+        source: BatchError,
+    },
+    /// A file that cannot be read.
     #[error("cannot read {}: {reason}", path.display())]
-    Read { path: PathBuf, reason: String },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why, as the system says it.
+        reason: String,
+    },
+    /// A file that cannot be written.
     #[error("cannot write {}: {reason}", path.display())]
-    Write { path: PathBuf, reason: String },
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why, as the system says it.
+        reason: String,
+    },
     /// A weights file, or weights, that do not make the model asked for.
     #[error("{0}")]
     Weights(String),
@@ -53,7 +77,14 @@ pub enum Error {
         "the loss became {loss} at epoch {epoch}, iteration {iteration}; training stopped, \
          the checkpoints of the epochs before it are intact"
     )]
-    Diverged { loss: f64, epoch: usize, iteration: usize },
+    Diverged {
+        /// The loss, not finite.
+        loss: f64,
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The iteration of the epoch, from 1.
+        iteration: usize,
+    },
     /// Burn's Learner stopped with an error of its own.
     #[error("training failed: {0}")]
     Training(String),
@@ -67,25 +98,56 @@ pub enum Error {
 pub enum RunError {
     /// A new run in a folder that already holds one.
     #[error("{} already holds a run", dir.display())]
-    Exists { dir: PathBuf },
+    Exists {
+        /// The run folder.
+        dir: PathBuf,
+    },
     /// A resume whose configuration is not the saved one.
     #[error("{} holds a run of another configuration ({difference})", dir.display())]
-    Differs { dir: PathBuf, difference: String },
+    Differs {
+        /// The run folder.
+        dir: PathBuf,
+        /// The settings that differ.
+        difference: String,
+    },
     /// A resume on another corpus than the run's.
     #[error("{} holds a run trained on another corpus ({difference})", dir.display())]
-    OtherCorpus { dir: PathBuf, difference: String },
+    OtherCorpus {
+        /// The run folder.
+        dir: PathBuf,
+        /// The files that differ.
+        difference: String,
+    },
     /// A resume of a folder that holds no run.
     #[error("{} holds no run to resume (it has no config.json)", dir.display())]
-    NothingToResume { dir: PathBuf },
+    NothingToResume {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// A folder that another process is training in.
     #[error("another rnnlm process is training in {}", dir.display())]
-    Busy { dir: PathBuf },
+    Busy {
+        /// The run folder.
+        dir: PathBuf,
+    },
     /// A resume of a run that has already trained as many epochs as asked.
     #[error("{} already holds {epochs} epochs", dir.display())]
-    Finished { dir: PathBuf, epochs: usize },
+    Finished {
+        /// The run folder.
+        dir: PathBuf,
+        /// The epochs it holds.
+        epochs: usize,
+    },
     /// An epoch that was never saved, or has been pruned.
     #[error("{} has no checkpoint of epoch {epoch}{}", checkpoints.display(), kept_list(kept))]
-    NoSuchEpoch { checkpoints: PathBuf, epoch: usize, kept: Vec<usize> },
+    NoSuchEpoch {
+        /// The run's checkpoint folder.
+        checkpoints: PathBuf,
+        /// The epoch asked for.
+        epoch: usize,
+        /// The epochs it holds.
+        kept: Vec<usize>,
+    },
     /// A file of the run folder that cannot be read as what it should be.
     #[error("{0}")]
     Damaged(String),

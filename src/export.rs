@@ -22,6 +22,7 @@ pub struct ExportInfo {
     pub model: ModelKind,
     /// The book's class: SimpleRnnlm, Rnnlm, BetterRnnlm.
     pub book_class: String,
+    /// The parameters' names and shapes.
     pub architecture: Architecture,
     /// The epoch whose checkpoint was exported.
     pub epoch: usize,
@@ -29,15 +30,20 @@ pub struct ExportInfo {
     pub valid_perplexity: Option<f64>,
     /// The run folder it came from, and the run's whole configuration.
     pub run_folder: String,
+    /// The run's whole configuration.
     pub run: TrainConfig,
 }
 
 /// The files an export writes.
 #[derive(Clone, Debug)]
 pub struct Exported {
+    /// What was exported (`config.json`).
     pub info: ExportInfo,
+    /// The weights file.
     pub weights: PathBuf,
+    /// The vocabulary, `vocab.json` beside it.
     pub vocab: PathBuf,
+    /// The description, `config.json` beside it.
     pub config: PathBuf,
 }
 

@@ -35,6 +35,7 @@ pub struct SampleOptions {
     pub words: usize,
     /// Scores are divided by it before the softmax: below 1 is greedier, above 1 more random.
     pub temperature: f64,
+    /// The sampler's seed.
     pub seed: u64,
     /// Words never sampled (the book skips `<unk>` and `N`).
     pub skip: Vec<u32>,

@@ -49,11 +49,13 @@
 //!   Adam and clipping; [`metric`]: perplexity), into a [`run`] folder;
 //! - [`infer`] (evaluation and generation), [`weights`] (the book's files,
 //!   `.npz`, safetensors) and [`export`];
-//! - [`reference`]: the book's NumPy code in Rust with its manual backward,
+//! - [`reference`](mod@reference): the book's NumPy code in Rust with its manual backward,
 //!   and [`check`], which proves the models against it and against finite
 //!   differences;
 //! - [`backend`] and [`device`]: the backends and what the code asks of a
 //!   device; [`error`], [`atomic`] (files written whole or not at all).
+
+#![warn(missing_docs)]
 
 pub mod arch;
 pub mod atomic;

@@ -20,7 +20,9 @@ use std::sync::Arc;
 /// `SequenceOutput` would also hold on to the [N, T, V] scores, which no
 /// metric here reads.)
 pub struct LmOutput {
+    /// The batch's mean loss, `[1]`.
     pub loss: Tensor<1>,
+    /// The tokens it averages over.
     pub tokens: usize,
 }
 
@@ -67,6 +69,7 @@ impl Default for LossPerplexity {
 }
 
 impl LossPerplexity {
+    /// A metric with nothing seen yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -132,7 +135,9 @@ impl Numeric for LossPerplexity {
 /// What a validation step of an encoder-decoder hands to the metrics: how
 /// many of its questions were answered exactly, of how many.
 pub struct AnswerOutput {
+    /// Questions answered exactly.
     pub correct: usize,
+    /// Questions asked.
     pub total: usize,
 }
 
@@ -173,6 +178,7 @@ impl Default for AnswerAccuracy {
 }
 
 impl AnswerAccuracy {
+    /// A metric with nothing seen yet.
     pub fn new() -> Self {
         Self::default()
     }

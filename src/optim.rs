@@ -21,7 +21,7 @@ use crate::device::in_host_memory;
 /// checkpoints save and restore it ([`AdamState`]).
 ///
 /// On a CPU backend the update is one loop over the parameter's buffer
-/// ([`fused_host_step`]): as tensor ops it is ~13 separate passes, each reading
+/// (`fused_host_step`): as tensor ops it is ~13 separate passes, each reading
 /// and writing a full-size tensor, and Adam touches every parameter every
 /// step. The loop does the same f32 operations in the same order, so it gives
 /// the same numbers (a test holds it to the tensor-op path); on a GPU the
@@ -68,7 +68,14 @@ pub enum AdamState<const D: usize> {
     /// On the parameter's device.
     Live(AdaptiveMomentumState<D>),
     /// As read from a checkpoint: the step count and the two moments.
-    Read { time: usize, moment_1: TensorData, moment_2: TensorData },
+    Read {
+        /// Steps taken.
+        time: usize,
+        /// `m`, the mean of the gradients.
+        moment_1: TensorData,
+        /// `v`, the mean of their squares.
+        moment_2: TensorData,
+    },
 }
 
 impl<const D: usize> RecordState for AdamState<D> {

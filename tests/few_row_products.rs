@@ -154,7 +154,7 @@ fn flex_products_write_every_element_of_their_unzeroed_output() {
 }
 
 /// The head's `dh = G·Wᵀ` `[M, V]·[V, H]` in each of its layouts
-/// (`model::HeadLayout`: one product, or V in two halves added), with `Wᵀ`
+/// (`cpu::HeadLayout`: one product, or V in two halves added), with `Wᵀ`
 /// as the untied head holds it (a transposed view of `W [H, V]`) and as the
 /// tied head does (the embedding `E [V, H]`, row-major): every element
 /// within V·ε·Σ|gᵢwᵢ| of the f64 sum, at V odd and no multiple of a

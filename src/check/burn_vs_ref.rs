@@ -100,9 +100,15 @@ pub fn burn_vs_reference(
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CheckOptimizer {
     /// The book's Adam.
-    Adam { lr: f64 },
+    Adam {
+        /// Its learning rate.
+        lr: f64,
+    },
     /// The book's SGD: `param -= lr·grad`.
-    Sgd { lr: f64 },
+    Sgd {
+        /// Its learning rate.
+        lr: f64,
+    },
 }
 
 /// `steps` training steps of both implementations of `model` from identical

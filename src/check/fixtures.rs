@@ -17,10 +17,15 @@ use crate::weights::RnnlmWeights;
 /// The sizes of a comparison.
 #[derive(Clone, Copy, Debug)]
 pub struct Sizes {
+    /// N: rows of a batch.
     pub batch: usize,
+    /// T: time steps of a batch.
     pub time: usize,
+    /// V: words in the vocabulary.
     pub vocab: usize,
+    /// D: size of a word vector.
     pub wordvec: usize,
+    /// H: size of the hidden state.
     pub hidden: usize,
 }
 

@@ -56,6 +56,7 @@ impl Row {
 /// The rows of a whole check.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// One row per comparison, in the order run.
     pub rows: Vec<Row>,
 }
 

@@ -19,13 +19,17 @@ use crate::weights::Seq2seqWeights;
 /// The sizes of an encoder-decoder comparison.
 #[derive(Clone, Copy, Debug)]
 pub struct Seq2seqSizes {
+    /// N: questions in a batch.
     pub batch: usize,
     /// Characters per question.
     pub question: usize,
     /// Characters per answer, the start mark included.
     pub answer: usize,
+    /// V: characters in the vocabulary.
     pub vocab: usize,
+    /// D: size of a character vector.
     pub wordvec: usize,
+    /// H: size of the hidden state.
     pub hidden: usize,
 }
 

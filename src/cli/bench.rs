@@ -201,7 +201,7 @@ pub struct ProductRate {
 /// for the RNN and LSTM `dWh` over all steps, then the head's forward, `dW`
 /// and `dx`. The layouts differ in which kernel runs a product, never in its
 /// value (`model::StepLayout`, `model::BackLayout`); the one marked chosen is
-/// the one measurement picked for training (`model::layout`).
+/// the one measurement picked for training (`cpu::layout`).
 pub fn product_rates(device: &Device, model: ModelKind, preset: Preset) -> Vec<ProductRate> {
     use burn::tensor::{Distribution, Tensor};
     use rnnlm::arch::CellKind;

@@ -166,15 +166,18 @@ unsafe fn block<const R: usize, const C: usize>(
     out_rs: usize,
 ) {
     let mut acc = [[_mm256_setzero_ps(); C]; R];
+    // each row's start, once: the loop's loads add only `p` (no overflow
+    // check a load in the crate's profile)
+    let (ar, wr) = rows::<R, C>(a, a_rs, w, w_rs);
     let k8 = k / 8 * 8;
     let mut p = 0;
     while p < k8 {
         let mut wv = [_mm256_setzero_ps(); C];
         for (j, v) in wv.iter_mut().enumerate() {
-            *v = unsafe { _mm256_loadu_ps(w.add(j * w_rs + p)) };
+            *v = unsafe { _mm256_loadu_ps(wr[j].add(p)) };
         }
         for (r, row) in acc.iter_mut().enumerate() {
-            let av = unsafe { _mm256_loadu_ps(a.add(r * a_rs + p)) };
+            let av = unsafe { _mm256_loadu_ps(ar[r].add(p)) };
             for (j, s) in row.iter_mut().enumerate() {
                 *s = _mm256_fmadd_ps(av, wv[j], *s);
             }
@@ -185,11 +188,22 @@ unsafe fn block<const R: usize, const C: usize>(
         for (j, s) in row.iter().enumerate() {
             let mut sum = lanes_sum(*s);
             for q in k8..k {
-                sum += unsafe { *a.add(r * a_rs + q) * *w.add(j * w_rs + q) };
+                sum += unsafe { *ar[r].add(q) * *wr[j].add(q) };
             }
             unsafe { *out.add(r * out_rs + j) = sum };
         }
     }
+}
+
+/// The first element of each of `R` rows of `a` and `C` rows of `w`.
+#[inline(always)]
+fn rows<const R: usize, const C: usize>(
+    a: *const f32,
+    a_rs: usize,
+    w: *const f32,
+    w_rs: usize,
+) -> ([*const f32; R], [*const f32; C]) {
+    (std::array::from_fn(|r| a.wrapping_add(r * a_rs)), std::array::from_fn(|j| w.wrapping_add(j * w_rs)))
 }
 
 /// The sum of a register's 8 lanes.
@@ -477,15 +491,16 @@ mod wide {
     ) {
         let mut sums = [[_mm512_setzero_ps(); C]; R];
         sums.copy_from_slice(&acc[..R]);
+        let (ar, wr) = super::rows::<R, C>(a, a_rs, w, w_rs);
         let k16 = k / 16 * 16;
         let mut p = 0;
         while p < k16 {
             let mut wv = [_mm512_setzero_ps(); C];
             for (j, v) in wv.iter_mut().enumerate() {
-                *v = unsafe { _mm512_loadu_ps(w.add(j * w_rs + p)) };
+                *v = unsafe { _mm512_loadu_ps(wr[j].add(p)) };
             }
             for (r, row) in sums.iter_mut().enumerate() {
-                let av = unsafe { _mm512_loadu_ps(a.add(r * a_rs + p)) };
+                let av = unsafe { _mm512_loadu_ps(ar[r].add(p)) };
                 for (j, s) in row.iter_mut().enumerate() {
                     *s = _mm512_fmadd_ps(av, wv[j], *s);
                 }
@@ -496,10 +511,10 @@ mod wide {
             let mask: __mmask16 = ((1u32 << (k - k16)) - 1) as u16;
             let mut wv = [_mm512_setzero_ps(); C];
             for (j, v) in wv.iter_mut().enumerate() {
-                *v = unsafe { _mm512_maskz_loadu_ps(mask, w.add(j * w_rs + k16)) };
+                *v = unsafe { _mm512_maskz_loadu_ps(mask, wr[j].add(k16)) };
             }
             for (r, row) in sums.iter_mut().enumerate() {
-                let av = unsafe { _mm512_maskz_loadu_ps(mask, a.add(r * a_rs + k16)) };
+                let av = unsafe { _mm512_maskz_loadu_ps(mask, ar[r].add(k16)) };
                 for (j, s) in row.iter_mut().enumerate() {
                     *s = _mm512_fmadd_ps(av, wv[j], *s);
                 }

@@ -59,9 +59,13 @@ pub fn backward(k: Kept<'_>, dh: &[f32], dc: &[f32], da: &mut [f32], dc_prev: &m
 /// `tanh_c` `[N, H]`, and H.
 #[derive(Clone, Copy)]
 pub struct Kept<'a> {
+    /// The gates after their activations, `[N, 4H]`, packed f, g, i, o.
     pub gates: &'a [f32],
+    /// The cell state before the step, `[N, H]`.
     pub c_prev: &'a [f32],
+    /// `tanh` of the cell state after the step, `[N, H]`.
     pub tanh_c: &'a [f32],
+    /// H: the size of the hidden state.
     pub hidden: usize,
 }
 

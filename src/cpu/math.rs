@@ -9,7 +9,7 @@
 // exponent bits. Below −87.3, where e^x leaves the normal range of f32, it
 // returns e^−87.3 ≈ 1e−38 instead of a denormal or zero: no difference to a
 // sum that holds at least e^0 = 1, nor to `1 + e^x`. The softmax's AVX2 rows
-// (`softmax_with_loss/host/avx2.rs`) have the same `exp`, 8 lanes wide.
+// (`softmax_with_loss/avx2.rs`) have the same `exp`, 8 lanes wide.
 pub(super) const EXP_MIN: f32 = -87.3;
 pub(super) const LOG2E: f32 = std::f32::consts::LOG2_E;
 pub(super) const LN2_HI: f32 = 0.693_359_4;

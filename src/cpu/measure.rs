@@ -33,6 +33,7 @@ pub trait Layout: Copy + Eq + 'static {
     /// terms summed in the same order): then the fastest is taken without
     /// [`MARGIN`], a flip between processes changing no digit.
     const SAME_BITS: bool = false;
+    /// The layout's name, as `bench` prints it and `layouts.json` records it.
     fn name(self) -> &'static str;
 }
 
@@ -42,6 +43,7 @@ pub trait Layout: Copy + Eq + 'static {
 pub struct Choice {
     /// The product and its shapes, `[M, K]·[K, N]`.
     pub product: String,
+    /// The device the product ran on.
     pub device: Device,
     /// Each layout's name and measured cost in seconds per use: its fastest
     /// call, plus its copy spread over the uses one copy serves. Empty when

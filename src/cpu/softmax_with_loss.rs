@@ -8,8 +8,8 @@
 //! The negative log-likelihood is `log Σ exp(x − max) − (x_t − max)`, exact
 //! even where the target's probability underflows f32.
 //!
-//! Each row is written twice: portably ([`row`], [`row_in_place`]), and with
-//! AVX2 intrinsics ([`avx2`]) where the CPU has them. The second does the
+//! Each row is written twice: portably (`row`, `row_in_place`), and with
+//! AVX2 intrinsics (`avx2`) where the CPU has them. The second does the
 //! same operations in the same order, 8 lanes at a time, so the two agree bit
 //! for bit (tested); the compiler's own vectorisation of the first spent
 //! most of its time moving lanes between registers. Sums run in a fixed

@@ -16,7 +16,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 /// One `[N, T]` batch of inputs and targets, row-major, as host ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchIds {
+    /// N: rows.
     pub batch_size: usize,
+    /// T: time steps.
     pub time_size: usize,
     /// `xs[i * T + t]`
     pub xs: Vec<u32>,
@@ -33,13 +35,26 @@ pub struct BatchIds {
 pub enum BatchError {
     /// `what` is the setting's name, `batch_size` or `time_size`.
     #[error("{what} must be at least 1")]
-    ZeroSize { what: &'static str },
+    ZeroSize {
+        /// The setting's name.
+        what: &'static str,
+    },
+    /// A stream too short for one batch of N x T.
     #[error(
         "a corpus of {tokens} tokens is too short for one batch of {batch_size} x {time_size}: it needs {needed} tokens; \
          sizes that fit satisfy batch_size x time_size <= {}",
         tokens.saturating_sub(1)
     )]
-    TooShort { tokens: usize, batch_size: usize, time_size: usize, needed: usize },
+    TooShort {
+        /// Tokens in the stream.
+        tokens: usize,
+        /// N asked for.
+        batch_size: usize,
+        /// T asked for.
+        time_size: usize,
+        /// Tokens one batch needs: N·T inputs and one more target.
+        needed: usize,
+    },
 }
 
 /// A stream cut into rows, read T words per item: the notebook's batching.
@@ -161,6 +176,7 @@ pub struct TbpttBatch {
 pub struct TbpttBatcher;
 
 impl TbpttBatcher {
+    /// The batch `ids` as `[N, T]` id tensors on `device`.
     pub fn to_device(ids: &BatchIds, device: &Device) -> TbpttBatch {
         let shape = [ids.batch_size, ids.time_size];
         let tensor = |v: &[u32]| {

@@ -17,12 +17,16 @@ use crate::choice::{Choice, display_as_name};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
+    /// The training split.
     Train,
+    /// The validation split.
     Valid,
+    /// The test split.
     Test,
 }
 
 impl Split {
+    /// Train, valid and test.
     pub const ALL: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
 }
 
@@ -41,6 +45,7 @@ const LAYOUTS: [[&str; 3]; 2] =
 /// given, and each split's file by name, size and SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorpusRecord {
+    /// The corpus folder, as given.
     pub dir: String,
     /// Train, valid, test.
     pub files: Vec<FileRecord>,
@@ -49,14 +54,19 @@ pub struct CorpusRecord {
 /// The three splits as id streams, with the training split's vocabulary.
 #[derive(Clone, Debug)]
 pub struct Corpus {
+    /// The training split's words (or its most frequent, and `<unk>`).
     pub vocab: Vocab,
+    /// The training split as ids.
     pub train: Vec<u32>,
+    /// The validation split as ids.
     pub valid: Vec<u32>,
+    /// The test split as ids.
     pub test: Vec<u32>,
     /// Tokens of each split (train, valid, test; words and `<eos>`), and
     /// how many of them were read as `<unk>`, not being in the vocabulary
     /// (the corpus's own `<unk>` tokens not counted).
     pub tokens: [usize; 3],
+    /// Tokens of each split read as `<unk>`, not being in the vocabulary.
     pub unknown: [usize; 3],
     /// The files it was read from; `None` for Penn Treebank, which is
     /// known by its published checksums.
@@ -112,6 +122,7 @@ impl Corpus {
         }
     }
 
+    /// The ids of `split`.
     pub fn split(&self, split: Split) -> &[u32] {
         match split {
             Split::Train => &self.train,
@@ -121,7 +132,7 @@ impl Corpus {
     }
 
     /// One line on the words outside the vocabulary, e.g. "vocabulary 5,000
-    /// words; read as <unk>: train 1,204 of 90,000 tokens, valid 31 of 9,000,
+    /// words; read as `<unk>`: train 1,204 of 90,000 tokens, valid 31 of 9,000,
     /// test 40 of 9,500".
     pub fn unknown_line(&self) -> String {
         let [train, valid, test] =

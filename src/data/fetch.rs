@@ -34,19 +34,47 @@ pub enum FetchError {
         "{} is corrupt or truncated: SHA-256 expected {expected}, found {found}; delete it and run again to download it afresh",
         path.display()
     )]
-    Checksum { path: PathBuf, expected: String, found: String },
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The SHA-256 it should have.
+        expected: String,
+        /// The SHA-256 it has.
+        found: String,
+    },
     /// A download arrived, but with the wrong checksum.
     #[error(
         "the download of {url} is corrupt or truncated: SHA-256 expected {expected}, found {found}; nothing was written; \
          run again, or use another mirror {mirror}"
     )]
-    BadDownload { url: String, expected: String, found: String, mirror: String },
+    BadDownload {
+        /// Where it came from.
+        url: String,
+        /// The SHA-256 it should have.
+        expected: String,
+        /// The SHA-256 it had.
+        found: String,
+        /// Another address of the same file.
+        mirror: String,
+    },
     /// A download failed, or no network.
     #[error("could not download {url} ({reason}); without network, {offline}")]
-    Download { url: String, reason: String, offline: String },
+    Download {
+        /// The address.
+        url: String,
+        /// Why it failed.
+        reason: String,
+        /// How to do without the network.
+        offline: String,
+    },
     /// A file or folder could not be read, written or locked.
     #[error("cannot use {}: {reason}", path.display())]
-    Io { path: PathBuf, reason: String },
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why, as the system says it.
+        reason: String,
+    },
 }
 
 fn io_err(path: &Path, e: impl fmt::Display) -> FetchError {

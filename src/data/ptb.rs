@@ -112,7 +112,7 @@ pub fn load_dir(dir: &Path) -> Result<Corpus, DataError> {
 }
 
 /// Finds the data (`--data-dir` > `PTB_DIR` > [`DEFAULT_DIR`]), downloads what
-/// is missing from `base_url`, and loads it; `limit` as [`Corpus::read`]
+/// is missing from `base_url`, and loads it; `limit` as `Corpus::read`
 /// (`None`: the book's vocabulary of 10,000 words).
 pub fn load(data_dir: Option<&Path>, base_url: &str, limit: Option<usize>) -> Result<Corpus, DataError> {
     let dir = resolve_dir(data_dir);

@@ -95,8 +95,11 @@ impl SequenceSet {
 /// Rows of equal length of character ids, row-major `[rows, cols]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ids {
+    /// Rows: questions or answers.
     pub rows: usize,
+    /// Characters per row.
     pub cols: usize,
+    /// The ids, row-major.
     pub data: Vec<u32>,
 }
 
@@ -132,7 +135,9 @@ impl Ids {
 /// Questions `x` and answers `t` (each answer starting with `_`), row for row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pairs {
+    /// The questions.
     pub x: Ids,
+    /// The answers, each starting with `_`.
     pub t: Ids,
 }
 
@@ -142,6 +147,7 @@ impl Pairs {
         self.x.rows
     }
 
+    /// Whether there are no pairs.
     pub fn is_empty(&self) -> bool {
         self.x.rows == 0
     }
@@ -157,7 +163,9 @@ impl Pairs {
 pub struct SequenceData {
     /// Id → character, in order of first appearance.
     pub chars: Vec<char>,
+    /// The training split (90% of the rows, as the book splits them).
     pub train: Pairs,
+    /// The test split.
     pub test: Pairs,
 }
 

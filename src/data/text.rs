@@ -18,8 +18,11 @@ pub const EOS: &str = "<eos>";
 /// its SHA-256, which tell whether a later command reads the same text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
+    /// The file's name in the corpus folder.
     pub name: String,
+    /// Its size in bytes.
     pub bytes: u64,
+    /// Its SHA-256, in hex.
     pub sha256: String,
 }
 
@@ -27,7 +30,9 @@ pub struct FileRecord {
 /// (words and `<eos>`) it holds, so that its ids can be allocated once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Survey {
+    /// The file's name, size and SHA-256.
     pub record: FileRecord,
+    /// Tokens it holds: words and `<eos>`.
     pub tokens: usize,
 }
 

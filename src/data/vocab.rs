@@ -13,6 +13,7 @@ type Map = HashMap<Box<str>, u32, foldhash::fast::FixedState>;
 /// Words to ids and back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vocab {
+    /// The words in id order.
     pub id_to_word: Vec<String>,
     #[serde(skip)]
     word_to_id: Map,
@@ -45,6 +46,7 @@ impl Vocab {
         id
     }
 
+    /// The id of `word`, if the vocabulary has it.
     pub fn id(&self, word: &str) -> Option<u32> {
         self.word_to_id.get(word).copied()
     }
@@ -54,14 +56,17 @@ impl Vocab {
         self.id(UNK)
     }
 
+    /// The word of `id`, if there is one.
     pub fn word(&self, id: u32) -> Option<&str> {
         self.id_to_word.get(id as usize).map(String::as_str)
     }
 
+    /// The number of words.
     pub fn len(&self) -> usize {
         self.id_to_word.len()
     }
 
+    /// Whether it holds no word.
     pub fn is_empty(&self) -> bool {
         self.id_to_word.is_empty()
     }

@@ -30,9 +30,13 @@ use crate::cpu::{BackLayout, StepLayout, matmul};
 /// measured on the layer's shapes the first time they are met.
 #[derive(Clone, Debug)]
 pub struct Weights {
+    /// `Wx [D, G·H]`.
     pub wx: Tensor<2>,
+    /// `Wh [H, G·H]` in its forward layout.
     pub wh_step: Tensor<2>,
+    /// `Whᵀ [G·H, H]` in its backward layout.
     pub wh_back: Tensor<2>,
+    /// `b [G·H]`.
     pub b: Tensor<1>,
 }
 
@@ -101,9 +105,9 @@ pub trait Cell: Send + Sync + 'static {
     fn add_output_grad(d: Self::State, dh: Tensor<2>) -> Self::State;
 
     /// `dWh` `[H, G·H]` from every step's cache (in time order) and the
-    /// pre-activation gradients of all steps, `da [T·N, G·H]` (row `t·N + n`, [`rows`]):
+    /// pre-activation gradients of all steps, `da [T·N, G·H]` (row `t·N + n`, `rows`):
     /// the book adds one product a step; one product over all N·T rows
-    /// ([`rows`]) is the same sum.
+    /// (`rows`) is the same sum.
     fn wh_grad(caches: &[Self::Cache], da: Tensor<2>) -> Tensor<2>;
 }
 

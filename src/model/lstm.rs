@@ -43,7 +43,9 @@ pub struct LstmCell {
 /// state `c` (its memory), both `[N, H]`.
 #[derive(Clone, Debug)]
 pub struct LstmState {
+    /// The hidden state, `[N, H]`.
     pub h: Tensor<2>,
+    /// The cell state, `[N, H]`.
     pub c: Tensor<2>,
 }
 

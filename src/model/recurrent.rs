@@ -11,8 +11,11 @@ use crate::arch::CellKind;
 /// One time-unrolled recurrent layer.
 #[derive(Module, Debug)]
 pub enum Recurrent {
+    /// The RNN layer.
     Rnn(TimeRnn),
+    /// The LSTM layer.
     Lstm(TimeLstm),
+    /// The GRU layer.
     Gru(TimeGru),
 }
 
@@ -32,13 +35,16 @@ pub enum Backprop {
 /// state `h` `[N, H]`, and for an LSTM its cell state `c`.
 #[derive(Clone, Debug)]
 pub struct LayerState {
+    /// The hidden state, `[N, H]`.
     pub h: Tensor<2>,
+    /// An LSTM's cell state, `[N, H]`; `None` for the other cells.
     pub c: Option<Tensor<2>>,
 }
 
 /// The state of every recurrent layer, bottom first.
 #[derive(Clone, Debug)]
 pub struct RecurrentState {
+    /// Each layer's, bottom first.
     pub layers: Vec<LayerState>,
 }
 

@@ -289,7 +289,9 @@ impl Rnnlm {
 
 /// A parameter of the model, of either rank.
 pub enum ParamRef<'a> {
+    /// A weight matrix.
     Matrix(&'a Param<Tensor<2>>),
+    /// A bias.
     Vector(&'a Param<Tensor<1>>),
 }
 

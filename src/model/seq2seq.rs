@@ -134,6 +134,7 @@ pub struct Encoded {
 pub struct Encoder {
     /// Character vectors, weight `[V, D]`.
     pub embed: Embedding,
+    /// Reads the question front to back.
     pub lstm: TimeLstm,
     /// Reads the question back to front; its state at each character is
     /// added to `lstm`'s.
@@ -206,8 +207,11 @@ pub struct AttentionDecoder {
 /// Any of the decoders.
 #[derive(Module, Debug)]
 pub enum Seq2seqDecoder {
+    /// The book's `Decoder`.
     Plain(Decoder),
+    /// The book's `PeekyDecoder`.
     Peeky(PeekyDecoder),
+    /// The book's `AttentionDecoder`.
     Attention(AttentionDecoder),
 }
 
@@ -286,7 +290,9 @@ pub struct Answers {
 /// `PeekySeq2seq`, or with an [`AttentionDecoder`] its `AttentionSeq2seq`.
 #[derive(Module, Debug)]
 pub struct Seq2seq {
+    /// Reads the question.
     pub encoder: Encoder,
+    /// Writes the answer from what the encoder read.
     pub decoder: Seq2seqDecoder,
     /// How the gradients are found: each layer one node with the book's
     /// backward (training), or every op through autodiff (`check`'s plain path).

@@ -19,12 +19,16 @@ pub struct CellParams<F: Real> {
 
 /// Gradients of [`CellParams`].
 pub struct CellGrads<F: Real> {
+    /// Of `Wx`.
     pub wx: Array2<F>,
+    /// Of `Wh`.
     pub wh: Array2<F>,
+    /// Of `b`.
     pub b: Array1<F>,
 }
 
 impl<F: Real> CellGrads<F> {
+    /// Zeros of the shapes of `p`.
     pub fn zeros_like(p: &CellParams<F>) -> Self {
         Self { wx: Array2::zeros(p.wx.raw_dim()), wh: Array2::zeros(p.wh.raw_dim()), b: Array1::zeros(p.b.raw_dim()) }
     }

@@ -90,25 +90,32 @@ impl<F: Real> Gru<F> {
 
 /// `TimeGRU`: T `GRU` steps over `[N, T, D]`, stateful as `TimeRnn`.
 pub struct TimeGru<F: Real> {
+    /// The cell's parameters, shared by every step.
     pub params: CellParams<F>,
+    /// Their gradients from the last backward.
     pub grads: CellGrads<F>,
     layers: Vec<Gru<F>>,
+    /// The hidden state the next forward starts from (`None`: zeros).
     pub h: Option<Array2<F>>,
     /// Gradient with respect to the state the last forward started from.
     pub dh: Option<Array2<F>>,
+    /// Whether the last state of a forward starts the next.
     pub stateful: bool,
 }
 
 impl<F: Real> TimeGru<F> {
+    /// A layer of these parameters, its state zeros.
     pub fn new(params: CellParams<F>, stateful: bool) -> Self {
         let grads = CellGrads::zeros_like(&params);
         Self { params, grads, layers: Vec::new(), h: None, dh: None, stateful }
     }
 
+    /// Starts the next forward from `h`.
     pub fn set_state(&mut self, h: Array2<F>) {
         self.h = Some(h);
     }
 
+    /// Starts the next forward from zeros.
     pub fn reset_state(&mut self) {
         self.h = None;
     }

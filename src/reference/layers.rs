@@ -14,12 +14,15 @@ use super::Real;
 
 /// `Embedding`: picks rows of `W [V, D]`.
 pub struct Embedding<F: Real> {
+    /// `W [V, D]`.
     pub w: Array2<F>,
+    /// Its gradient from the last backward.
     pub grad_w: Array2<F>,
     idx: Vec<usize>,
 }
 
 impl<F: Real> Embedding<F> {
+    /// The layer of `w`.
     pub fn new(w: Array2<F>) -> Self {
         let grad_w = Array2::zeros(w.raw_dim());
         Self { w, grad_w, idx: Vec::new() }
@@ -48,11 +51,13 @@ impl<F: Real> Embedding<F> {
 
 /// `TimeEmbedding`: the same `Embedding` at every time step.
 pub struct TimeEmbedding<F: Real> {
+    /// The embedding every step uses.
     pub embed: Embedding<F>,
     shape: (usize, usize),
 }
 
 impl<F: Real> TimeEmbedding<F> {
+    /// The layer of `w`.
     pub fn new(w: Array2<F>) -> Self {
         Self { embed: Embedding::new(w), shape: (0, 0) }
     }
@@ -78,14 +83,19 @@ impl<F: Real> TimeEmbedding<F> {
 
 /// `TimeAffine`: `x·W + b` at every time step, `W [H, V]`, `b [V]`.
 pub struct TimeAffine<F: Real> {
+    /// `W [H, V]`.
     pub w: Array2<F>,
+    /// `b [V]`.
     pub b: Array1<F>,
+    /// `W`'s gradient from the last backward.
     pub grad_w: Array2<F>,
+    /// `b`'s gradient from the last backward.
     pub grad_b: Array1<F>,
     x: Option<Array3<F>>,
 }
 
 impl<F: Real> TimeAffine<F> {
+    /// The layer of `w` and `b`.
     pub fn new(w: Array2<F>, b: Array1<F>) -> Self {
         let (grad_w, grad_b) = (Array2::zeros(w.raw_dim()), Array1::zeros(b.raw_dim()));
         Self { w, b, grad_w, grad_b, x: None }
@@ -169,7 +179,9 @@ impl<F: Real> TimeSoftmaxWithLoss<F> {
 /// `1 - ratio` and scaled by `1 / (1 - ratio)` (inverted dropout, a fresh mask
 /// every call); in evaluation it is the identity.
 pub struct TimeDropout<F: Real> {
+    /// The share of elements dropped.
     pub ratio: f64,
+    /// Whether it drops (training) or passes everything (evaluation).
     pub train: bool,
     rng: rand::rngs::StdRng,
     /// The scaled mask of the last training forward.
@@ -178,6 +190,7 @@ pub struct TimeDropout<F: Real> {
 }
 
 impl<F: Real> TimeDropout<F> {
+    /// A layer dropping `ratio` of the elements, its masks drawn from `seed`.
     pub fn new(ratio: f64, seed: u64) -> Self {
         use rand::SeedableRng;
         Self { ratio, train: true, rng: rand::rngs::StdRng::seed_from_u64(seed), mask: None, next_keep: None }

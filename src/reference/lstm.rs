@@ -96,28 +96,37 @@ impl<F: Real> Lstm<F> {
 /// `TimeLSTM`: T `LSTM` steps over `[N, T, D]`. With `stateful`, the last
 /// `(h, c)` of one `forward` starts the next (truncated BPTT, as `TimeRnn`).
 pub struct TimeLstm<F: Real> {
+    /// The cell's parameters, shared by every step.
     pub params: CellParams<F>,
+    /// Their gradients from the last backward.
     pub grads: CellGrads<F>,
     layers: Vec<Lstm<F>>,
+    /// The hidden state the next forward starts from (`None`: zeros).
     pub h: Option<Array2<F>>,
+    /// The cell state the next forward starts from (`None`: zeros).
     pub c: Option<Array2<F>>,
     /// Gradients with respect to the `(h, c)` the last forward started from.
     pub dh: Option<Array2<F>>,
+    /// The gradient of the cell state the last forward started from.
     pub dc: Option<Array2<F>>,
+    /// Whether the last state of a forward starts the next.
     pub stateful: bool,
 }
 
 impl<F: Real> TimeLstm<F> {
+    /// A layer of these parameters, its state zeros.
     pub fn new(params: CellParams<F>, stateful: bool) -> Self {
         let grads = CellGrads::zeros_like(&params);
         Self { params, grads, layers: Vec::new(), h: None, c: None, dh: None, dc: None, stateful }
     }
 
+    /// Starts the next forward from `(h, c)`.
     pub fn set_state(&mut self, h: Array2<F>, c: Array2<F>) {
         self.h = Some(h);
         self.c = Some(c);
     }
 
+    /// Starts the next forward from zeros.
     pub fn reset_state(&mut self) {
         self.h = None;
         self.c = None;

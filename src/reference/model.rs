@@ -20,8 +20,11 @@ pub(super) fn array1<F: Real>(values: &[f32]) -> Array1<F> {
 
 /// One of the book's stateful Time layers.
 pub enum TimeRecurrent<F: Real> {
+    /// `TimeRNN`.
     Rnn(TimeRnn<F>),
+    /// `TimeLSTM`.
     Lstm(TimeLstm<F>),
+    /// `TimeGRU`.
     Gru(TimeGru<F>),
 }
 
@@ -35,6 +38,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// `[N, T, D]` → `[N, T, H]`, keeping what the backward needs.
     pub fn forward(&mut self, xs: &Array3<F>) -> Array3<F> {
         match self {
             Self::Rnn(l) => l.forward(xs),
@@ -43,6 +47,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// The gradient of the inputs from that of the outputs, `[N, T, H]` → `[N, T, D]`; the parameters' gradients kept in the layer.
     pub fn backward(&mut self, dhs: &Array3<F>) -> Array3<F> {
         match self {
             Self::Rnn(l) => l.backward(dhs),
@@ -51,6 +56,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// Starts the next forward from zeros.
     pub fn reset_state(&mut self) {
         match self {
             Self::Rnn(l) => l.reset_state(),
@@ -91,6 +97,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// The layer's parameters.
     pub fn params(&self) -> &CellParams<F> {
         match self {
             Self::Rnn(l) => &l.params,
@@ -99,6 +106,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// The layer's parameters, to update.
     pub fn params_mut(&mut self) -> &mut CellParams<F> {
         match self {
             Self::Rnn(l) => &mut l.params,
@@ -107,6 +115,7 @@ impl<F: Real> TimeRecurrent<F> {
         }
     }
 
+    /// The gradients of `Wx`, `Wh` and `b` from the last backward.
     pub fn grads(&self) -> [ArrayD<F>; 3] {
         let g = match self {
             Self::Rnn(l) => &l.grads,
@@ -124,14 +133,18 @@ impl<F: Real> TimeRecurrent<F> {
 /// layer without dropout; `Rnnlm` one LSTM; `BetterRnnlm` two LSTMs, dropout
 /// and the affine weight tied to the embedding.
 pub struct Rnnlm<F: Real> {
+    /// The model's sizes and cell.
     pub arch: Architecture,
+    /// The first layer.
     pub embed: TimeEmbedding<F>,
     /// Before each recurrent layer and before the affine layer; empty without dropout.
     pub dropouts: Vec<TimeDropout<F>>,
+    /// The recurrent layers, bottom first.
     pub layers: Vec<TimeRecurrent<F>>,
     /// When tied, its `w` is a copy of the embedding matrix transposed, made
     /// before every forward (NumPy shares the memory; `embed_W.T` is a view).
     pub affine: TimeAffine<F>,
+    /// The loss.
     pub loss_layer: TimeSoftmaxWithLoss<F>,
     /// Dropout is applied only in training (the book's `train_flg`).
     pub train: bool,
@@ -227,6 +240,7 @@ impl<F: Real> Rnnlm<F> {
         self.embed.backward(&d);
     }
 
+    /// Starts every layer's next forward from zeros.
     pub fn reset_state(&mut self) {
         for layer in &mut self.layers {
             layer.reset_state();

@@ -20,15 +20,22 @@ pub fn clip_grads<F: Real>(grads: &mut [ArrayD<F>], max_norm: F) -> F {
 /// `m += (1-β1)(g-m)`, `v += (1-β2)(g²-v)`, `param -= lr_t·m/(sqrt(v)+1e-7)`.
 /// Note the 1e-7 is added to the uncorrected `sqrt(v)`.
 pub struct Adam<F: Real> {
+    /// The learning rate.
     pub lr: F,
+    /// β1, 0.9.
     pub beta1: F,
+    /// β2, 0.999.
     pub beta2: F,
+    /// Steps taken.
     pub iter: i32,
+    /// The first moment of each parameter.
     pub m: Vec<ArrayD<F>>,
+    /// The second moment of each parameter.
     pub v: Vec<ArrayD<F>>,
 }
 
 impl<F: Real> Adam<F> {
+    /// The book's Adam with learning rate `lr`, β1 0.9 and β2 0.999.
     pub fn new(lr: F) -> Self {
         let c = |x: f64| F::from_f64(x).expect("constant");
         Self { lr, beta1: c(0.9), beta2: c(0.999), iter: 0, m: Vec::new(), v: Vec::new() }
@@ -37,11 +44,13 @@ impl<F: Real> Adam<F> {
 
 /// An update rule: new parameters from the gradients.
 pub trait Optimizer<F: Real> {
+    /// Updates `params` in place from their `grads`, in the same order.
     fn update(&mut self, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayD<F>]);
 }
 
 /// The book's `SGD`: `param -= lr·grad`.
 pub struct Sgd<F: Real> {
+    /// The learning rate.
     pub lr: F,
 }
 

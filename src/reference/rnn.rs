@@ -54,25 +54,32 @@ impl<F: Real> Rnn<F> {
 /// carried `h` is a plain array with no history). `reset_state` starts over from
 /// zeros; `set_state` puts a given state in.
 pub struct TimeRnn<F: Real> {
+    /// The cell's parameters, shared by every step.
     pub params: CellParams<F>,
+    /// Their gradients from the last backward.
     pub grads: CellGrads<F>,
     layers: Vec<Rnn<F>>,
+    /// The hidden state the next forward starts from (`None`: zeros).
     pub h: Option<Array2<F>>,
     /// Gradient with respect to the state the last forward started from.
     pub dh: Option<Array2<F>>,
+    /// Whether the last state of a forward starts the next.
     pub stateful: bool,
 }
 
 impl<F: Real> TimeRnn<F> {
+    /// A layer of these parameters, its state zeros.
     pub fn new(params: CellParams<F>, stateful: bool) -> Self {
         let grads = CellGrads::zeros_like(&params);
         Self { params, grads, layers: Vec::new(), h: None, dh: None, stateful }
     }
 
+    /// Starts the next forward from `h`.
     pub fn set_state(&mut self, h: Array2<F>) {
         self.h = Some(h);
     }
 
+    /// Starts the next forward from zeros.
     pub fn reset_state(&mut self) {
         self.h = None;
     }

@@ -49,8 +49,11 @@ fn reversed<F: Real>(xs: &Array3<F>) -> Array3<F> {
 /// reversed question (as the book's `TimeBiLSTM`) and adds its states to
 /// the first's where `TimeBiLSTM` joins them.
 pub struct Encoder<F: Real> {
+    /// The question's characters as vectors.
     pub embed: TimeEmbedding<F>,
+    /// Reads the question front to back.
     pub lstm: TimeLstm<F>,
+    /// The bidirectional encoder's second LSTM, back to front.
     pub backward_lstm: Option<TimeLstm<F>>,
 }
 
@@ -79,10 +82,15 @@ impl<F: Real> Encoder<F> {
 /// TimeLSTM (stateful, set to the encoder's last `h` with zero `c`) →
 /// (TimeAttention) → TimeAffine.
 pub struct Decoder<F: Real> {
+    /// The answer's characters as vectors.
     pub embed: TimeEmbedding<F>,
+    /// Writes the answer.
     pub lstm: TimeLstm<F>,
+    /// The attention layer (used by `AttentionDecoder` only).
     pub attention: TimeAttention<F>,
+    /// Scores of each character.
     pub affine: TimeAffine<F>,
+    /// Which of the book's decoders.
     pub kind: Seq2seqKind,
     enc_dim: (usize, usize, usize),
 }
@@ -184,13 +192,18 @@ impl<F: Real> Decoder<F> {
 
 /// `Seq2seq` (or `PeekySeq2seq`, `AttentionSeq2seq`): encoder, decoder, TimeSoftmaxWithLoss.
 pub struct Seq2seq<F: Real> {
+    /// The sizes and the kind.
     pub arch: Seq2seqArch,
+    /// Reads the question.
     pub encoder: Encoder<F>,
+    /// Writes the answer.
     pub decoder: Decoder<F>,
+    /// The loss.
     pub softmax: TimeSoftmaxWithLoss<F>,
 }
 
 impl<F: Real> Seq2seq<F> {
+    /// The model of the weights `w`.
     pub fn from_weights(w: &Seq2seqWeights) -> Self {
         let a = w.arch;
         let (v, d) = (a.vocab_size, a.wordvec_size);
@@ -224,6 +237,7 @@ impl<F: Real> Seq2seq<F> {
         self.softmax.forward(&score, &decoder_ts)
     }
 
+    /// The gradients of every parameter from that of the loss (`dout`, 1 for the loss itself), kept in the layers.
     pub fn backward(&mut self, dout: F) {
         let dout = self.softmax.backward(dout);
         let dhs = self.decoder.backward(&dout);

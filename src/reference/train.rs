@@ -30,17 +30,23 @@ pub fn eval_loss(model: &mut Rnnlm<f32>, batches: &StreamBatches) -> f64 {
 /// their `exp`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Epoch {
+    /// The epoch, from 1.
     pub epoch: usize,
+    /// The mean training loss.
     pub train_loss: f64,
+    /// The mean validation loss.
     pub valid_loss: f64,
+    /// How long the epoch took.
     pub seconds: f64,
 }
 
 impl Epoch {
+    /// `exp` of the training loss.
     pub fn train_perplexity(&self) -> f64 {
         self.train_loss.exp()
     }
 
+    /// `exp` of the validation loss.
     pub fn valid_perplexity(&self) -> f64 {
         self.valid_loss.exp()
     }

@@ -61,6 +61,7 @@ struct SavedState {
     tensors: Vec<Vec<f32>>,
 }
 
+/// Writes the carried state to `path`, atomically.
 pub fn save_state(path: &Path, state: RecurrentState) -> Result<()> {
     let tensors = state.tensors();
     let shape = tensors[0].dims();

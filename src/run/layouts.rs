@@ -1,5 +1,5 @@
 //! `layouts.json`: the layout each of a run's products was given
-//! (`model::layout`, chosen by timing), so that a resumed run makes its
+//! (`cpu::layout`, chosen by timing), so that a resumed run makes its
 //! products with the kernels of the run it continues, and prints the digits
 //! the uninterrupted run would have printed. A list of
 //! `{"product": …, "layout": …}`; a folder without one (a run from before

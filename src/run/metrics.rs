@@ -9,14 +9,21 @@ use crate::atomic::write_atomic;
 /// One epoch's numbers, one row of `metrics.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpochMetrics {
+    /// The epoch, from 1.
     pub epoch: usize,
+    /// The mean training loss.
     pub train_loss: f64,
+    /// `exp` of it.
     pub train_perplexity: f64,
+    /// The validation loss.
     pub valid_loss: f64,
+    /// `exp` of it.
     pub valid_perplexity: f64,
+    /// How long the epoch took, validation included.
     pub seconds: f64,
 }
 
+/// The first line of a language model's `metrics.csv`.
 pub const CSV_HEADER: &str = "epoch,train_loss,train_perplexity,valid_loss,valid_perplexity,seconds";
 
 impl EpochMetrics {
@@ -87,14 +94,17 @@ pub fn read_metrics(path: &Path) -> crate::Result<Vec<EpochMetrics>> {
 /// One epoch of an encoder-decoder (chapter 7): one row of its `metrics.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnswerMetrics {
+    /// The epoch, from 1.
     pub epoch: usize,
     /// The mean training loss over the epoch's batches.
     pub train_loss: f64,
     /// The share of test questions answered exactly, padding included, in [0, 1].
     pub valid_accuracy: f64,
+    /// How long the epoch took, the test answers included.
     pub seconds: f64,
 }
 
+/// The first line of an encoder-decoder's `metrics.csv`.
 pub const ANSWER_CSV_HEADER: &str = "epoch,train_loss,valid_accuracy,seconds";
 
 impl AnswerMetrics {

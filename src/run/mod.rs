@@ -36,19 +36,24 @@ pub use retention::KeepCheckpoints;
 /// The paths of a run folder.
 #[derive(Clone, Debug)]
 pub struct RunDir {
+    /// The folder.
     pub root: PathBuf,
 }
 
 impl RunDir {
+    /// The run folder at `root` (nothing is created).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
+    /// The run's configuration.
     pub fn config(&self) -> PathBuf {
         self.root.join("config.json")
     }
+    /// One row per epoch.
     pub fn metrics(&self) -> PathBuf {
         self.root.join("metrics.csv")
     }
+    /// A language model's perplexity per epoch.
     pub fn plot(&self) -> PathBuf {
         self.root.join("perplexity.png")
     }
@@ -56,13 +61,15 @@ impl RunDir {
     pub fn accuracy_plot(&self) -> PathBuf {
         self.root.join("accuracy.png")
     }
-    /// The layout each product was given (`model::layout`).
+    /// The layout each product was given (`cpu::layout`).
     pub fn layouts(&self) -> PathBuf {
         self.root.join("layouts.json")
     }
+    /// The folder of the checkpoints kept.
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoint")
     }
+    /// The words in id order.
     pub fn vocab(&self) -> PathBuf {
         self.root.join("vocab.json")
     }
@@ -75,12 +82,15 @@ impl RunDir {
     pub fn state(&self, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("state-{epoch}.json"))
     }
+    /// The model's weights at the end of epoch `epoch`.
     pub fn model_checkpoint(&self, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("model-{epoch}.bpk"))
     }
+    /// The optimizer's state at the end of epoch `epoch`.
     pub fn optim_checkpoint(&self, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("optim-{epoch}.bpk"))
     }
+    /// The learning rate schedule's state at the end of epoch `epoch`.
     pub fn scheduler_checkpoint(&self, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("scheduler-{epoch}.bpk"))
     }

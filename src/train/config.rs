@@ -16,7 +16,9 @@ use crate::weights::RnnlmWeights;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClipMode {
+    /// By one norm over every gradient together, as the book does.
     Global,
+    /// Each tensor by its own norm (burn-train's `GradientClippingConfig::Norm`).
     PerTensor,
 }
 
@@ -24,8 +26,10 @@ pub enum ClipMode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
+    /// The book's Adam.
     #[default]
     Adam,
+    /// The book's SGD.
     Sgd,
 }
 
@@ -46,8 +50,11 @@ fn rnn() -> ModelKind {
 /// The book's training runs (`--preset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrainPreset {
+    /// Chapter 5 as the notebook this project started from runs it: SimpleRnnlm on the first 10,000 tokens.
     Ch5,
+    /// Chapter 6's `train_rnnlm.py`: Rnnlm on the whole corpus.
     Ch6Rnnlm,
+    /// Chapter 6's `train_better_rnnlm.py`: BetterRnnlm.
     Ch6Better,
 }
 
@@ -93,22 +100,31 @@ pub struct TrainConfig {
     /// had only SimpleRnnlm, reads as rnn).
     #[serde(default = "rnn")]
     pub model: ModelKind,
+    /// V: words in the vocabulary.
     pub vocab_size: usize,
+    /// D: size of a word vector.
     pub wordvec_size: usize,
+    /// H: size of the hidden state.
     pub hidden_size: usize,
+    /// N: rows of a batch.
     pub batch_size: usize,
+    /// T: time steps of a batch (truncated BPTT's length).
     pub time_size: usize,
     /// Dropout ratio (BetterRnnlm only).
     #[serde(default)]
     pub dropout: f64,
+    /// The update rule.
     #[serde(default)]
     pub optimizer: OptimizerKind,
+    /// The learning rate.
     pub lr: f64,
     /// Divide the learning rate by 4 after an epoch whose validation
     /// perplexity is not the best so far (the book's `train_better_rnnlm.py`).
     #[serde(default)]
     pub lr_decay: bool,
+    /// Gradients are clipped to this norm.
     pub max_grad: f64,
+    /// How.
     pub clip: ClipMode,
     /// The corpus folder and its files, when the run trains on one of its
     /// own (`--corpus`); none for Penn Treebank, the book's, which is known
@@ -122,10 +138,13 @@ pub struct TrainConfig {
     pub vocab_limit: Option<usize>,
     /// Tokens of the training split used for training (0: all).
     pub corpus_size: usize,
+    /// Epochs to train.
     pub epochs: usize,
+    /// The seed of the initialisation and the dropout masks.
     pub seed: u64,
     /// Validation batches: the book's `eval_perplexity` uses 10 x 35.
     pub eval_batch_size: usize,
+    /// T of a validation batch.
     pub eval_time_size: usize,
     /// The weights file the run started from (`--init`), as given; its
     /// tensors are kept in the run folder's `init.safetensors`. None: the
@@ -241,6 +260,7 @@ impl TrainConfig {
         }
     }
 
+    /// The model this run trains.
     pub fn model(&self) -> RnnlmConfig {
         self.model.config(self.vocab_size, self.wordvec_size, self.hidden_size, self.dropout)
     }

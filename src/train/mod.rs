@@ -2,11 +2,11 @@
 //! truncated BPTT with the hidden state carried from batch to batch, the
 //! book's Adam or SGD, global-norm gradient clipping, perplexity per epoch.
 //!
-//! - [`config`]: what defines a run (`TrainConfig`, the book's presets);
-//! - [`step`]: the Learner's steps and the run state they share, with the
+//! - `config`: what defines a run (`TrainConfig`, the book's presets);
+//! - `step`: the Learner's steps and the run state they share, with the
 //!   order of events in one epoch;
-//! - [`schedule`]: the book's `lr /= 4`;
-//! - [`progress`]: the dashboard or one line per epoch;
+//! - `schedule`: the book's `lr /= 4`;
+//! - `progress`: the dashboard or one line per epoch;
 //! - here: [`train`] (a new run, a resumed one, one from `--init`) and
 //!   [`load_trained`], a trained epoch back out of a run folder;
 //! - [`seq2seq`]: the same for chapter 7's encoder-decoders, with the book's

@@ -131,7 +131,7 @@ impl RunState {
     }
 }
 
-/// Shared handle to the [`RunState`]; a `#[module(skip)]` field is cloned with
+/// Shared handle to the `RunState`; a `#[module(skip)]` field is cloned with
 /// the module, so the training model and its validation copy see one state.
 #[derive(Clone)]
 pub struct SharedRun(pub(super) Arc<Mutex<RunState>>);
@@ -145,6 +145,7 @@ impl std::fmt::Debug for SharedRun {
 /// The model as the Learner trains it: [`Rnnlm`] plus the run's state.
 #[derive(Module, Debug)]
 pub struct TrainingModel {
+    /// The model trained.
     pub model: Rnnlm,
     #[module(skip)]
     pub(super) run: SharedRun,

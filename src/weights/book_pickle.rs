@@ -36,6 +36,7 @@ enum Value {
 /// An array read from the pickle.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
+    /// Its shape.
     pub shape: Vec<usize>,
     /// Row-major values, converted to f32.
     pub values: Vec<f32>,

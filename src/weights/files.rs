@@ -24,13 +24,16 @@ use crate::atomic::write_atomic;
 /// A weights file's format, from its extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// `.safetensors`.
     Safetensors,
+    /// NumPy's `.npz` (`np.savez`, uncompressed).
     Npz,
     /// The book's `save_params` pickle (read only).
     BookPickle,
 }
 
 impl Format {
+    /// The format `path`'s extension names; an error for another.
     pub fn of(path: &Path) -> crate::Result<Format> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("safetensors") => Ok(Format::Safetensors),
@@ -56,7 +59,7 @@ pub fn write(path: &Path, w: &RnnlmWeights, metadata: &[(String, String)]) -> cr
 }
 
 /// Writes the tensors `named` (name, shape, row-major values), in that
-/// order, as [`write`] does.
+/// order, as [`write`](fn@write) does.
 pub fn write_named(
     path: &Path,
     named: &[(String, Vec<usize>, &[f32])],

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 /// Every parameter of a model, row-major, in the order of [`Architecture::params`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RnnlmWeights {
+    /// The model they are for.
     pub arch: Architecture,
+    /// One per parameter.
     pub tensors: Vec<Vec<f32>>,
 }
 

@@ -12,7 +12,9 @@ use crate::arch::{Seq2seqArch, Seq2seqKind};
 /// of [`Seq2seqArch::params`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Seq2seqWeights {
+    /// The model they are for.
     pub arch: Seq2seqArch,
+    /// One per parameter.
     pub tensors: Vec<Vec<f32>>,
 }
 

@@ -23,10 +23,15 @@ pub struct Seq2seqTrainConfig {
     pub vocab_size: usize,
     /// Characters per question and per answer (the start mark `_` included).
     pub question_size: usize,
+    /// Characters per answer, `_` included.
     pub answer_size: usize,
+    /// D: size of a character vector.
     pub wordvec_size: usize,
+    /// H: size of the hidden state.
     pub hidden_size: usize,
+    /// N: questions in a training batch.
     pub batch_size: usize,
+    /// Epochs to train.
     pub epochs: usize,
     /// The book's Adam's learning rate.
     pub lr: f64,
@@ -115,6 +120,7 @@ impl Seq2seqTrainConfig {
         Seq2seqConfig::for_architecture(self.architecture())
     }
 
+    /// The parameters this run's model has.
     pub fn architecture(&self) -> Seq2seqArch {
         Seq2seqArch {
             vocab_size: self.vocab_size,

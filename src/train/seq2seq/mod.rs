@@ -4,8 +4,8 @@
 //! book's), `N // batch` batches, the book's Adam, global-norm clipping;
 //! after every epoch the test split is answered greedily and scored.
 //!
-//! - [`config`]: what defines a run;
-//! - [`step`]: the Learner's steps, the epoch order and the run state;
+//! - `config`: what defines a run;
+//! - `step`: the Learner's steps, the epoch order and the run state;
 //! - here: [`train_seq2seq`] (a new run, a resumed one, one from `--init`)
 //!   and [`load_trained_seq2seq`].
 

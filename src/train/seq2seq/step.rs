@@ -112,7 +112,7 @@ impl RunState {
     }
 }
 
-/// Shared handle to the [`RunState`] (a `#[module(skip)]` field is cloned
+/// Shared handle to the `RunState` (a `#[module(skip)]` field is cloned
 /// with the module, so the training model and its validation copy share it).
 #[derive(Clone)]
 pub struct SharedRun(pub(super) Arc<Mutex<RunState>>);
@@ -186,7 +186,9 @@ fn ids_tensor(ids: &Ids, device: &Device) -> Tensor<2, Int> {
 /// A training batch on the device: questions `[N, Tq]`, answers `[N, Ta]`.
 #[derive(Clone, Debug)]
 pub struct PairBatch {
+    /// The questions, `[N, Tq]`.
     pub xs: Tensor<2, Int>,
+    /// The answers, `[N, Ta]`.
     pub ts: Tensor<2, Int>,
 }
 
@@ -206,7 +208,9 @@ impl Batcher<usize, PairBatch> for TrainBatcher {
 /// Test questions on the device, with their answers kept on the host.
 #[derive(Clone, Debug)]
 pub struct QuestionBatch {
+    /// The questions, `[N, Tq]`.
     pub xs: Tensor<2, Int>,
+    /// Their answers, on the host.
     pub answers: Ids,
 }
 
@@ -235,6 +239,7 @@ impl Batcher<usize, QuestionBatch> for TestBatcher {
 /// The model as the Learner trains it: [`Seq2seq`] plus the run's state.
 #[derive(Module, Debug)]
 pub struct TrainingSeq2seq {
+    /// The model trained.
     pub model: Seq2seq,
     #[module(skip)]
     pub(super) run: SharedRun,
