@@ -42,8 +42,11 @@ cp "$repo/Cargo.lock" "$dir/Cargo.lock"
 cd "$dir"
 echo "outside crate in $dir"
 cargo tree --depth 1 -e normal | sed -n '1,4p'
-if cargo tree -i burn-flex -e normal 2>/dev/null | grep -q '(/'; then
-  echo "burn-flex resolves from a path, not the registry" >&2
+# Every Burn crate from the registry: none of them with a path.
+if cargo tree -e normal --prefix none | grep -E '^burn' | grep -q '(/'; then
+  echo "a Burn crate resolves from a path, not the registry:" >&2
+  cargo tree -e normal --prefix none | grep -E '^burn' | grep '(/' | sort -u >&2
   exit 1
 fi
+cargo tree -e normal --prefix none | grep -E '^burn-flex ' | sed 's/ (\*)//' | sort -u
 cargo run -- "$steps"
