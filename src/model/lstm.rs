@@ -52,7 +52,7 @@ pub struct LstmState {
 impl LstmState {
     /// Zeros for a batch of `n`.
     pub fn zeros(n: usize, hidden_size: usize, device: &Device) -> Self {
-        Self { h: Tensor::zeros([n, hidden_size], device), c: Tensor::zeros([n, hidden_size], device) }
+        Self { h: crate::cpu::zeros([n, hidden_size], device), c: crate::cpu::zeros([n, hidden_size], device) }
     }
 
     /// The same values without their history (truncated BPTT carries the

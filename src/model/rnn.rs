@@ -84,7 +84,7 @@ impl Cell for RnnCell {
     }
 
     fn zeros(n: usize, hidden: usize, device: &Device) -> Tensor<2> {
-        Tensor::zeros([n, hidden], device)
+        crate::cpu::zeros([n, hidden], device)
     }
 
     fn split(h: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
