@@ -11,6 +11,7 @@ use burn::optim::{
 };
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
+use crate::cpu;
 use crate::device::in_host_memory;
 
 /// The book's `Adam` (`common/optimizer.py`) as a Burn [`Optimizer`]: at step t,
@@ -21,7 +22,7 @@ use crate::device::in_host_memory;
 /// checkpoints save and restore it ([`AdamState`]).
 ///
 /// On a CPU backend the update is one loop over the parameter's buffer
-/// (`fused_host_step`): as tensor ops it is ~13 separate passes, each reading
+/// (`cpu::optim::adam_step`): as tensor ops it is ~13 separate passes, each reading
 /// and writing a full-size tensor, and Adam touches every parameter every
 /// step. The loop does the same f32 operations in the same order, so it gives
 /// the same numbers (a test holds it to the tensor-op path); on a GPU the
@@ -119,13 +120,13 @@ impl Optimizer for BookAdam {
         };
         let lr_t = lr * (1.0 - self.beta2.powi(t as i32)).sqrt() / (1.0 - self.beta1.powi(t as i32));
         if self.fuse_on_host && [&tensor, &grad, &m, &v].iter().all(|t| host_f32(t)) {
-            let coefs = AdamCoefs {
+            let coefs = cpu::optim::AdamCoefs {
                 one_minus_beta1: (1.0 - self.beta1) as f32,
                 one_minus_beta2: (1.0 - self.beta2) as f32,
                 epsilon: self.epsilon as f32,
                 lr_t: lr_t as f32,
             };
-            let (tensor, m, v) = fused_host_step(&coefs, tensor, grad, m, v);
+            let (tensor, m, v) = cpu::optim::adam_step(&coefs, tensor, grad, m, v);
             return (tensor, Some(AdamState::Live(AdaptiveMomentumState::new(t, m, v))));
         }
         // The same arithmetic as the book, ordered so that each intermediate
@@ -147,62 +148,10 @@ impl Optimizer for BookAdam {
     }
 }
 
-/// Adam's constants for one step, in f32 as the tensor ops apply them.
-struct AdamCoefs {
-    one_minus_beta1: f32,
-    one_minus_beta2: f32,
-    epsilon: f32,
-    lr_t: f32,
-}
-
 /// Whether host code may work on this tensor's buffer as f32s: an f32
 /// tensor in host memory.
 fn host_f32<const D: usize>(t: &Tensor<D>) -> bool {
     t.dtype() == DType::F32 && in_host_memory(&t.device())
-}
-
-/// Elements per parallel chunk of the fused loops: large enough that the
-/// thread hand-off is negligible, small enough to split 1e4-element tensors.
-const CHUNK: usize = 16 * 1024;
-
-/// One Adam step as one pass over host memory: `param`, `m` and `v` are
-/// updated in their own buffers (zero-copy when uniquely owned, as they are
-/// outside the Learner). All four tensors must be f32.
-fn fused_host_step<const D: usize>(
-    c: &AdamCoefs,
-    param: Tensor<D>,
-    grad: Tensor<D>,
-    m: Tensor<D>,
-    v: Tensor<D>,
-) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
-    use rayon::prelude::*;
-    let device = param.device();
-    let (mut p, g, mut m, mut v) = (param.into_data(), grad.into_data(), m.into_data(), v.into_data());
-    {
-        let g = f32s(&g);
-        let (p, m, v) = (f32s_mut(&mut p), f32s_mut(&mut m), f32s_mut(&mut v));
-        p.par_chunks_mut(CHUNK)
-            .zip(m.par_chunks_mut(CHUNK))
-            .zip(v.par_chunks_mut(CHUNK))
-            .zip(g.par_chunks(CHUNK))
-            .for_each(|(((p, m), v), g)| {
-                for i in 0..p.len() {
-                    let g = g[i];
-                    m[i] += (g - m[i]) * c.one_minus_beta1; // m += (1-β1)(g-m)
-                    v[i] += (g * g - v[i]) * c.one_minus_beta2; // v += (1-β2)(g²-v)
-                    p[i] -= m[i] / (v[i].sqrt() + c.epsilon) * c.lr_t; // lr_t·m/(sqrt(v)+ε)
-                }
-            });
-    }
-    (Tensor::from_data(p, &device), Tensor::from_data(m, &device), Tensor::from_data(v, &device))
-}
-
-fn f32s(data: &TensorData) -> &[f32] {
-    data.as_slice::<f32>().expect("an f32 tensor's buffer")
-}
-
-fn f32s_mut(data: &mut TensorData) -> &mut [f32] {
-    data.as_mut_slice::<f32>().expect("an f32 tensor's buffer")
 }
 
 /// Sums the squares of every gradient of a module: on the host for buffers in
@@ -218,11 +167,9 @@ impl ModuleVisitor for SquaredNorm<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(g) = self.grads.remove::<D>(param.id) else { return };
         if self.on_host && host_f32(&g) {
-            use rayon::prelude::*;
-            let device = g.device();
-            let data = g.into_data();
-            self.host_total += f32s(&data).par_chunks(CHUNK).map(sum_of_squares).sum::<f64>();
-            self.grads.register(param.id, Tensor::<D>::from_data(data, &device));
+            let (sum, g) = cpu::optim::sum_of_squares(g);
+            self.host_total += sum;
+            self.grads.register(param.id, g);
         } else {
             let s = g.clone().square().sum(); // [1]
             self.device_total = Some(match self.device_total.take() {
@@ -232,25 +179,6 @@ impl ModuleVisitor for SquaredNorm<'_> {
             self.grads.register(param.id, g);
         }
     }
-}
-
-/// Σx² of a chunk: eight f32 lanes over blocks of 256 elements (a form the
-/// compiler vectorises), each block's sum added in f64.
-fn sum_of_squares(chunk: &[f32]) -> f64 {
-    chunk
-        .chunks(256)
-        .map(|block| {
-            let mut acc = [0f32; 8];
-            let mut lanes = block.chunks_exact(8);
-            for c in &mut lanes {
-                for k in 0..8 {
-                    acc[k] += c[k] * c[k];
-                }
-            }
-            let tail: f32 = lanes.remainder().iter().map(|x| x * x).sum();
-            acc.iter().map(|&a| f64::from(a)).sum::<f64>() + f64::from(tail)
-        })
-        .sum()
 }
 
 /// Multiplies every gradient of a module by one factor (in place on the host
@@ -264,16 +192,8 @@ struct Scale<'a> {
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let Some(g) = self.grads.remove::<D>(param.id) else { return };
-        let g = if self.on_host && host_f32(&g) {
-            use rayon::prelude::*;
-            let device = g.device();
-            let mut data = g.into_data();
-            let rate = self.rate as f32;
-            f32s_mut(&mut data).par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x *= rate));
-            Tensor::from_data(data, &device)
-        } else {
-            g.mul_scalar(self.rate)
-        };
+        let g =
+            if self.on_host && host_f32(&g) { cpu::optim::scale(g, self.rate as f32) } else { g.mul_scalar(self.rate) };
         self.grads.register(param.id, g);
     }
 }

@@ -15,6 +15,8 @@
 //! - [`lstm`]: an LSTM step's element-wise work, forward and back, as one pass
 //!   over host memory; [`softmax_with_loss`]: the loss and its gradient, one
 //!   pass a row; both on `math`'s branch-free `exp`, `sigmoid` and `tanh`;
+//! - `optim`: the book's Adam step, the gradients' norm and their clipping,
+//!   each one pass over host memory (Flex and ndarray);
 //! - [`layout`]: how a layer lays its weights out for each product, and
 //!   [`measure`]: the choice among them by timing, kept in a run folder.
 //!
@@ -30,6 +32,7 @@ pub mod lstm;
 mod math;
 mod matmul;
 pub mod measure;
+pub(crate) mod optim;
 pub mod softmax_with_loss;
 
 pub use activation::{sigmoid, tanh};
