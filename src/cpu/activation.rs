@@ -87,12 +87,10 @@ fn map_tensor(mut t: FlexTensor, kind: Kind) -> FlexTensor {
             let at = start + r * rs;
             map(&src[at..at + cols], dst, kind);
         }
-        return flex::from_vec(out, shape.clone());
+    } else {
+        map(&t.to_contiguous().storage::<f32>()[..n], &mut out, kind);
     }
-    let copy = t.to_contiguous();
-    let mut out = copy.storage::<f32>()[..n].to_vec();
-    in_place(&mut out, kind);
-    flex::from_vec(out, layout.shape().clone())
+    flex::from_vec(out, shape.clone())
 }
 
 /// `dst[i] = f(src[i])`.

@@ -5,10 +5,10 @@
 //! Burn 0.22's `Tensor` holds a dispatch tensor that names its backend; a
 //! plain (untracked) f32 tensor on Flex holds a `FlexTensor`, an `Arc` of
 //! bytes with a strided layout. Taking it out and putting a new one back
-//! costs no copy.
+//! costs no copy. [`zeros`] makes one for the model to fill.
 
 use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind};
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::{Bytes, DType, Device, Shape, Tensor};
 use burn_flex::{Flex, FlexTensor, Layout};
 
 /// `t`'s Flex tensor where `t` is a plain f32 tensor on Flex (outside any
@@ -33,4 +33,17 @@ pub(super) fn give<const D: usize>(p: FlexTensor) -> Tensor<D> {
 pub(super) fn from_vec(values: Vec<f32>, shape: Shape) -> FlexTensor {
     debug_assert_eq!(values.len(), shape.num_elements());
     FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(shape), DType::F32)
+}
+
+/// `Tensor::zeros(shape, device)`; on Flex in one allocation that the
+/// allocator zeroes (Flex's own `zeros` allocates bytes and copies them into
+/// a second, aligned buffer: 26 MB for the embedding's gradient at the `big`
+/// preset).
+pub fn zeros<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if *device == Device::flex() {
+        let n = shape.iter().product();
+        return give(from_vec(vec![0f32; n], Shape::new(shape)));
+    }
+    Tensor::zeros(shape, device)
 }

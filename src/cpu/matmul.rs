@@ -212,16 +212,3 @@ pub fn few_rows_product(lanes: usize, a: &[f32], w: &[f32], m: usize, n: usize, 
     let _ = lanes;
     None
 }
-
-/// `Tensor::zeros(shape, device)`; on Flex in one allocation that the
-/// allocator zeroes (Flex's own `zeros` allocates bytes and copies them into
-/// a second, aligned buffer: 26 MB for the embedding's gradient at the `big`
-/// preset).
-pub fn zeros<const D: usize>(shape: [usize; D], device: &burn::tensor::Device) -> Tensor<D> {
-    #[cfg(feature = "flex")]
-    if *device == burn::tensor::Device::flex() {
-        let n = shape.iter().product();
-        return flex::give(flex::from_vec(vec![0f32; n], Shape::new(shape)));
-    }
-    Tensor::zeros(shape, device)
-}

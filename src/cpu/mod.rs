@@ -27,6 +27,7 @@ mod activation;
 #[cfg(target_arch = "x86_64")]
 mod few_rows;
 mod flex;
+pub use flex::zeros;
 pub mod layout;
 pub mod lstm;
 mod math;
@@ -39,6 +40,6 @@ pub use activation::{sigmoid, tanh};
 pub use layout::{BackLayout, FewRowLanes, FewRowPass, HeadLayout, StepLayout};
 pub use matmul::{
     few_row_lanes, few_row_lanes_settable, few_rows_chunks_k, few_rows_product, few_rows_takes, fix_few_row_lanes,
-    matmul, set_few_row_lanes, set_few_rows_chunks_k, zeros,
+    matmul, set_few_row_lanes, set_few_rows_chunks_k,
 };
 pub use measure::Layout;
