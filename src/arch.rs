@@ -7,6 +7,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::choice::{Choice, display_as_name};
 
+/// The most parameters a model may have: 2^31, 8 GiB of float32 (training
+/// holds three more copies: the gradients and Adam's two moments). A size
+/// read from a file or a flag beyond it is an error before anything is
+/// allocated or written.
+pub const MAX_PARAMETERS: usize = 1 << 31;
+
+/// The most recurrent layers a language model may stack (the book stacks two).
+pub const MAX_LAYERS: usize = 64;
+
+/// How many values tensors of these shapes hold, if at most [`MAX_PARAMETERS`].
+fn bounded_count(shapes: &[(String, Vec<usize>)]) -> Option<usize> {
+    let mut total: u128 = 0;
+    for (_, shape) in shapes {
+        let n = shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128))?;
+        total = total.checked_add(n)?;
+    }
+    usize::try_from(total).ok().filter(|&n| n <= MAX_PARAMETERS)
+}
+
+/// Every size at most `u32::MAX`, so that the shapes' products (four gates
+/// times H, two sizes multiplied) cannot overflow before they are counted.
+fn sizes_fit(sizes: &[usize]) -> bool {
+    sizes.iter().all(|&n| n <= u32::MAX as usize)
+}
+
 /// The recurrent layer of a language model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -74,6 +99,14 @@ impl Architecture {
             return Err(crate::Error::Weights(format!(
                 "every size must be at least 1 (V={} D={} H={} layers {})",
                 self.vocab_size, self.wordvec_size, self.hidden_size, self.layers
+            )));
+        }
+        let (v, d, h, layers) = (self.vocab_size, self.wordvec_size, self.hidden_size, self.layers);
+        if layers > MAX_LAYERS || !sizes_fit(&[v, d, h]) || bounded_count(&self.params()).is_none() {
+            return Err(crate::Error::Weights(format!(
+                "V={v} D={d} H={h} with {layers} layer{} is more than a model may be: at most {MAX_LAYERS} layers \
+                 and {MAX_PARAMETERS} parameters",
+                if layers == 1 { "" } else { "s" }
             )));
         }
         if self.tied && self.wordvec_size != self.hidden_size {
@@ -189,6 +222,12 @@ impl Seq2seqArch {
     pub fn validate(&self) -> crate::Result<()> {
         if self.vocab_size == 0 || self.wordvec_size == 0 || self.hidden_size == 0 {
             return Err(crate::Error::Weights(format!("{self}: every size must be at least 1")));
+        }
+        let sizes = [self.vocab_size, self.wordvec_size, self.hidden_size];
+        if !sizes_fit(&sizes) || bounded_count(&self.params()).is_none() {
+            return Err(crate::Error::Weights(format!(
+                "{self} is more than a model may be: at most {MAX_PARAMETERS} parameters"
+            )));
         }
         Ok(())
     }

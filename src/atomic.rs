@@ -42,6 +42,29 @@ fn injected_failure(path: &Path) -> Option<std::io::Error> {
     nth.is_none_or(|n| n == k).then(|| std::io::Error::from_raw_os_error(28)) // ENOSPC
 }
 
+/// The temporary file [`write_atomic`] writes `name` through, in `dir`.
+fn temporary(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Deletes what writes killed mid-way left in `dir` (the temporaries of
+/// [`write_atomic`]); a missing folder has none. Only the folder's one
+/// writer may call it, or it could delete another's write in progress.
+pub fn remove_temporaries(dir: &Path) -> std::io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        entries => entries?,
+    };
+    for entry in entries {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            remove_if_present(&dir.join(&*name))?;
+        }
+    }
+    Ok(())
+}
+
 /// Replaces `path` with `bytes` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(e) = injected_failure(path) {
@@ -50,7 +73,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = folder_of(path);
     fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temporary(dir, &name);
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;

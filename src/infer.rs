@@ -28,6 +28,10 @@ pub fn eval_loss(model: &Rnnlm, batches: &StreamBatches, device: &Device) -> f64
     total / batches.iters() as f64
 }
 
+/// The most words one `generate` call samples (Penn Treebank's training set
+/// has 929,589): the ids are held in memory until the text is written.
+pub const MAX_GENERATED_WORDS: usize = 10_000_000;
+
 /// How to sample.
 #[derive(Clone, Debug)]
 pub struct SampleOptions {
@@ -55,6 +59,18 @@ pub fn generate(model: &Rnnlm, start_id: u32, opts: &SampleOptions, device: &Dev
     let vocab = model.embed.weight.dims()[0];
     if start_id as usize >= vocab {
         return Err(crate::Error::Invalid(format!("start id {start_id} is outside the vocabulary of {vocab}")));
+    }
+    if opts.words > MAX_GENERATED_WORDS {
+        return Err(crate::Error::setting(
+            "words",
+            format!("must be at most {MAX_GENERATED_WORDS}, not {}", opts.words),
+        ));
+    }
+    if !(opts.temperature.is_finite() && opts.temperature > 0.0) {
+        return Err(crate::Error::setting(
+            "temperature",
+            format!("must be a positive number, not {}", opts.temperature),
+        ));
     }
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut h: Option<RecurrentState> = None;

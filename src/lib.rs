@@ -56,6 +56,8 @@
 //!   device; [`error`], [`atomic`] (files written whole or not at all).
 
 #![warn(missing_docs)]
+// Every `unsafe` block says why it is sound (`// SAFETY:`), as every `unsafe fn` says what its caller must promise.
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod arch;
 pub mod atomic;

@@ -70,6 +70,8 @@ fn run_train(args: TrainArgs) -> Result<u8, Failure> {
     cfg.vocab_limit = args.vocab.vocab_size;
     cfg.init = args.init.as_ref().map(|p| p.display().to_string());
     cfg.keep_checkpoints = args.keep_checkpoints;
+    // Sizes that cannot train are refused before the first line says it trains.
+    cfg.validate()?;
     let progress = if std::io::stdout().is_terminal() { Progress::Dashboard } else { Progress::EpochLines };
     let artifacts = args.run_folder(cfg.model);
     println!(

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{closed_port_url, files_in};
+use common::{closed_port_url, files_in, the_error_line};
 use rnnlm::data::book;
 
 /// What the book's `ch06/eval.py` prints for `Rnnlm.pkl` (tests/chapter6.rs).
@@ -33,17 +33,6 @@ fn rnnlm_in(work: &Path, book_url: &str, args: &[&str]) -> Output {
         .env("PTB_DIR", common::ptb_dir())
         .output()
         .unwrap()
-}
-
-/// The one `error:` line of a failed command; the only other line allowed is
-/// the note of the download it tried.
-fn one_line_error(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    let (errors, others): (Vec<&str>, Vec<&str>) = stderr.lines().partition(|l| l.starts_with("error: "));
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    assert!(others.iter().all(|l| l.starts_with("downloading ")), "{stderr}");
-    errors[0].to_string()
 }
 
 #[test]
@@ -99,7 +88,7 @@ fn a_truncated_download_of_the_book_model_is_refused_and_not_kept() {
     let base = common::serve(repo.path().to_path_buf());
     let work = tempfile::tempdir().unwrap();
     let out = rnnlm_in(work.path(), &format!("{base}/trunc"), &["eval", "--backend", "flex", "--book-model"]);
-    let msg = one_line_error(&out);
+    let msg = the_error_line(&out);
     assert!(msg.contains(&format!("the download of {base}/trunc/ch06/Rnnlm.pkl is corrupt or truncated")), "{msg}");
     assert!(msg.contains(&format!("expected {}", book::MODEL_SHA256)) && msg.contains("BOOK_URL"), "{msg}");
     assert!(files_in(&work.path().join("data/book")).is_empty(), "nothing half-written is left");
@@ -109,7 +98,7 @@ fn a_truncated_download_of_the_book_model_is_refused_and_not_kept() {
 fn without_network_the_error_says_which_file_to_put_where() {
     let work = tempfile::tempdir().unwrap();
     let out = rnnlm_in(work.path(), &closed_port_url(), &["eval", "--backend", "flex", "--book-model"]);
-    let msg = one_line_error(&out);
+    let msg = the_error_line(&out);
     let want: PathBuf = std::path::absolute(work.path().join(book::DEFAULT_MODEL_PATH)).unwrap();
     assert!(msg.contains("could not download http://127.0.0.1:"), "{msg}");
     assert!(
@@ -127,6 +116,6 @@ fn a_damaged_book_model_on_disk_names_the_file_and_the_way_out() {
     let pkl = std::fs::read(common::book_pkl()).unwrap();
     std::fs::write(&kept, &pkl[..pkl.len() - 1]).unwrap();
     let out = rnnlm_in(work.path(), &closed_port_url(), &["eval", "--backend", "flex", "--book-model"]);
-    let msg = one_line_error(&out);
+    let msg = the_error_line(&out);
     assert!(msg.contains("data/book/Rnnlm.pkl is corrupt or truncated") && msg.contains("delete it"), "{msg}");
 }

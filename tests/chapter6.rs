@@ -225,6 +225,55 @@ fn the_books_trained_rnnlm_evaluates_to_the_books_number() {
 /// What the book's `ch06/eval.py` prints for `Rnnlm.pkl`.
 const BOOK_TEST_PERPLEXITY: f64 = 136.07758971706056;
 
+/// A Python with NumPy: `$RNNLM_PYTHON` (CI installs one; then a missing
+/// NumPy fails the test), else `python3` if it imports numpy, else none.
+fn python_with_numpy() -> Option<String> {
+    let chosen = std::env::var("RNNLM_PYTHON").ok();
+    let python = chosen.clone().unwrap_or_else(|| "python3".to_string());
+    let ok =
+        std::process::Command::new(&python).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    match (ok, chosen) {
+        (true, _) => Some(python),
+        (false, Some(p)) => panic!("RNNLM_PYTHON={p} cannot import numpy"),
+        (false, None) => None,
+    }
+}
+
+/// What `save_params` writes today: `pickle.dump` at Python's default
+/// protocol, 4 since Python 3.8 and 5 from 3.14, with numpy 2's `numpy._core`
+/// names. The book's file, loaded and dumped again at protocols 4 and 5,
+/// evaluates to the book's number as the original does.
+#[test]
+fn the_books_model_pickled_at_protocols_4_and_5_evaluates_to_the_books_number() {
+    let Some(python) = python_with_numpy() else {
+        eprintln!("skipping: no Python with NumPy to re-pickle the book's model (set RNNLM_PYTHON)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for protocol in [4, 5] {
+        let path = dir.path().join(format!("Rnnlm.protocol{protocol}.pkl"));
+        let script = format!(
+            "import pickle, sys; pickle.dump(pickle.load(open(sys.argv[1], 'rb')), open(sys.argv[2], 'wb'), protocol={protocol})"
+        );
+        let made = std::process::Command::new(&python)
+            .args(["-c", &script])
+            .arg(common::book_pkl())
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert_eq!(std::fs::read(&path).unwrap()[..2], [0x80, protocol], "written at protocol {protocol}");
+        let out =
+            rnnlm().args(["eval", "--backend", "flex", "--split", "test", "--book-pkl"]).arg(&path).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let last = stdout.lines().last().unwrap();
+        let value: f64 = last.strip_prefix("test perplexity: ").unwrap_or_else(|| panic!("{last}")).parse().unwrap();
+        assert!(rel(value, BOOK_TEST_PERPLEXITY) < 1e-4, "protocol {protocol}: {value} vs {BOOK_TEST_PERPLEXITY}");
+        println!("protocol {protocol}: test perplexity {value}");
+    }
+}
+
 #[test]
 fn damaged_book_files_are_one_line_errors() {
     let pkl = std::fs::read(common::book_pkl()).unwrap();

@@ -30,13 +30,22 @@ const PARALLEL_WORK: usize = 1 << 21;
 /// Columns of the output in one block (the kernel's width).
 const NR: usize = 3;
 
+/// The output's pointer, shared by the threads of one product.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
+// SAFETY: each thread of a product writes its own blocks of columns (or of
+// rows), so no two write one element, and the product returns only after
+// every thread has finished.
 unsafe impl Send for Out {}
+// SAFETY: as for Send: the threads write disjoint elements.
 unsafe impl Sync for Out {}
+/// An input's pointer, shared by the threads of one product.
 #[derive(Clone, Copy)]
 struct In(*const f32);
+// SAFETY: the inputs are only read, while the product runs, and no thread
+// writes them (the caller promises `out` overlaps neither).
 unsafe impl Send for In {}
+// SAFETY: as for Send: shared reads only.
 unsafe impl Sync for In {}
 
 /// `out [m, n]` (row-major, row stride `n`) = `a [m, k]` (row stride `a_rs`,
@@ -62,6 +71,7 @@ pub unsafe fn a_times_wt(
     if !takes(m, n, k) {
         return false;
     }
+    // SAFETY: the caller's promise, passed on.
     unsafe { a_times_wt_lanes(lanes_in_use(), m, n, k, out, a, a_rs, w, w_rs) }
 }
 
@@ -93,6 +103,7 @@ pub unsafe fn a_times_wt_lanes(
         return false;
     }
     if lanes == 16 {
+        // SAFETY: the caller's promise; `runs(16)` found AVX-512F.
         unsafe { wide::a_times_wt(m, n, k, out, a, a_rs, w, w_rs) };
         return true;
     }
@@ -105,7 +116,10 @@ pub unsafe fn a_times_wt_lanes(
         let (lo, hi) = (blocks * t / tasks, blocks * (t + 1) / tasks);
         for q in lo..hi {
             let j = q * NR;
+            // SAFETY: j < n: row j of `w` and column j of `out` are in them.
             let (w, out) = unsafe { (w.0.add(j * w_rs), out.0.add(j)) };
+            // SAFETY: min(NR, n - j) columns from j, all m rows, are in the
+            // shapes the caller promised; `runs(8)` found AVX2 and FMA.
             unsafe {
                 match n - j {
                     1 => columns::<1>(m, k, a.0, a_rs, w, w_rs, out, n),
@@ -125,6 +139,10 @@ pub unsafe fn a_times_wt_lanes(
 }
 
 /// `C` columns of the output, all `m` rows, four rows at a time.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `a [m, k]`, `w [C, k]` and `out [m, C]`
+/// (row strides `a_rs`, `w_rs`, `out_rs`) are readable, `out` writable.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn columns<const C: usize>(
@@ -139,7 +157,9 @@ unsafe fn columns<const C: usize>(
 ) {
     let mut i = 0;
     while i < m {
+        // SAFETY: i < m: row i of `a` and of `out` are in them.
         let (ai, oi) = unsafe { (a.add(i * a_rs), out.add(i * out_rs)) };
+        // SAFETY: min(4, m - i) rows from row i are in the shapes promised.
         unsafe {
             match m - i {
                 1 => block::<1, C>(k, ai, a_rs, w, w_rs, oi, out_rs),
@@ -154,6 +174,9 @@ unsafe fn columns<const C: usize>(
 
 /// `out [R, C]` = `a [R, k] · w [C, k]ᵀ`: 8 lanes of each dot product in a
 /// register, the lanes summed at the end, the last `k mod 8` terms after them.
+///
+/// # Safety
+/// As [`columns`], for `R` rows.
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn block<const R: usize, const C: usize>(
@@ -174,9 +197,11 @@ unsafe fn block<const R: usize, const C: usize>(
     while p < k8 {
         let mut wv = [_mm256_setzero_ps(); C];
         for (j, v) in wv.iter_mut().enumerate() {
+            // SAFETY: p + 8 <= k: inside row j of `w`.
             *v = unsafe { _mm256_loadu_ps(wr[j].add(p)) };
         }
         for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: p + 8 <= k: inside row r of `a`.
             let av = unsafe { _mm256_loadu_ps(ar[r].add(p)) };
             for (j, s) in row.iter_mut().enumerate() {
                 *s = _mm256_fmadd_ps(av, wv[j], *s);
@@ -188,8 +213,10 @@ unsafe fn block<const R: usize, const C: usize>(
         for (j, s) in row.iter().enumerate() {
             let mut sum = lanes_sum(*s);
             for q in k8..k {
+                // SAFETY: q < k: inside row r of `a` and row j of `w`.
                 sum += unsafe { *ar[r].add(q) * *wr[j].add(q) };
             }
+            // SAFETY: r < R, j < C: inside `out`.
             unsafe { *out.add(r * out_rs + j) = sum };
         }
     }

@@ -52,8 +52,9 @@ pub enum BatchError {
         batch_size: usize,
         /// T asked for.
         time_size: usize,
-        /// Tokens one batch needs: N·T inputs and one more target.
-        needed: usize,
+        /// Tokens one batch needs: N·T inputs and one more target (wide, so
+        /// that sizes whose product overflows a `usize` are reported exactly).
+        needed: u128,
     },
 }
 
@@ -77,8 +78,9 @@ fn check_sizes(tokens: usize, batch_size: usize, time_size: usize) -> Result<(),
     if time_size == 0 {
         return Err(BatchError::ZeroSize { what: "time_size" });
     }
-    if tokens.saturating_sub(1) < batch_size * time_size {
-        return Err(BatchError::TooShort { tokens, batch_size, time_size, needed: batch_size * time_size + 1 });
+    let needed = batch_size as u128 * time_size as u128 + 1;
+    if (tokens as u128) < needed {
+        return Err(BatchError::TooShort { tokens, batch_size, time_size, needed });
     }
     Ok(())
 }

@@ -107,9 +107,15 @@ pub fn read_bytes(path: &Path) -> Result<Bytes> {
     std::fs::read(path).map(Bytes::from_bytes_vec).map_err(|e| unreadable(path, e))
 }
 
-/// Decodes the optimizer's record of `path` (Burn panics on one it cannot
-/// decode; this says which file instead).
-pub fn check_optimizer_readable(path: &Path) -> Result<()> {
+/// Decodes the optimizer's and the schedule's records of epoch `epoch`
+/// (Burn panics on one it cannot decode when it resumes; this says which
+/// file instead).
+pub fn check_records_readable(run_dir: &crate::run::RunDir, epoch: usize) -> Result<()> {
+    use burn::lr_scheduler::LrSchedulerRecord;
     use burn::optim::OptimizerRecord;
-    OptimizerRecord::checkpoint_from_bytes(read_bytes(path)?).map(|_| ()).map_err(|e| unreadable(path, e))
+    let optim = run_dir.optim_checkpoint(epoch);
+    OptimizerRecord::checkpoint_from_bytes(read_bytes(&optim)?).map_err(|e| unreadable(&optim, e))?;
+    let scheduler = run_dir.scheduler_checkpoint(epoch);
+    LrSchedulerRecord::checkpoint_from_bytes(read_bytes(&scheduler)?).map_err(|e| unreadable(&scheduler, e))?;
+    Ok(())
 }

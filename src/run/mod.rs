@@ -155,7 +155,13 @@ impl RunDir {
         std::fs::create_dir_all(&self.root).map_err(cannot)?;
         let folder = std::fs::File::open(&self.root).map_err(cannot)?;
         match folder.try_lock() {
-            Ok(()) => Ok(RunLock { _folder: folder }),
+            Ok(()) => {
+                // What a killed writer left: only the lock's holder writes here.
+                for dir in [self.root.clone(), self.checkpoints()] {
+                    crate::atomic::remove_temporaries(&dir).map_err(cannot)?;
+                }
+                Ok(RunLock { _folder: folder })
+            }
             Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Busy { dir: self.root.clone() }.into()),
             Err(std::fs::TryLockError::Error(e)) => Err(cannot(e)),
         }
@@ -206,5 +212,20 @@ mod tests {
         run.remove_epoch(2).unwrap();
         run.remove_epoch(11).unwrap();
         assert_eq!(run.checkpoint_epochs(), [1, 10]);
+    }
+
+    #[test]
+    fn taking_the_lock_removes_what_a_killed_writer_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        let left = [dir.path().join(".metrics.csv.4242.tmp"), run.checkpoints().join(".model-3.bpk.4242.tmp")];
+        for p in &left {
+            std::fs::write(p, b"half").unwrap();
+        }
+        std::fs::write(run.metrics(), b"kept").unwrap();
+        let _lock = run.lock().unwrap();
+        assert!(left.iter().all(|p| !p.exists()), "temporaries left");
+        assert_eq!(std::fs::read(run.metrics()).unwrap(), b"kept");
     }
 }

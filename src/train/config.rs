@@ -281,6 +281,9 @@ impl TrainConfig {
 pub fn read_config(run_dir: &RunDir) -> Result<TrainConfig> {
     let path = run_dir.config();
     let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| RunError::Damaged(format!("{} is not a run configuration: {e}", path.display())).into())
+    let cfg: TrainConfig = serde_json::from_slice(&bytes)
+        .map_err(|e| RunError::Damaged(format!("{} is not a run configuration: {e}", path.display())))?;
+    // A run wrote it valid: anything else was changed by hand or damaged.
+    cfg.validate().map_err(|e| RunError::Damaged(format!("{}: {e}", path.display())))?;
+    Ok(cfg)
 }

@@ -47,7 +47,7 @@ use crate::run::checkpoint::{self, AtomicCheckpointer};
 use crate::run::layouts::read_layouts;
 use crate::run::{EpochMetrics, RunDir, metrics, plot, retention, vocab};
 use crate::weights::{RnnlmWeights, files};
-use progress::EpochLinesOnly;
+use progress::{EpochLinesOnly, MetricsCsvOnly};
 use schedule::BookDecay;
 use step::{Retention, RunState, load_checkpoint};
 
@@ -116,7 +116,7 @@ pub fn train(
     if start_epoch > 0 {
         // Burn panics on a checkpoint it cannot decode; decode it here first.
         load_checkpoint(&run_dir, start_epoch, &model)?;
-        checkpoint::check_optimizer_readable(&run_dir.optim_checkpoint(start_epoch))?;
+        checkpoint::check_records_readable(&run_dir, start_epoch)?;
     }
 
     let run = SharedRun(Arc::new(Mutex::new(RunState {
@@ -162,6 +162,7 @@ pub fn train(
         // burn-train's file logger writes a line per iteration to experiment.log;
         // errors reach the user through `train`'s result instead.
         .with_application_logger(None)
+        .with_metric_logger(MetricsCsvOnly)
         .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
         .with_checkpointing_strategy(Retention { run: run.clone(), keep: cfg.keep_checkpoints })
         .num_epochs(cfg.epochs);

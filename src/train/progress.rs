@@ -1,8 +1,9 @@
 //! How a run shows its progress: Burn's terminal dashboard when stdout is a
 //! terminal, else one `| epoch N | ...` line per epoch.
 
-use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
-use burn::train::metric::MetricDefinition;
+use burn::train::logger::{EvaluationProgressLogger, MetricLogger, TrainingProgressLogger};
+use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::{MetricDefinition, NumericEntry};
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining,
 };
@@ -43,6 +44,22 @@ impl EvaluationProgressLogger for EpochLinesOnly {
 impl MetricsRenderer for EpochLinesOnly {
     fn manual_close(&mut self) {}
     fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+/// burn-train's default metric logger writes `train/` and `valid/` folders
+/// of per-iteration logs into the run folder, in place, and panics on a
+/// failed write. A run keeps its metrics in `metrics.csv` (written whole,
+/// atomically, with its own one-line error), so this logger, registered in
+/// its place, keeps nothing: nothing in a run reads burn-train's logs back.
+pub(super) struct MetricsCsvOnly;
+
+impl MetricLogger for MetricsCsvOnly {
+    fn log(&mut self, _update: MetricsUpdate, _epoch: usize, _split: &Split) {}
+    fn read_numeric(&mut self, name: &str, _epoch: usize, _split: &Split) -> Result<Vec<NumericEntry>, String> {
+        Err(format!("{name} is not logged by burn-train here: the run's metrics are in metrics.csv"))
+    }
+    fn log_metric_definition(&mut self, _definition: MetricDefinition) {}
+    fn log_epoch_summary(&mut self, _summary: EpochSummary) {}
 }
 
 /// How `train` shows progress.

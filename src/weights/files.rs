@@ -14,8 +14,10 @@ use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::Path;
 
-use ndarray::{ArrayD, IxDyn};
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpzError};
+use std::io::Read;
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyError, ViewNpyExt};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
 use super::{Architecture, RnnlmWeights};
@@ -139,16 +141,32 @@ fn read_safetensors(bytes: &[u8]) -> Result<Vec<Named>, String> {
 }
 
 fn read_npz(bytes: Vec<u8>) -> Result<Vec<Named>, String> {
-    let mut npz = NpzReader::new(Cursor::new(bytes)).map_err(npz_error)?;
-    let names = npz.names().map_err(npz_error)?;
+    // Entry by entry: each `.npy` is viewed in its entry's bytes first, which
+    // checks the header's shape against the bytes there, so a header that
+    // claims more values than its entry holds is an error before anything is
+    // allocated (ndarray-npy's own reader allocates the header's size first).
+    let mut zip = zip::ZipArchive::new(Cursor::new(&bytes[..])).map_err(zip_error)?;
     let mut named = Vec::new();
-    for name in names {
-        let array: ArrayD<f32> = npz.by_name(&name).map_err(|e| match e {
-            ReadNpzError::Npy(ReadNpyError::WrongDescriptor(d)) => {
-                format!("{name} has dtype {d}; rnnlm reads float32 ('<f4'): convert with .astype(np.float32)")
-            }
-            e => format!("{name}: {}", npz_error(e)),
-        })?;
+    for k in 0..zip.len() {
+        let mut entry = zip.by_index(k).map_err(zip_error)?;
+        let name = entry.name().strip_suffix(".npy").unwrap_or(entry.name()).to_string();
+        // A stored entry reads no more than the archive holds.
+        let mut npy = Vec::new();
+        entry.read_to_end(&mut npy).map_err(|e| format!("{name}: {e}"))?;
+        let wrong_dtype = |d: &dyn std::fmt::Display| {
+            format!("{name} has dtype {d}; rnnlm reads float32 ('<f4'): convert with .astype(np.float32)")
+        };
+        let array: ArrayD<f32> = match ArrayViewD::<f32>::view_npy(&npy) {
+            Ok(view) => view.to_owned(),
+            // The data are all there, only not 4-byte aligned in this buffer.
+            Err(ViewNpyError::MisalignedData) => ArrayD::<f32>::read_npy(&npy[..]).map_err(|e| match e {
+                ReadNpyError::WrongDescriptor(d) => wrong_dtype(&d),
+                e => format!("{name}: {e}"),
+            })?,
+            Err(ViewNpyError::WrongDescriptor(d)) => return Err(wrong_dtype(&d)),
+            Err(ViewNpyError::NonNativeEndian) => return Err(wrong_dtype(&"'>f4' (big-endian)")),
+            Err(e) => return Err(format!("{name}: {e}")),
+        };
         let shape = array.shape().to_vec();
         // Logical (row-major) order, whatever the file's memory order.
         named.push((name, shape, array.iter().copied().collect()));
@@ -156,12 +174,12 @@ fn read_npz(bytes: Vec<u8>) -> Result<Vec<Named>, String> {
     Ok(named)
 }
 
-fn npz_error(e: ReadNpzError) -> String {
-    let text = e.to_string();
-    if text.contains("Compression method not supported") || text.contains("compression") {
-        format!("{text} (np.savez_compressed archives are not read: save with np.savez)")
-    } else {
-        text
+fn zip_error(e: zip::result::ZipError) -> String {
+    match e {
+        zip::result::ZipError::UnsupportedArchive(why) => {
+            format!("{why} (np.savez_compressed archives are not read: save with np.savez)")
+        }
+        e => e.to_string(),
     }
 }
 
@@ -218,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.npz");
         write(&path, &RnnlmWeights::simple(40, 5, 7, 1), &[]).unwrap();
-        let mut npz = NpzReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut npz = ndarray_npy::NpzReader::new(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(npz.names().unwrap(), crate::weights::PARAM_NAMES);
     }
 

@@ -156,7 +156,7 @@ impl RnnlmWeights {
         arch: Architecture,
         source: &str,
     ) -> crate::Result<Self> {
-        arch.validate()?;
+        arch.validate().map_err(|e| crate::Error::Weights(format!("{source}: {e}")))?;
         let tensors = take_params(named, arch.params(), &arch, source)?;
         let w = Self { arch, tensors };
         w.validate()?;

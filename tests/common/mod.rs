@@ -104,6 +104,17 @@ fn stop(message: &str) -> ! {
     std::process::exit(1)
 }
 
+/// The one `error:` line of a failed command, which must exit with 2; the
+/// only other line allowed is the note of a download it tried.
+pub fn the_error_line(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (errors, others): (Vec<&str>, Vec<&str>) = stderr.lines().partition(|l| l.starts_with("error: "));
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(others.iter().all(|l| l.starts_with("downloading ")), "{stderr}");
+    errors[0].to_string()
+}
+
 /// The names in `dir`, sorted (none for a folder that does not exist).
 pub fn files_in(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };

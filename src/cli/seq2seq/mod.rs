@@ -207,13 +207,24 @@ fn run_train(a: TrainArgs) -> Result<u8, Failure> {
 }
 
 fn run_export(a: ExportArgs) -> Result<u8, Failure> {
+    // An export beside a run's own files would replace its vocab.json (as the
+    // language models' export refuses too).
+    let beside = rnnlm::atomic::folder_of(&a.out);
+    if RunDir::new(beside).checkpoints().exists() {
+        return Err(Failure(format!(
+            "{} is a run folder, whose vocab.json an export would replace: export elsewhere",
+            beside.display()
+        )));
+    }
     let device = Backend::Flex.device()?;
     let (cfg, model, epoch) = load_trained_seq2seq(&a.artifacts, a.epoch, &device)?;
+    let source = RunDir::new(&a.artifacts).vocab();
+    let chars = std::fs::read(&source).map_err(|e| rnnlm::Error::read(&source, e))?;
     let weights = model.weights();
+    // Everything read first; each file written whole or not at all, the weights last.
+    let vocab = beside.join("vocab.json");
+    rnnlm::atomic::write_atomic(&vocab, &chars).map_err(|e| rnnlm::Error::write(&vocab, e))?;
     weights.write(&a.out, &[("model".to_string(), cfg.architecture().model_name().to_string())])?;
-    let vocab = a.out.with_file_name("vocab.json");
-    std::fs::copy(RunDir::new(&a.artifacts).vocab(), &vocab)
-        .map_err(|e| Failure(format!("cannot write {}: {e}", vocab.display())))?;
     println!("exported epoch {epoch} of {} ({})", a.artifacts.display(), cfg.architecture());
     for path in [&a.out, &vocab] {
         println!("wrote {}", path.display());

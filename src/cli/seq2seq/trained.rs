@@ -124,6 +124,14 @@ fn load_model(a: &ModelArgs) -> Result<Loaded, Failure> {
             }
         })
         .collect::<Result<Vec<char>, _>>()?;
+    if chars.len() != cfg.vocab_size {
+        return Err(Failure(format!(
+            "{} holds {} characters, the run's model V={}: the run folder is damaged",
+            path.display(),
+            chars.len(),
+            cfg.vocab_size
+        )));
+    }
     let source = format!("epoch {epoch} of {}", dir.display());
     Ok(Loaded { cfg, model, chars, source, data: None, backend, device })
 }

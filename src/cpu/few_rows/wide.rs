@@ -43,7 +43,11 @@ pub unsafe fn a_times_wt(
             let r0 = row_blocks * part / parts * 4;
             let r1 = (row_blocks * (part + 1) / parts * 4).min(m);
             let (j, m) = (q * NR, r1 - r0);
+            // SAFETY: r0 < m and j < n: row r0 of `a`, row j of `w` and
+            // that element of `out` are in them.
             let (a, w, out) = unsafe { (a.0.add(r0 * a_rs), w.0.add(j * w_rs), out.0.add(r0 * n + j)) };
+            // SAFETY: rows r0..r1 and min(NR, n - j) columns from j are in
+            // the shapes the caller promised; the caller found AVX-512F.
             unsafe {
                 match n - j {
                     1 => columns::<1>(m, k, a, a_rs, w, w_rs, out, n),
@@ -79,6 +83,10 @@ const KC: usize = 256;
 /// kept in `acc` between the chunks: every lane adds the same terms in
 /// the same order as in one pass. Otherwise each block of rows takes K in
 /// one pass, its sums in registers only.
+///
+/// # Safety
+/// The CPU has AVX-512F; `a [m, k]`, `w [C, k]` and `out [m, C]` (row
+/// strides `a_rs`, `w_rs`, `out_rs`) are readable, `out` writable.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn columns<const C: usize>(
@@ -96,7 +104,9 @@ unsafe fn columns<const C: usize>(
         // room beside the registers
         for i in (0..m).step_by(4) {
             let mut sums = [[_mm512_setzero_ps(); C]; 4];
+            // SAFETY: i < m: rows i..min(i + 4, m) of `a` and `out` are in them.
             unsafe { add_rows(&mut sums, m - i, k, a.add(i * a_rs), a_rs, w, w_rs) };
+            // SAFETY: as above.
             unsafe { store(&sums, m - i, out.add(i * out_rs), out_rs) };
         }
         return;
@@ -114,16 +124,21 @@ unsafe fn columns<const C: usize>(
             let i = b * 4;
             // SAFETY: the first `blocks` are written above
             let sums = unsafe { sums.assume_init_mut() };
+            // SAFETY: i < m and k0 + kl <= k: terms k0..k0 + kl of those rows.
             unsafe { add_rows(sums, m - i, kl, a.add(i * a_rs + k0), a_rs, w.add(k0), w_rs) };
         }
     }
     for (b, sums) in acc.iter().enumerate().take(blocks) {
         let i = b * 4;
+        // SAFETY: the first `blocks` sums are written; i < m: rows of `out`.
         unsafe { store(sums.assume_init_ref(), m - i, out.add(i * out_rs), out_rs) };
     }
 }
 
 /// [`part`] for the first `rows` (up to 4) rows of `a`.
+///
+/// # Safety
+/// As [`part`], for `min(rows, 4)` rows.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn add_rows<const C: usize>(
@@ -135,6 +150,7 @@ unsafe fn add_rows<const C: usize>(
     w: *const f32,
     w_rs: usize,
 ) {
+    // SAFETY: the caller's promise, for the rows it has.
     unsafe {
         match rows {
             1 => part::<1, C>(sums, k, a, a_rs, w, w_rs),
@@ -147,11 +163,16 @@ unsafe fn add_rows<const C: usize>(
 
 /// The first `rows` (up to 4) rows of `sums`' dot products, their lanes
 /// summed, into `out`.
+///
+/// # Safety
+/// The CPU has AVX-512F; `out [min(rows, 4), C]` (row stride `out_rs`) is
+/// writable.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn store<const C: usize>(sums: &[[__m512; C]; 4], rows: usize, out: *mut f32, out_rs: usize) {
     for (r, row) in sums.iter().enumerate().take(rows) {
         for (j, s) in row.iter().enumerate() {
+            // SAFETY: r < rows, j < C: inside `out`.
             unsafe { *out.add(r * out_rs + j) = _mm512_reduce_add_ps(*s) };
         }
     }
@@ -160,6 +181,10 @@ unsafe fn store<const C: usize>(sums: &[[__m512; C]; 4], rows: usize, out: *mut 
 /// Adds `a [R, k] · w [C, k]ᵀ` to `acc`, 16 lanes of each dot product in
 /// a register (the last `k mod 16` terms in lanes of their own, the lanes
 /// past K masked off: a masked load reads nothing there).
+///
+/// # Safety
+/// The CPU has AVX-512F; `a [R, k]` and `w [C, k]` (row strides `a_rs`,
+/// `w_rs`) are readable.
 #[target_feature(enable = "avx512f")]
 #[inline]
 unsafe fn part<const R: usize, const C: usize>(
@@ -178,9 +203,11 @@ unsafe fn part<const R: usize, const C: usize>(
     while p < k16 {
         let mut wv = [_mm512_setzero_ps(); C];
         for (j, v) in wv.iter_mut().enumerate() {
+            // SAFETY: p + 16 <= k: inside row j of `w`.
             *v = unsafe { _mm512_loadu_ps(wr[j].add(p)) };
         }
         for (r, row) in sums.iter_mut().enumerate() {
+            // SAFETY: p + 16 <= k: inside row r of `a`.
             let av = unsafe { _mm512_loadu_ps(ar[r].add(p)) };
             for (j, s) in row.iter_mut().enumerate() {
                 *s = _mm512_fmadd_ps(av, wv[j], *s);
@@ -192,9 +219,11 @@ unsafe fn part<const R: usize, const C: usize>(
         let mask: __mmask16 = ((1u32 << (k - k16)) - 1) as u16;
         let mut wv = [_mm512_setzero_ps(); C];
         for (j, v) in wv.iter_mut().enumerate() {
+            // SAFETY: the mask reads only terms k16..k of row j of `w`.
             *v = unsafe { _mm512_maskz_loadu_ps(mask, wr[j].add(k16)) };
         }
         for (r, row) in sums.iter_mut().enumerate() {
+            // SAFETY: the mask reads only terms k16..k of row r of `a`.
             let av = unsafe { _mm512_maskz_loadu_ps(mask, ar[r].add(k16)) };
             for (j, s) in row.iter_mut().enumerate() {
                 *s = _mm512_fmadd_ps(av, wv[j], *s);

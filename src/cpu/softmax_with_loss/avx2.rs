@@ -8,6 +8,9 @@ use std::arch::x86_64::*;
 use super::{EXP_BIAS, EXP_MIN, EXP_POLY, LN2_HI, LN2_LO, LOG2E, ROUND, exp, gradient_scale, lane_sum, lanes_max};
 
 /// [`super::row`].
+///
+/// # Safety
+/// The CPU must have AVX2 (`is_x86_feature_detected!("avx2")`).
 #[target_feature(enable = "avx2")]
 pub unsafe fn row(x: &[f32], t: usize) -> f64 {
     let max = row_max(x);
@@ -26,13 +29,19 @@ pub unsafe fn row(x: &[f32], t: usize) -> f64 {
 }
 
 /// [`super::row_in_place`].
+///
+/// # Safety
+/// The CPU must have AVX2 (`is_x86_feature_detected!("avx2")`).
 #[target_feature(enable = "avx2")]
 pub unsafe fn row_in_place(x: &mut [f32], b: Option<&[f32]>, t: usize, m: usize, db: Option<&mut [f32]>) -> f64 {
     let v = x.len();
     let whole = v - v % 8;
-    let p = x.as_mut_ptr();
+    // Each pointer loop takes its pointer from `x` afresh: a pointer taken
+    // once and used after `x` is indexed again would be invalidated by that
+    // reborrow (Rust's aliasing rules), however the memory is laid out.
     // x += b, and the row's maximum.
     let mut max8 = _mm256_set1_ps(f32::NEG_INFINITY);
+    let p = x.as_mut_ptr();
     if let Some(b) = b {
         assert_eq!(b.len(), v, "a bias per score");
         for i in (0..whole).step_by(8) {
@@ -56,6 +65,7 @@ pub unsafe fn row_in_place(x: &mut [f32], b: Option<&[f32]>, t: usize, m: usize,
     let x_t = x[t];
     // exp(x − max), written over x and summed.
     let (max8, mut acc) = (_mm256_set1_ps(max), _mm256_setzero_ps());
+    let p = x.as_mut_ptr();
     for i in (0..whole).step_by(8) {
         // SAFETY: i + 8 <= whole <= v.
         unsafe {
@@ -74,6 +84,7 @@ pub unsafe fn row_in_place(x: &mut [f32], b: Option<&[f32]>, t: usize, m: usize,
     // The gradient, and its rows added into db.
     let (scale, one) = gradient_scale(sum, m);
     let scale8 = _mm256_set1_ps(scale);
+    let p = x.as_mut_ptr();
     for i in (0..whole).step_by(8) {
         // SAFETY: i + 8 <= whole <= v.
         unsafe { store(p.add(i), _mm256_mul_ps(load(p.add(i)), scale8)) };
@@ -84,7 +95,7 @@ pub unsafe fn row_in_place(x: &mut [f32], b: Option<&[f32]>, t: usize, m: usize,
     x[t] -= one;
     if let Some(db) = db {
         assert_eq!(db.len(), v, "a bias gradient per score");
-        let d = db.as_mut_ptr();
+        let (d, p) = (db.as_mut_ptr(), x.as_ptr());
         for i in (0..whole).step_by(8) {
             // SAFETY: i + 8 <= whole <= v, the length of x and of db.
             unsafe { store(d.add(i), _mm256_add_ps(load(d.add(i)), load(p.add(i)))) };
@@ -136,8 +147,7 @@ fn exp8(x: __m256) -> __m256 {
 
 /// 8 floats as an AVX register, by a plain unaligned move. `_mm256_loadu_ps`
 /// and `_mm256_storeu_ps` copy through `ptr::copy_nonoverlapping`, whose
-/// precondition check stays on in this crate's profile (it keeps debug
-/// assertions): a pointer comparison and a round trip through the stack for
+/// precondition check is on in a profile with debug assertions: a pointer comparison and a round trip through the stack for
 /// every 8 floats, which took half of these loops' time. A packed struct's
 /// field is read and written with unaligned moves and no such check.
 #[repr(C, packed)]

@@ -81,23 +81,7 @@ impl Seq2seqTrainConfig {
     /// Refuses hyperparameters that cannot train, and data of other sizes
     /// than the configuration's.
     pub fn validate(&self, data: &SequenceData) -> Result<()> {
-        let positive = [
-            ("batch_size", self.batch_size),
-            ("wordvec_size", self.wordvec_size),
-            ("hidden_size", self.hidden_size),
-            ("epochs", self.epochs),
-            ("eval_batch_size", self.eval_batch_size),
-        ];
-        for (name, value) in positive {
-            if value == 0 {
-                return Err(Error::setting(name, "must be at least 1"));
-            }
-        }
-        for (name, value) in [("lr", self.lr), ("max_grad", self.max_grad)] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(Error::setting(name, format!("must be a positive number, not {value}")));
-            }
-        }
+        self.validate_sizes()?;
         let sizes = (data.chars.len(), data.train.x.cols, data.train.t.cols);
         if sizes != (self.vocab_size, self.question_size, self.answer_size) {
             return Err(Error::Invalid(format!(
@@ -113,6 +97,33 @@ impl Seq2seqTrainConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Refuses sizes and rates that cannot make or train a model, whatever
+    /// the data (a saved run's configuration is checked so when it is read).
+    pub fn validate_sizes(&self) -> Result<()> {
+        let positive = [
+            ("batch_size", self.batch_size),
+            ("wordvec_size", self.wordvec_size),
+            ("hidden_size", self.hidden_size),
+            ("epochs", self.epochs),
+            ("eval_batch_size", self.eval_batch_size),
+            ("question_size", self.question_size),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::setting(name, "must be at least 1"));
+            }
+        }
+        for (name, value) in [("lr", self.lr), ("max_grad", self.max_grad)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(Error::setting(name, format!("must be a positive number, not {value}")));
+            }
+        }
+        if self.answer_size < 2 {
+            return Err(Error::setting("answer_size", "must be at least 2 (the start mark and one character)"));
+        }
+        self.architecture().validate()
     }
 
     /// The model's configuration.
@@ -162,7 +173,10 @@ impl Seq2seqTrainConfig {
 pub fn read_seq2seq_config(run_dir: &RunDir) -> Result<Seq2seqTrainConfig> {
     let path = run_dir.config();
     let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        RunError::Damaged(format!("{} is not the configuration of an encoder-decoder run: {e}", path.display())).into()
-    })
+    let cfg: Seq2seqTrainConfig = serde_json::from_slice(&bytes).map_err(|e| {
+        RunError::Damaged(format!("{} is not the configuration of an encoder-decoder run: {e}", path.display()))
+    })?;
+    // A run wrote it valid: anything else was changed by hand or damaged.
+    cfg.validate_sizes().map_err(|e| RunError::Damaged(format!("{}: {e}", path.display())))?;
+    Ok(cfg)
 }

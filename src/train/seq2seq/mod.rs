@@ -26,7 +26,7 @@ pub use config::{Seq2seqTrainConfig, read_seq2seq_config};
 pub use step::{PairBatch, QuestionBatch, SharedRun, TrainingSeq2seq};
 
 use super::Progress;
-use super::progress::EpochLinesOnly;
+use super::progress::{EpochLinesOnly, MetricsCsvOnly};
 use crate::atomic::{remove_if_present, write_atomic};
 use crate::backend::Backend;
 use crate::cpu::measure;
@@ -77,7 +77,7 @@ pub fn train_seq2seq(
     if start_epoch > 0 {
         // Burn panics on a checkpoint it cannot decode; decode it here first.
         load_checkpoint(&run_dir, start_epoch, &model)?;
-        checkpoint::check_optimizer_readable(&run_dir.optim_checkpoint(start_epoch))?;
+        checkpoint::check_records_readable(&run_dir, start_epoch)?;
         let saved = load_order(&run_dir.state(start_epoch))?;
         if saved.seed != cfg.seed || saved.permutations_drawn != start_epoch {
             return Err(RunError::Damaged(format!(
@@ -123,6 +123,7 @@ pub fn train_seq2seq(
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(AnswerAccuracy::new())
         .with_application_logger(None)
+        .with_metric_logger(MetricsCsvOnly)
         .with_custom_checkpointers(ckpt("model"), ckpt("optim"), ckpt("scheduler"))
         .with_checkpointing_strategy(Retention { run: run.clone(), keep: cfg.keep_checkpoints })
         .num_epochs(cfg.epochs);
