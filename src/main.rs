@@ -208,9 +208,7 @@ fn run_export(args: ExportArgs) -> Result<u8, Failure> {
 
 fn run_bench(args: BenchArgs) -> Result<u8, Failure> {
     let (backend, _) = backend::choose(args.backend);
-    if args.iters == 0 {
-        return Err("--iters must be at least 1".into());
-    }
+    crate::cli::bench::check_iters(args.iters)?;
     let device = backend.device()?;
     let (n, t, d, h, v) = args.preset.sizes();
     println!(

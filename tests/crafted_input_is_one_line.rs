@@ -150,6 +150,9 @@ fn sizes_past_what_can_be_allocated_are_one_line_and_write_nothing() {
     assert!(line.contains("more than a model may be"), "{line}");
     assert!(!artifacts.exists(), "nothing written");
 
+    let line = the_error_line(&run(&["bench", "--backend", "flex", "--iters", "18446744073709551615"], &[]));
+    assert!(line.contains("--iters must be at most"), "{line}");
+
     // A model to generate from, then a number of words past the limit.
     let out = train(&[&SMALL[..], &["--epochs", "1"]].concat());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

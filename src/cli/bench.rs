@@ -78,6 +78,19 @@ fn median(values: &[f64]) -> f64 {
     if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }
 
+/// The most timed iterations one `bench` runs (their times are kept to take
+/// the median).
+pub const MAX_ITERS: usize = 100_000;
+
+/// `--iters` as a bench can run it: 1 to [`MAX_ITERS`].
+pub fn check_iters(iters: usize) -> Result<(), crate::explain::Failure> {
+    match iters {
+        0 => Err("--iters must be at least 1".into()),
+        n if n > MAX_ITERS => Err(format!("--iters must be at most {MAX_ITERS}, not {n}").into()),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `warmup` untimed then `iters` timed training iterations on `device`.
 /// Each iteration ends by reading the loss back, which waits for the device.
 pub fn run(

@@ -233,9 +233,7 @@ fn run_export(a: ExportArgs) -> Result<u8, Failure> {
 }
 
 fn run_bench(a: BenchArgs) -> Result<u8, Failure> {
-    if a.iters == 0 {
-        return Err("--iters must be at least 1".into());
-    }
+    crate::cli::bench::check_iters(a.iters)?;
     let (backend, _) = backend::choose(a.backend);
     let device = backend.device()?;
     let (n, tq, ta, v, h) = crate::cli::bench::seq2seq_bench_sizes(a.model);
