@@ -239,3 +239,33 @@ impl Numeric for AnswerAccuracy {
         NumericEntry::Final(self.epoch_value())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::data::dataloader::Progress;
+    use burn::tensor::TensorData;
+
+    /// The epoch perplexity burn-train's dashboard shows (this metric's final
+    /// value) is the one the run's `metrics.csv` holds: exp of the epoch's
+    /// mean batch loss, the batches of a stream being of one size.
+    #[test]
+    fn the_dashboards_epoch_perplexity_is_the_runs() {
+        let device = crate::backend::Backend::Flex.device().unwrap();
+        let meta = MetricMetadata {
+            progress: Progress { items_processed: 1, items_total: 3, unit: None },
+            iteration: Some(0),
+            lr: None,
+        };
+        let mut metric = LossPerplexity::new();
+        let losses = [7.25f32, 6.5, 5.875];
+        for &l in &losses {
+            let loss = Tensor::<1>::from_data(TensorData::new(vec![l], [1]), &device);
+            metric.update(&MeanNll { loss, tokens: 50 }, &meta).unwrap();
+        }
+        let NumericEntry::Final(value) = metric.final_value() else { panic!("a final value") };
+        let mean = losses.iter().map(|&l| f64::from(l)).sum::<f64>() / 3.0;
+        let row = crate::run::EpochMetrics::from_losses(1, mean, mean, 0.0);
+        assert!((value / row.train_perplexity - 1.0).abs() < 1e-12, "{value} vs {}", row.train_perplexity);
+    }
+}
