@@ -119,23 +119,12 @@ fn a_safetensors_shape_too_large_for_a_model_is_one_line() {
     assert!(line.contains("w.safetensors") && line.contains("more than a model may be"), "{line}");
 }
 
-/// A corpus folder of a few words, for runs that need no Penn Treebank.
-fn tiny_corpus(dir: &Path) -> PathBuf {
-    let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    let text: String = (0..300).map(|i| format!("w{} w{} w{}\n", i % 7, i % 5, i % 3)).collect();
-    for split in ["train", "valid", "test"] {
-        std::fs::write(corpus.join(format!("{split}.txt")), &text).unwrap();
-    }
-    corpus
-}
-
 const SMALL: [&str; 8] = ["--wordvec-size", "8", "--hidden-size", "8", "--batch-size", "4", "--time-size", "5"];
 
 #[test]
 fn sizes_past_what_can_be_allocated_are_one_line_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = tiny_corpus(dir.path());
+    let corpus = common::tiny_corpus(dir.path());
     let artifacts = dir.path().join("run");
     let train = |extra: &[&str]| {
         let mut cmd = rnnlm();

@@ -143,12 +143,7 @@ fn mutated_weight_files_are_errors_never_crashes() {
 
 /// A finished run of a small model on a corpus of its own, two epochs.
 fn small_run(dir: &Path) -> std::path::PathBuf {
-    let corpus = dir.join("corpus");
-    std::fs::create_dir_all(&corpus).unwrap();
-    let text: String = (0..300).map(|i| format!("w{} w{} w{} w{}\n", i % 7, i % 5, i % 3, i % 11)).collect();
-    for split in ["train", "valid", "test"] {
-        std::fs::write(corpus.join(format!("{split}.txt")), &text).unwrap();
-    }
+    let corpus = common::tiny_corpus(dir);
     let run = dir.join("run");
     let out = Command::new(env!("CARGO_BIN_EXE_rnnlm"))
         .env("PTB_DIR", "/nonexistent-ptb")

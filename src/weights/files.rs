@@ -11,10 +11,8 @@
 //!   ([`super::book_pickle`]).
 
 use std::collections::HashMap;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::Path;
-
-use std::io::Read;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyError, ViewNpyExt};
@@ -176,7 +174,7 @@ fn read_npz(bytes: Vec<u8>) -> Result<Vec<Named>, String> {
 
 fn zip_error(e: zip::result::ZipError) -> String {
     match e {
-        zip::result::ZipError::UnsupportedArchive(why) => {
+        zip::result::ZipError::UnsupportedArchive(why) if why.contains("Compression") => {
             format!("{why} (np.savez_compressed archives are not read: save with np.savez)")
         }
         e => e.to_string(),

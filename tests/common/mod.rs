@@ -115,6 +115,18 @@ pub fn the_error_line(out: &std::process::Output) -> String {
     errors[0].to_string()
 }
 
+/// A corpus folder (`train.txt`, `valid.txt`, `test.txt`, the same 300 lines
+/// of a dozen words) in `dir`, for runs that need no Penn Treebank.
+pub fn tiny_corpus(dir: &Path) -> PathBuf {
+    let corpus = dir.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let text: String = (0..300).map(|i| format!("w{} w{} w{} w{}\n", i % 7, i % 5, i % 3, i % 11)).collect();
+    for split in ["train", "valid", "test"] {
+        std::fs::write(corpus.join(format!("{split}.txt")), &text).unwrap();
+    }
+    corpus
+}
+
 /// The names in `dir`, sorted (none for a folder that does not exist).
 pub fn files_in(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
